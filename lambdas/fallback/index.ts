@@ -1,0 +1,3 @@
+import { fallbackHandler } from '../../src/http/fallback.js';
+
+export const handler = fallbackHandler();

@@ -1,0 +1,4 @@
+import { http } from '../../src/http/handler.js';
+import { openapi } from '../../src/operations/meta.js';
+
+export const handler = http('openapi', openapi, {});

@@ -1,0 +1,202 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { Clock } from '../../domain/clock.js';
+import { ProvisionerError } from '../../domain/errors.js';
+import type { Expected, Key, NewItem, Page, QueryOptions, Store, StoredItem } from '../../ports.js';
+import { tableSchema } from '../../store/table.js';
+
+const { partitionKey, sortKey, ttlAttribute } = tableSchema;
+
+/** A page cursor is the last key read, base64url JSON; anything else is refused as bad input. */
+const cursorSchema = z
+  .partialRecord(z.enum(['pk', 'sk', 'gsi1pk', 'gsi1sk']), z.string().max(1024))
+  .refine((key) => key.pk !== undefined && key.sk !== undefined);
+
+/** The Store port on one DynamoDB table (dynalite locally and in tests): single conditional writes only. */
+export class DynamoStore implements Store {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly clock: Clock,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get(key: Key): Promise<StoredItem | undefined> {
+    const { Item } = await this.send(() => this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })));
+    return this.live(Item as StoredItem | undefined);
+  }
+
+  async createIfAbsent(item: NewItem): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...item, version: 1 },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#pk': partitionKey, '#ttl': ttlAttribute },
+          ExpressionAttributeValues: { ':now': this.nowSeconds() },
+        }),
+      ),
+    );
+  }
+
+  async transition(key: Key, expected: Expected, changes: Record<string, unknown>): Promise<StoredItem | undefined> {
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = { ':expected': expected.version, ':one': 1 };
+    const sets = ['#version = #version + :one'];
+    const removes: string[] = [];
+    Object.entries(changes).forEach(([attribute, value], i) => {
+      if (attribute === 'version' || attribute === partitionKey || attribute === sortKey) return;
+      names[`#a${i}`] = attribute;
+      if (value === undefined) {
+        removes.push(`#a${i}`);
+      } else {
+        values[`:v${i}`] = value;
+        sets.push(`#a${i} = :v${i}`);
+      }
+    });
+    let condition = '#version = :expected';
+    if (expected.status !== undefined) {
+      names['#status'] = 'status';
+      values[':status'] = expected.status;
+      condition += ' AND #status = :status';
+    }
+    let result: StoredItem | undefined;
+    const won = await this.conditional(async () => {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      result = Attributes as StoredItem;
+    });
+    return won ? result : undefined;
+  }
+
+  async remove(key: Key, expected?: Expected): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: key,
+          ...(expected && {
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expected.version },
+          }),
+        }),
+      ),
+    );
+  }
+
+  async query(options: QueryOptions): Promise<Page<StoredItem>> {
+    const index = options.index ? tableSchema.indexes.find((i) => i.name === options.index) : undefined;
+    const pkName = index?.partitionKey ?? partitionKey;
+    const skName = index?.sortKey ?? sortKey;
+    const prefix = options.prefix !== undefined && options.prefix !== '';
+    const { Items = [], LastEvaluatedKey } = await this.send(() =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index?.name,
+          KeyConditionExpression: prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': pkName, ...(prefix && { '#sk': skName }) },
+          ExpressionAttributeValues: { ':pk': options.partition, ...(prefix && { ':prefix': options.prefix }) },
+          Limit: options.limit,
+          ScanIndexForward: !options.newestFirst,
+          ExclusiveStartKey: options.nextToken === undefined ? undefined : decodeCursor(options.nextToken),
+        }),
+      ),
+    );
+    // Expired items are dropped from the page; the page may then be short, never wrong.
+    const items = (Items as StoredItem[]).filter((item) => this.live(item) !== undefined);
+    return { items, ...(LastEvaluatedKey && { nextToken: encodeCursor(LastEvaluatedKey) }) };
+  }
+
+  async increment(key: Key, by: number, ttl: number): Promise<number> {
+    const { Attributes } = await this.send(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'ADD #count :by SET #ttl = if_not_exists(#ttl, :ttl), #version = if_not_exists(#version, :one)',
+          ExpressionAttributeNames: { '#count': 'count', '#ttl': ttlAttribute, '#version': 'version' },
+          ExpressionAttributeValues: { ':by': by, ':ttl': ttl, ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+    );
+    return Number(Attributes?.count ?? 0);
+  }
+
+  private live(item: StoredItem | undefined): StoredItem | undefined {
+    if (!item) return undefined;
+    return typeof item.ttl === 'number' && item.ttl < this.nowSeconds() ? undefined : item;
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
+  }
+
+  /** Runs a conditional write: true when it applied, false when its condition failed. */
+  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.send(write);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Throttling, 5xx and network failures become a retryable 503; anything else is a bug and stays a 500. */
+  private async send<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isTransient(error)) {
+        throw new ProvisionerError('service_unavailable', 'The state store is unavailable; retry shortly.');
+      }
+      throw error;
+    }
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const meta = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (meta.$retryable) return true;
+  if ((meta.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  return ['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'TimeoutError'].includes(
+    meta.name === 'Error' ? (meta.code ?? '') : meta.name,
+  );
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(token: string): Record<string, string> {
+  try {
+    return cursorSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+  } catch {
+    throw new ProvisionerError('invalid_next_token', 'next_token is not one this API issued; start again without it.');
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The one error taxonomy of the API: every failure a client can see has a stable code, and the
+ * code alone decides the HTTP status. Messages say what was wrong and what to do.
+ */
+export const errorStatus = {
+  invalid_json: 400,
+  invalid_request: 400,
+  invalid_next_token: 400,
+  invalid_github_token: 401,
+  invalid_oidc_token: 401,
+  invalid_token: 401,
+  authentication_required: 401,
+  forbidden: 403,
+  repository_not_allowed: 403,
+  not_found: 404,
+  cluster_not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  github_unavailable: 503,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+export const errorCodes = Object.keys(errorStatus) as ErrorCode[];
+
+/** An error meant for the client: its code, status and message are part of the API. */
+export class ProvisionerError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** Extra response headers, e.g. `Retry-After` on 429. */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ProvisionerError';
+    this.status = errorStatus[code];
+  }
+}
+
+/** A condition that can only be true if the code is wrong; never shown to a client. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,18 @@
+/** Privilege levels, lowest first: the order is the policy. */
+export const levels = ['anonymous', 'github_member', 'org_member', 'administrator'] as const;
+export type Level = (typeof levels)[number];
+
+export function atLeast(level: Level, required: Level): boolean {
+  return levels.indexOf(level) >= levels.indexOf(required);
+}
+
+/** Who is calling: resolved from the bearer token by the auth middleware. */
+export interface Caller {
+  /** `github:<login>`, `actions:<owner>/<repo>` or `anonymous`. */
+  sub: string;
+  login: string | null;
+  level: Level;
+  orgs: string[];
+}
+
+export const anonymousCaller: Caller = { sub: 'anonymous', login: null, level: 'anonymous', orgs: [] };

@@ -1,0 +1,138 @@
+import type { MiddlewareObj, Request } from '@middy/core';
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { RouteSpec } from '../api/routes.js';
+import { ProvisionerError } from '../domain/errors.js';
+import { anonymousCaller, type Caller } from '../domain/levels.js';
+import { type Log, requestLog } from './log.js';
+import type { HttpEvent, HttpResult } from './types.js';
+
+/** What the middlewares learn about a request, kept beside it for the handler. */
+export interface RequestState {
+  requestId: string;
+  log: Log;
+  caller: Caller;
+  startedAt: number;
+  body?: unknown;
+  input?: { params: unknown; query: unknown; body: unknown };
+}
+
+type HttpRequest = Request<HttpEvent, HttpResult>;
+type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult>;
+
+const states = new WeakMap<HttpEvent, RequestState>();
+
+export function stateOf(request: { event: HttpEvent }): RequestState {
+  const state = states.get(request.event);
+  if (!state) throw new Error('requestScope() must be the first middleware');
+  return state;
+}
+
+/** Gives the request an id (API Gateway's own), a bound log, and `x-request-id` on every response. */
+export function requestScope(operation: string): HttpMiddleware {
+  const finish = (request: HttpRequest) => {
+    const state = stateOf(request);
+    const response = request.response;
+    if (!response) return;
+    response.headers = { ...response.headers, 'x-request-id': state.requestId };
+    state.log.debug('request done', { status: response.statusCode, ms: Math.round(performance.now() - state.startedAt) });
+  };
+  return {
+    before: (request) => {
+      const requestId = request.event.requestContext?.requestId || randomUUID();
+      states.set(request.event, { requestId, log: requestLog(requestId, operation), caller: anonymousCaller, startedAt: performance.now() });
+    },
+    after: finish,
+    onError: finish,
+  };
+}
+
+/**
+ * The one place errors become HTTP: a ProvisionerError shows its code and message; anything else is
+ * logged with its stack and answered 500 `internal_error` naming only the request id.
+ */
+export function errorResponses(): HttpMiddleware {
+  return {
+    onError: (request) => {
+      const state = stateOf(request);
+      const error = request.error;
+      if (error instanceof ProvisionerError) {
+        if (error.status >= 500) state.log.warn('dependency failure', { code: error.code, error_message: error.message });
+        request.response = json(error.status, { error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) } }, error.headers);
+        return;
+      }
+      state.log.error('unexpected error', { error });
+      request.response = json(500, {
+        error: {
+          code: 'internal_error',
+          message: `Something went wrong on our side; it was logged with request id ${state.requestId}.`,
+          details: { request_id: state.requestId },
+        },
+      });
+    },
+  };
+}
+
+const jsonContentType = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
+/** Parses a JSON body for routes that take one: 415 for another content type, 400 for bad JSON. */
+export function jsonBody(spec: RouteSpec): HttpMiddleware {
+  return {
+    before: (request) => {
+      if (!spec.body) return;
+      const { event } = request;
+      const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+      // An empty body means "all defaults", as `curl -X POST` sends it.
+      if (raw.trim() === '') {
+        stateOf(request).body = {};
+        return;
+      }
+      const contentType = event.headers?.['content-type'] ?? '';
+      if (!jsonContentType.test(contentType)) {
+        throw new ProvisionerError(
+          'unsupported_media_type',
+          `The body must be JSON: send it with "Content-Type: application/json"${contentType ? ` (got "${contentType}")` : ''}.`,
+        );
+      }
+      try {
+        stateOf(request).body = JSON.parse(raw);
+      } catch (error) {
+        throw new ProvisionerError('invalid_json', `The body is not valid JSON: ${(error as Error).message}.`);
+      }
+    },
+  };
+}
+
+/** Validates path parameters, query and body against the route's zod schemas: 400 naming each bad field. */
+export function validateInput(spec: RouteSpec): HttpMiddleware {
+  return {
+    before: (request) => {
+      const state = stateOf(request);
+      const issues: { location: string; path: string; message: string }[] = [];
+      const parse = (location: string, schema: z.ZodType | undefined, value: unknown) => {
+        if (!schema) return {};
+        const result = schema.safeParse(value);
+        if (result.success) return result.data;
+        for (const issue of result.error.issues) {
+          issues.push({ location, path: issue.path.map(String).join('.'), message: issue.message });
+        }
+        return undefined;
+      };
+      const input = {
+        params: parse('path', spec.params, request.event.pathParameters ?? {}),
+        query: parse('query', spec.query, request.event.queryStringParameters ?? {}),
+        body: parse('body', spec.body, state.body ?? {}),
+      };
+      if (issues.length > 0) {
+        const list = issues.map((i) => `${[i.location, i.path].filter(Boolean).join('.')}: ${i.message}`).join('; ');
+        throw new ProvisionerError('invalid_request', `Invalid request: ${list}.`, { issues });
+      }
+      state.input = input;
+    },
+  };
+}
+
+export function json(statusCode: number, body: unknown, headers?: Record<string, string>): HttpResult {
+  if (statusCode === 204) return { statusCode, headers: { ...headers } };
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}

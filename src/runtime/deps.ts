@@ -1,0 +1,54 @@
+import type { Clock } from '../domain/clock.js';
+import type { Store } from '../ports.js';
+
+/**
+ * Everything an operation may depend on. A handler names the subset it needs, with one provider per
+ * dependency, so a Lambda bundle carries (and a cold start builds) only the clients it uses.
+ */
+export interface Deps {
+  clock: Clock;
+  store: Store;
+}
+
+export type Providers<D> = { [K in keyof D]: () => D[K] | Promise<D[K]> };
+
+let installed: Deps | undefined;
+
+/**
+ * The local server and the tests install a whole runtime (dynalite store, local adapters); a handler
+ * then ignores its AWS providers. In Lambda nothing is installed and the providers are used.
+ */
+export function installRuntime(deps: Deps | undefined): void {
+  installed = deps;
+}
+
+/** Resolves a handler's dependencies once per warm container; a failed resolution is retried next time. */
+export function dependencies<D>(providers: Providers<D>): () => Promise<D> {
+  let cached: Promise<D> | undefined;
+  return () => {
+    if (installed) return Promise.resolve(installed as unknown as D);
+    cached ??= resolveAll(providers).catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
+    return cached;
+  };
+}
+
+async function resolveAll<D>(providers: Providers<D>): Promise<D> {
+  const entries = await Promise.all(Object.entries(providers).map(async ([name, provide]) => [name, await (provide as () => unknown)()]));
+  return Object.fromEntries(entries) as D;
+}
+
+/** Builds a value on first use and keeps it for the life of the container. */
+export function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  let built = false;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value as T;
+  };
+}

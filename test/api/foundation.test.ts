@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
+import { operations, routeEntries } from '../../src/api/routes.js';
+import { version } from '../../src/version.js';
+import { startTestApi, type TestApi } from '../support/local-api.js';
+
+describe('the local API over HTTP', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { PROVISIONER_MEMORY: '1' } });
+  });
+  afterAll(() => api.close());
+
+  it('answers /v1/health with the package version', async () => {
+    const { status, body, headers } = await api.call('GET', '/v1/health');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status: 'ok', version });
+    expect(headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(headers.get('content-type')).toBe('application/json');
+  });
+
+  it('says an anonymous caller is anonymous', async () => {
+    const { status, body } = await api.call('GET', '/v1/whoami');
+    expect(status).toBe(200);
+    expect(body).toEqual({ login: null, level: 'anonymous', orgs: [] });
+  });
+
+  it('answers an unknown route 404 not_found in the error shape, with a request id', async () => {
+    const { status, body, headers } = await api.call('GET', '/v1/nothing-here');
+    expect(status).toBe(404);
+    expect(body.error).toMatchObject({ code: 'not_found' });
+    expect(body.error.message).toContain('/v1/nothing-here');
+    expect(headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('answers a wrong method 405 method_not_allowed with Allow', async () => {
+    const { status, body, headers } = await api.call('DELETE', '/v1/health');
+    expect(status).toBe(405);
+    expect(body.error.code).toBe('method_not_allowed');
+    expect(headers.get('allow')).toBe('GET');
+  });
+
+  it('serves an OpenAPI 3.1 document naming every route of the table', async () => {
+    const { status, body } = await api.call('GET', '/v1/openapi.json');
+    expect(status).toBe(200);
+    expect(body.openapi).toBe('3.1.0');
+    for (const [operation, spec] of routeEntries) {
+      expect(body.paths[spec.path]?.[spec.method.toLowerCase()]?.operationId).toBe(operation);
+    }
+  });
+});
+
+describe('the route table', () => {
+  it('has one handler module per operation, as CDK and the local server expect', () => {
+    for (const operation of operations) {
+      expect(existsSync(new URL(`../../lambdas/${operation}/index.ts`, import.meta.url))).toBe(true);
+    }
+  });
+
+  it('has unique method and path pairs', () => {
+    const keys = routeEntries.map(([, spec]) => `${spec.method} ${spec.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('keeps src/version.ts equal to package.json', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version).toBe(pkg.version);
+  });
+});

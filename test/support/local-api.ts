@@ -1,0 +1,48 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalConfig, localSettings, readEnv } from '../../src/config.js';
+import type { Clock } from '../../src/domain/clock.js';
+import { installRuntime } from '../../src/runtime/deps.js';
+import { type LocalRuntime, startLocalRuntime } from '../../src/runtime/local.js';
+import { startLocalServer } from '../../local/server.js';
+
+export interface TestApi {
+  url: string;
+  runtime: LocalRuntime;
+  config: LocalConfig;
+  /** fetch against the API, with a JSON body when given one. */
+  call(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  close(): Promise<void>;
+}
+
+/** The local server, in this process, on a free port and a fresh data dir. */
+export async function startTestApi(options: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestApi> {
+  const config = readEnv(localSettings, { PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-')), PORT: '0', ...options.env });
+  const runtime = await startLocalRuntime({ config, clock: options.clock });
+  installRuntime(runtime.deps);
+  const server = await startLocalServer({ port: 0 });
+  return {
+    url: server.url,
+    runtime,
+    config,
+    async call(method, path, { body, token, headers = {} } = {}) {
+      const response = await fetch(server.url + path, {
+        method,
+        headers: {
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(token && { authorization: `Bearer ${token}` }),
+          ...headers,
+        },
+        ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    },
+    async close() {
+      await server.close();
+      installRuntime(undefined);
+      await runtime.close();
+    },
+  };
+}
