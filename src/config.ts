@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod.js';
 
 /** A setting that is missing or malformed: start-up stops with a message naming the variable. */
 export class ConfigError extends Error {
@@ -8,13 +8,13 @@ export class ConfigError extends Error {
   }
 }
 
-type Shape = Record<string, z.ZodType>;
+type Shape = Record<string, z.ZodMiniType>;
 
 /**
  * Reads and validates a set of environment variables at once. Each runtime (and each AWS provider)
  * names only the variables it needs, so a missing one fails the cold start that needs it, by name.
  */
-export function readEnv<S extends Shape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
+export function readEnv<S extends Shape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodMiniObject<S>> {
   const result = z.object(shape).safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -24,17 +24,19 @@ export function readEnv<S extends Shape>(shape: S, env: NodeJS.ProcessEnv = proc
   throw new ConfigError(`Bad configuration: ${problems.join('; ')}.`);
 }
 
-const port = z.coerce.number().int().min(0).max(65535);
+const port = z.coerce.number().check(z.int(), z.gte(0), z.lte(65535));
 
 /** Settings of the local runtime (`npm start`); see the README's configuration table. */
 export const localSettings = {
-  PORT: port.default(2323),
-  PROVISIONER_DATA_DIR: z.string().min(1).default('.provisioner'),
-  PROVISIONER_MEMORY: z.enum(['0', '1', 'false', 'true']).default('0').transform((v) => v === '1' || v === 'true'),
-  PROVISIONER_PUBLIC_URL: z.url().optional(),
+  PORT: z._default(port, 2323),
+  PROVISIONER_DATA_DIR: z._default(z.string().check(z.minLength(1)), '.provisioner'),
+  PROVISIONER_MEMORY: z.pipe(
+    z._default(z.enum(['0', '1', 'false', 'true']), '0'),
+    z.transform((v) => v === '1' || v === 'true'),
+  ),
 };
 
-export type LocalConfig = z.infer<z.ZodObject<typeof localSettings>>;
+export type LocalConfig = z.infer<z.ZodMiniObject<typeof localSettings>>;
 
 /** The local runtime's table name; in AWS the stack passes its own in PROVISIONER_TABLE. */
 export const localTableName = 'provisioner';

@@ -1,4 +1,4 @@
 import { http } from '../../src/http/handler.js';
-import { openapi } from '../../src/operations/meta.js';
+import { openapi } from '../../src/operations/openapi.js';
 
 export const handler = http('openapi', openapi, {});

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { errorStatus } from '../domain/errors.js';
 import { version } from '../version.js';
 import { routeEntries } from './routes.js';
@@ -49,12 +49,12 @@ export function openApiDocument(): JsonObject {
   };
 }
 
-function toSchema(schema: z.ZodType, io: 'input' | 'output'): JsonObject {
+function toSchema(schema: z.ZodMiniType, io: 'input' | 'output'): JsonObject {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', reused: 'inline' }) as JsonObject;
   return rest;
 }
 
-function objectParameters(schema: z.ZodObject | undefined, where: 'path' | 'query'): JsonObject[] {
+function objectParameters(schema: z.ZodMiniObject | undefined, where: 'path' | 'query'): JsonObject[] {
   if (!schema) return [];
   const json = toSchema(schema, 'input') as { properties?: Record<string, JsonObject>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import type { Level } from '../domain/levels.js';
 import { health, identity, jsonDocument } from './schemas.js';
 
@@ -14,10 +14,10 @@ export interface RouteSpec {
   auth: Level;
   summary: string;
   tag: string;
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  body?: z.ZodType;
-  responses: Partial<Record<200 | 201 | 202 | 204, z.ZodType>>;
+  params?: z.ZodMiniObject;
+  query?: z.ZodMiniObject;
+  body?: z.ZodMiniType;
+  responses: Partial<Record<200 | 201 | 202 | 204, z.ZodMiniType>>;
   /** Lambda timeout; API Gateway cuts every request at 30 s anyway. */
   timeoutSeconds?: number;
   memoryMb?: number;

@@ -1,6 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import type { RouteSpec } from '../api/routes.js';
 import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
@@ -109,7 +109,7 @@ export function validateInput(spec: RouteSpec): HttpMiddleware {
     before: (request) => {
       const state = stateOf(request);
       const issues: { location: string; path: string; message: string }[] = [];
-      const parse = (location: string, schema: z.ZodType | undefined, value: unknown) => {
+      const parse = (location: string, schema: z.ZodMiniType | undefined, value: unknown) => {
         if (!schema) return {};
         const result = schema.safeParse(value);
         if (result.success) return result.data;

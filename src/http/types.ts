@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import type { RouteSpec } from '../api/routes.js';
 import type { Caller } from '../domain/levels.js';
 import type { Log } from './log.js';
@@ -8,7 +8,7 @@ export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
-type Parsed<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+type Parsed<S> = S extends z.ZodMiniType ? z.output<S> : Record<string, never>;
 
 /** What an operation receives, typed from its route's schemas. */
 export interface InputOf<R extends RouteSpec> {
@@ -21,7 +21,7 @@ export interface InputOf<R extends RouteSpec> {
 export type ReplyOf<R extends RouteSpec> = {
   [S in keyof R['responses'] & number]: {
     status: S;
-    body: R['responses'][S] extends z.ZodType ? z.input<R['responses'][S]> : never;
+    body: R['responses'][S] extends z.ZodMiniType ? z.input<R['responses'][S]> : never;
     headers?: Record<string, string>;
   };
 }[keyof R['responses'] & number];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../../src/zod.js';
 import type { RouteSpec } from '../../src/api/routes.js';
 import { ProvisionerError } from '../../src/domain/errors.js';
 import { routeHandler } from '../../src/http/handler.js';
@@ -13,9 +13,9 @@ const spec = {
   auth: 'anonymous',
   summary: 'test route',
   tag: 'test',
-  params: z.object({ thing: z.string().regex(/^[a-z]+$/) }),
-  query: z.object({ limit: z.coerce.number().int().max(100).default(10) }),
-  body: z.object({ nodes: z.number().int().min(1), name: z.string().optional() }),
+  params: z.object({ thing: z.string().check(z.regex(/^[a-z]+$/)) }),
+  query: z.object({ limit: z._default(z.coerce.number().check(z.int(), z.lte(100)), 10) }),
+  body: z.object({ nodes: z.number().check(z.int(), z.gte(1)), name: z.optional(z.string()) }),
   responses: { 200: z.object({ echoed: z.unknown() }) },
 } satisfies RouteSpec;
 

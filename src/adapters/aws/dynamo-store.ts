@@ -7,7 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from '../../zod.js';
 import type { Clock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { Expected, Key, NewItem, Page, QueryOptions, Store, StoredItem } from '../../ports.js';
@@ -17,8 +17,8 @@ const { partitionKey, sortKey, ttlAttribute } = tableSchema;
 
 /** A page cursor is the last key read, base64url JSON; anything else is refused as bad input. */
 const cursorSchema = z
-  .partialRecord(z.enum(['pk', 'sk', 'gsi1pk', 'gsi1sk']), z.string().max(1024))
-  .refine((key) => key.pk !== undefined && key.sk !== undefined);
+  .partialRecord(z.enum(['pk', 'sk', 'gsi1pk', 'gsi1sk']), z.string().check(z.maxLength(1024)))
+  .check(z.refine((key) => key.pk !== undefined && key.sk !== undefined));
 
 /** The Store port on one DynamoDB table (dynalite locally and in tests): single conditional writes only. */
 export class DynamoStore implements Store {

@@ -1,0 +1,59 @@
+import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { type Operation, routeEntries } from '../src/api/routes.js';
+import { operationAccess } from './operation-access.js';
+import { ProvisionerFunction } from './provisioner-function.js';
+
+export interface ApiProps {
+  table: Table;
+}
+
+/** The HTTP API: one route and one function per entry of the route table, and a `$default` fallback. */
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly functions = new Map<Operation | 'fallback', ProvisionerFunction>();
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const environment = { PROVISIONER_TABLE: props.table.tableName };
+    const fallback = new ProvisionerFunction(this, 'fallback', { operation: 'fallback', memoryMb: 256 });
+    this.functions.set('fallback', fallback);
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Provisioner API',
+      defaultIntegration: new HttpLambdaIntegration('fallback', fallback),
+    });
+
+    for (const [operation, spec] of routeEntries) {
+      const fn = new ProvisionerFunction(this, operation, { operation, timeoutSeconds: spec.timeoutSeconds, memoryMb: spec.memoryMb, environment });
+      const access = operationAccess[operation];
+      if (access.table === 'read') props.table.grantReadData(fn);
+      if (access.table === 'read-write') props.table.grantReadWriteData(fn);
+      this.httpApi.addRoutes({ path: spec.path, methods: [HttpMethod[spec.method]], integration: new HttpLambdaIntegration(operation, fn) });
+      this.functions.set(operation, fn);
+    }
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
+    const stage = this.httpApi.defaultStage?.node.defaultChild as CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        request_id: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        method: '$context.httpMethod',
+        route: '$context.routeKey',
+        status: '$context.status',
+        latency_ms: '$context.responseLatency',
+        integration_error: '$context.integrationErrorMessage',
+      }),
+    };
+    Validations.of(this.httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'Authorization is per operation inside each function (user JWT verified with pinned algorithm, issuer and audience); several routes are public by design.',
+    });
+    new CfnOutput(this, 'Url', { value: this.httpApi.apiEndpoint, description: 'Base URL of the Provisioner API' });
+  }
+}

@@ -1,0 +1,65 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+
+export interface ProvisionerFunctionProps {
+  /** The folder under `lambdas/` holding its handler. */
+  operation: string;
+  timeoutSeconds?: number;
+  memoryMb?: number;
+  environment?: Record<string, string>;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** esbuild settings shared by CDK and the benchmark, so the bench measures what ships. */
+export const bundlingDefaults = {
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  format: OutputFormat.ESM,
+  mainFields: ['module', 'main'],
+  // Some dependencies still `require()` Node built-ins; ESM bundles need a require of their own.
+  banner: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
+};
+
+/**
+ * One Lambda per operation with the house defaults: Node 22 on arm64, bundled locally by esbuild
+ * (minified, tree-shaken, source maps), its own log group with a retention, and its own role that
+ * may write only to that log group. Grants are added by the constructs that own the resources.
+ */
+export class ProvisionerFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: ProvisionerFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    super(scope, id, {
+      entry: `${root}lambdas/${props.operation}/index.ts`,
+      handler: 'handler',
+      projectRoot: root,
+      depsLockFilePath: `${root}package-lock.json`,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memoryMb ?? 512,
+      timeout: Duration.seconds(props.timeoutSeconds ?? 29),
+      role,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'provisioner',
+        ...props.environment,
+      },
+      bundling: bundlingDefaults,
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'nodejs22.x is the pinned runtime of the design card; moving on is a deliberate, tested change.',
+    });
+  }
+}
