@@ -5,6 +5,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { bundling } from './bundling.js';
 
 export interface ProvisionerFunctionProps {
   /** The folder under `lambdas/` holding its handler. */
@@ -15,17 +16,6 @@ export interface ProvisionerFunctionProps {
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** esbuild settings shared by CDK and the benchmark, so the bench measures what ships. */
-export const bundlingDefaults = {
-  minify: true,
-  sourceMap: true,
-  target: 'node22',
-  format: OutputFormat.ESM,
-  mainFields: ['module', 'main'],
-  // Some dependencies still `require()` Node built-ins; ESM bundles need a require of their own.
-  banner: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
-};
 
 /**
  * One Lambda per operation with the house defaults: Node 22 on arm64, bundled locally by esbuild
@@ -55,7 +45,7 @@ export class ProvisionerFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: 'provisioner',
         ...props.environment,
       },
-      bundling: bundlingDefaults,
+      bundling: { ...bundling, format: OutputFormat.ESM },
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
