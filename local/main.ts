@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`Port ${config.PORT} is already in use; stop what uses it or set PORT.`);
     throw error;
   }
+  runtime.servedAt(server.url);
   const where = config.PROVISIONER_MEMORY ? 'in memory' : `in ${config.PROVISIONER_DATA_DIR}/`;
   console.log(`Provisioner API listening on ${server.url} (state ${where}). Ctrl-C stops it.`);
 

@@ -1,3 +1,4 @@
+import { parseDuration } from './domain/duration.js';
 import * as z from './zod.js';
 
 /** A setting that is missing or malformed: start-up stops with a message naming the variable. */
@@ -24,6 +25,30 @@ export function readEnv<S extends Shape>(shape: S, env: NodeJS.ProcessEnv = proc
   throw new ConfigError(`Bad configuration: ${problems.join('; ')}.`);
 }
 
+/** A duration setting ("8h", "90m") read as seconds. */
+export function durationSetting(fallback: string) {
+  return z.pipe(
+    z._default(z.string(), fallback),
+    z.transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.issues.push({ code: 'custom', message: 'must be a duration such as "90m", "8h" or "2d"', input: text });
+        return z.NEVER;
+      }
+      return ms / 1000;
+    }),
+  );
+}
+
+/** Identity settings shared by both runtimes (API.md's table). */
+export const identitySettings = {
+  PROVISIONER_GITHUB_API_URL: z._default(z.url(), 'https://api.github.com'),
+  PROVISIONER_GITHUB_OIDC_ISSUER: z._default(z.url(), 'https://token.actions.githubusercontent.com'),
+  PROVISIONER_OIDC_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'provisioner'),
+  PROVISIONER_USER_TOKEN_TTL: durationSetting('8h'),
+  PROVISIONER_CLUSTER_TOKEN_TTL: durationSetting('1h'),
+};
+
 const port = z.coerce.number().check(z.int(), z.gte(0), z.lte(65535));
 
 /** Settings of the local runtime (`npm start`); see the README's configuration table. */
@@ -34,6 +59,11 @@ export const localSettings = {
     z._default(z.enum(['0', '1', 'false', 'true']), '0'),
     z.transform((v) => v === '1' || v === 'true'),
   ),
+  /** The catalog file; default: catalog/example.json. */
+  PROVISIONER_CATALOG: z.optional(z.string().check(z.minLength(1))),
+  /** The issuer URL of the tokens; default: the URL the server listens on. */
+  PROVISIONER_PUBLIC_URL: z.optional(z.url()),
+  ...identitySettings,
 };
 
 export type LocalConfig = z.infer<z.ZodMiniObject<typeof localSettings>>;

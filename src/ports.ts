@@ -2,7 +2,9 @@
  * The small interfaces the domain needs. Adapters implement them (src/adapters/aws, src/adapters/local);
  * tests pass dynalite-backed or tiny fake ones.
  */
+import type { JSONWebKeySet } from 'jose';
 import type { IndexName } from './store/table.js';
+import type { KeySet, SigningKey } from './tokens/keys.js';
 
 export interface Key {
   pk: string;
@@ -57,4 +59,56 @@ export interface Store {
   query(options: QueryOptions): Promise<Page<StoredItem>>;
   /** Atomically adds `by` to the item's `count` (creating it with `ttl`); returns the new count. */
   increment(key: Key, by: number, ttl: number): Promise<number>;
+  /** Overwrites the item: only for derived data with a single writer (e.g. the published JWKS). */
+  put(item: NewItem): Promise<void>;
+}
+
+/** Where the private signing keys live: Secrets Manager in AWS, a 0600 file locally. */
+export interface KeyVault {
+  read(): Promise<KeySet | undefined>;
+  write(keys: KeySet): Promise<void>;
+}
+
+/** The key that signs now. */
+export interface KeyRing {
+  signingKey(): Promise<SigningKey>;
+}
+
+/** The public keys that verify; `fresh` asks to bypass a cache (once, for an unknown `kid`). */
+export interface PublicKeys {
+  jwks(fresh: boolean): Promise<JSONWebKeySet>;
+}
+
+/** A GitHub user as a GitHub token shows them. */
+export interface GitHubAccount {
+  login: string;
+  /** Those of the asked organizations the user is an active member of. */
+  orgs: string[];
+  /** Active member of the admin team. */
+  teamMember: boolean;
+}
+
+export interface GitHubUsers {
+  /** Throws ProvisionerError `invalid_github_token` or `github_unavailable`. */
+  lookup(token: string, orgs: string[], adminTeam: { org: string; team: string } | undefined): Promise<GitHubAccount>;
+}
+
+/** The claims of a verified GitHub Actions OIDC token that policy looks at. */
+export interface ActionsClaims {
+  repository: string;
+  repositoryOwner: string;
+  ref: string;
+}
+
+export interface ActionsTokens {
+  /** Throws ProvisionerError `invalid_oidc_token` or `github_unavailable`. */
+  verify(token: string): Promise<ActionsClaims>;
+}
+
+/** Settings of the token service. */
+export interface TokenSettings {
+  /** The API's issuer URL: `iss` of every token it signs. */
+  issuer: string;
+  userTokenTtlSeconds: number;
+  clusterTokenTtlSeconds: number;
 }

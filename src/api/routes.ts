@@ -1,6 +1,6 @@
 import type * as z from '../zod.js';
 import type { Level } from '../domain/levels.js';
-import { health, identity, jsonDocument } from './schemas.js';
+import { clusterParams, clusterToken, health, identity, jsonDocument, jwks, loginBody, loginResponse, openidConfiguration } from './schemas.js';
 
 /**
  * THE route table. CDK builds one Lambda and one HTTP API route per entry, the local server routes
@@ -18,6 +18,13 @@ export interface RouteSpec {
   query?: z.ZodMiniObject;
   body?: z.ZodMiniType;
   responses: Partial<Record<200 | 201 | 202 | 204, z.ZodMiniType>>;
+  /** Public routes skip authentication and rate limits (health, OpenAPI, JWKS). */
+  public?: true;
+  /**
+   * `parallel`: count the request while the operation runs and refuse its result if over the limit;
+   * only for operations without side effects (ACCESS is called all day). Default: count first.
+   */
+  rateLimit?: 'parallel';
   /** Lambda timeout; API Gateway cuts every request at 30 s anyway. */
   timeoutSeconds?: number;
   memoryMb?: number;
@@ -32,6 +39,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/health',
     auth: 'anonymous',
+    public: true,
     summary: 'Liveness of the API',
     tag: 'meta',
     responses: { 200: health },
@@ -40,9 +48,19 @@ export const routes = {
     method: 'GET',
     path: '/v1/openapi.json',
     auth: 'anonymous',
+    public: true,
     summary: 'This API as an OpenAPI 3.1 document',
     tag: 'meta',
     responses: { 200: jsonDocument },
+  }),
+  login: route({
+    method: 'POST',
+    path: '/v1/login',
+    auth: 'anonymous',
+    summary: 'Exchange a GitHub user token or a GitHub Actions OIDC token for a user JWT',
+    tag: 'identity',
+    body: loginBody,
+    responses: { 200: loginResponse },
   }),
   whoami: route({
     method: 'GET',
@@ -51,6 +69,34 @@ export const routes = {
     summary: 'Who the bearer token says the caller is',
     tag: 'identity',
     responses: { 200: identity },
+  }),
+  access: route({
+    method: 'POST',
+    path: '/v1/clusters/{cluster}/access',
+    auth: 'anonymous',
+    summary: 'A short-lived cluster JWT that the cluster verifies offline against the JWKS',
+    tag: 'identity',
+    params: clusterParams,
+    rateLimit: 'parallel',
+    responses: { 200: clusterToken },
+  }),
+  jwks: route({
+    method: 'GET',
+    path: '/.well-known/jwks.json',
+    auth: 'anonymous',
+    public: true,
+    summary: 'The public keys that verify user and cluster JWTs (current and previous)',
+    tag: 'identity',
+    responses: { 200: jwks },
+  }),
+  'openid-configuration': route({
+    method: 'GET',
+    path: '/.well-known/openid-configuration',
+    auth: 'anonymous',
+    public: true,
+    summary: 'Issuer and JWKS location',
+    tag: 'identity',
+    responses: { 200: openidConfiguration },
   }),
 } as const;
 

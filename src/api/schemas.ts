@@ -30,3 +30,34 @@ export function page<T extends z.ZodMiniType>(item: T) {
 
 /** Anything JSON: the OpenAPI document is described by its own standard, not here. */
 export const jsonDocument = z.record(z.string(), z.unknown());
+
+export const clusterName = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be a cluster name: 2-63 lowercase letters, digits or dashes'));
+export const clusterParams = z.object({ cluster: clusterName });
+
+const secretToken = z.string().check(z.minLength(1), z.maxLength(8192));
+
+/** Exactly one of the two credentials; neither is ever echoed in an error. */
+export const loginBody = z
+  .object({ github_token: z.optional(secretToken), oidc_token: z.optional(secretToken) })
+  .check(
+    z.refine((body) => (body.github_token === undefined) !== (body.oidc_token === undefined), {
+      message: 'send exactly one of github_token (a GitHub user token) or oidc_token (a GitHub Actions OIDC token)',
+    }),
+  );
+
+export const loginResponse = z.object({
+  token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_at: z.iso.datetime(),
+  user: identity,
+});
+
+export const clusterToken = z.object({ token: z.string(), expires_at: z.iso.datetime(), cluster: clusterName });
+
+export const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+
+export const openidConfiguration = z.object({
+  issuer: z.url(),
+  jwks_uri: z.url(),
+  id_token_signing_alg_values_supported: z.array(z.string()),
+});

@@ -1,5 +1,6 @@
+import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
-import type { Store } from '../ports.js';
+import type { ActionsTokens, GitHubUsers, KeyRing, PublicKeys, Store, TokenSettings } from '../ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -8,7 +9,16 @@ import type { Store } from '../ports.js';
 export interface Deps {
   clock: Clock;
   store: Store;
+  catalog: Catalog;
+  tokenSettings: TokenSettings;
+  publicKeys: PublicKeys;
+  keyRing: KeyRing;
+  githubUsers: GitHubUsers;
+  actionsTokens: ActionsTokens;
 }
+
+/** What every authenticated, rate-limited route needs besides its own dependencies. */
+export type AuthDeps = Pick<Deps, 'clock' | 'store' | 'catalog' | 'publicKeys' | 'tokenSettings'>;
 
 export type Providers<D> = { [K in keyof D]: () => D[K] | Promise<D[K]> };
 

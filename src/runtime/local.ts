@@ -1,13 +1,24 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoStore } from '../adapters/aws/dynamo-store.js';
+import { GitHubActionsTokens } from '../adapters/github/actions-oidc.js';
+import { OctokitGitHubUsers } from '../adapters/github/github-users.js';
 import { startLocalDynamo } from '../adapters/local/dynalite.js';
+import { FileKeyVault } from '../adapters/local/file-key-vault.js';
 import { type LocalConfig, localTableName } from '../config.js';
+import { parseCatalog } from '../domain/catalog.js';
 import { type Clock, systemClock } from '../domain/clock.js';
+import type { TokenSettings } from '../ports.js';
+import { ensureKeys, VaultKeys } from '../tokens/key-service.js';
 import type { Deps } from './deps.js';
+
+export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
 
 export interface LocalRuntime {
   deps: Deps;
+  /** Tells the runtime the URL it is served at: the token issuer unless PROVISIONER_PUBLIC_URL says otherwise. */
+  servedAt(url: string): void;
   close(): Promise<void>;
 }
 
@@ -16,20 +27,49 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
 }
 
+/** The local key file: in the data dir, 0600; `--memory` keeps the keys in memory too. */
+export function localKeyVault(config: LocalConfig): FileKeyVault {
+  return new FileKeyVault(config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'keys.json'));
+}
+
 /**
- * Builds the local adapters once: dynalite (persisted under the data dir, or in memory), and the
- * rest on top of it. The local server installs the result for every handler.
+ * Builds the local adapters once: dynalite (persisted under the data dir, or in memory), a key file,
+ * the catalog, GitHub through octokit at the configured base URL. The local server installs the
+ * result for every handler.
  */
 export async function startLocalRuntime({ config, clock = systemClock }: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const catalogPath = config.PROVISIONER_CATALOG ?? exampleCatalogPath;
+  const catalog = parseCatalog(readFileSync(catalogPath, 'utf8'), catalogPath);
   let path: string | undefined;
   if (!config.PROVISIONER_MEMORY) {
     path = join(config.PROVISIONER_DATA_DIR, 'dynamodb');
     mkdirSync(path, { recursive: true, mode: 0o700 });
   }
+  const vault = localKeyVault(config);
+  await ensureKeys(vault, clock);
+  // Re-read the key file every few seconds, so `npm run rotate-keys` reaches a running server.
+  const keys = new VaultKeys(vault, clock, 5_000);
   const dynamo = await startLocalDynamo({ path, tableName: localTableName });
+  const tokenSettings: TokenSettings = {
+    issuer: config.PROVISIONER_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`,
+    userTokenTtlSeconds: config.PROVISIONER_USER_TOKEN_TTL,
+    clusterTokenTtlSeconds: config.PROVISIONER_CLUSTER_TOKEN_TTL,
+  };
   const deps: Deps = {
     clock,
     store: new DynamoStore(dynamo.client, localTableName, clock),
+    catalog,
+    tokenSettings,
+    publicKeys: keys,
+    keyRing: keys,
+    githubUsers: new OctokitGitHubUsers(config.PROVISIONER_GITHUB_API_URL),
+    actionsTokens: new GitHubActionsTokens(config.PROVISIONER_GITHUB_OIDC_ISSUER, config.PROVISIONER_OIDC_AUDIENCE, clock),
   };
-  return { deps, close: () => dynamo.close() };
+  return {
+    deps,
+    servedAt(url) {
+      if (!config.PROVISIONER_PUBLIC_URL) tokenSettings.issuer = url;
+    },
+    close: () => dynamo.close(),
+  };
 }

@@ -22,6 +22,7 @@ export async function startTestApi(options: { env?: Record<string, string>; cloc
   const runtime = await startLocalRuntime({ config, clock: options.clock });
   installRuntime(runtime.deps);
   const server = await startLocalServer({ port: 0 });
+  runtime.servedAt(server.url);
   return {
     url: server.url,
     runtime,

@@ -146,6 +146,10 @@ export class DynamoStore implements Store {
     return Number(Attributes?.count ?? 0);
   }
 
+  async put(item: NewItem): Promise<void> {
+    await this.send(() => this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, version: 1 } })));
+  }
+
   private live(item: StoredItem | undefined): StoredItem | undefined {
     if (!item) return undefined;
     return typeof item.ttl === 'number' && item.ttl < this.nowSeconds() ? undefined : item;

@@ -1,0 +1,6 @@
+import { http } from '../../src/http/handler.js';
+import { login } from '../../src/operations/identity.js';
+import { authProviders } from '../../src/runtime/aws/auth.js';
+import { actionsTokens, githubUsers, keyRing } from '../../src/runtime/aws/identity.js';
+
+export const handler = http('login', login, { ...authProviders, githubUsers, actionsTokens, keyRing });

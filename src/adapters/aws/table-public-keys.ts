@@ -1,0 +1,35 @@
+import type { JSONWebKeySet } from 'jose';
+import type { Clock } from '../../domain/clock.js';
+import type { PublicKeys, Store } from '../../ports.js';
+
+/** Where the key rotation publishes the public key set, so verifiers need no access to the secret. */
+export const publishedKeysKey = { pk: 'keys', sk: 'jwks' };
+
+export function publishTo(store: Store) {
+  return (jwks: JSONWebKeySet) => store.put({ ...publishedKeysKey, jwks });
+}
+
+/**
+ * The published public keys, cached for `maxAgeMs`. A `fresh` read (a token with an unknown `kid`)
+ * goes to the table at most once per `refreshGapMs`, so forged `kid`s cannot turn into a read each.
+ */
+export class TablePublicKeys implements PublicKeys {
+  private cached?: { at: number; jwks: JSONWebKeySet };
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly maxAgeMs = 300_000,
+    private readonly refreshGapMs = 30_000,
+  ) {}
+
+  async jwks(fresh: boolean): Promise<JSONWebKeySet> {
+    const now = this.clock.now().getTime();
+    const age = this.cached ? now - this.cached.at : Infinity;
+    if (this.cached && age < this.maxAgeMs && (!fresh || age < this.refreshGapMs)) return this.cached.jwks;
+    const item = await this.store.get(publishedKeysKey);
+    const jwks = (item?.jwks as JSONWebKeySet | undefined) ?? { keys: [] };
+    this.cached = { at: now, jwks };
+    return jwks;
+  }
+}

@@ -1,0 +1,16 @@
+/** Durations as people write them in the catalog and the API: "90s", "90m", "4h", "2d". */
+const units = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const durationPattern = /^([1-9]\d{0,5})([smhd])$/;
+
+export function parseDuration(text: string): number | undefined {
+  const match = durationPattern.exec(text);
+  if (!match) return undefined;
+  return Number(match[1]) * units[match[2] as keyof typeof units];
+}
+
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms % units[unit] === 0) return `${ms / units[unit]}${unit}`;
+  }
+  return `${Math.ceil(ms / 1000)}s`;
+}

@@ -1,0 +1,57 @@
+import { ProvisionerError } from '../domain/errors.js';
+import { anonymousCaller, type Caller } from '../domain/levels.js';
+import { rateWindow } from '../domain/rate-limit.js';
+import type { AuthDeps } from '../runtime/deps.js';
+import { TokenRejected, verifyUserToken } from '../tokens/tokens.js';
+import type { Log } from './log.js';
+import type { HttpEvent } from './types.js';
+
+/**
+ * The caller a request's bearer token names: no header is anonymous; anything but a valid user JWT
+ * (algorithm, issuer, audience and `typ` pinned) is 401 `invalid_token`, never a 500.
+ */
+export async function authenticate(event: HttpEvent, deps: AuthDeps, log: Log): Promise<Caller> {
+  const header = event.headers?.authorization;
+  if (header === undefined || header.trim() === '') return anonymousCaller;
+  const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header);
+  if (!match?.[1]) throw invalidToken('the Authorization header must be "Bearer <token>"');
+  try {
+    return await verifyUserToken(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now() });
+  } catch (error) {
+    if (error instanceof TokenRejected) {
+      log.info('token refused', { reason: error.reason });
+      throw invalidToken('it is expired, malformed, or not one this API issued');
+    }
+    throw error;
+  }
+}
+
+function invalidToken(why: string): ProvisionerError {
+  return new ProvisionerError('invalid_token', `The bearer token was refused: ${why}. Log in again (POST /v1/login).`);
+}
+
+/**
+ * Counts the request against the caller's window (one atomic ADD) and rejects with 429 and
+ * Retry-After when over. A store failure lets the request through: the limit guards against abuse,
+ * it does not authorize.
+ */
+export async function enforceRateLimit(caller: Caller, sourceIp: string, deps: AuthDeps, log: Log): Promise<void> {
+  const now = deps.clock.now();
+  const window = rateWindow(caller, sourceIp, deps.catalog, now);
+  if (!window) return;
+  let count: number;
+  try {
+    count = await deps.store.increment({ pk: window.pk, sk: window.sk }, 1, window.endsAt);
+  } catch (error) {
+    log.warn('rate limit not counted', { error: (error as Error).message });
+    return;
+  }
+  if (count <= window.limit) return;
+  const retryAfter = Math.max(1, window.endsAt - Math.floor(now.getTime() / 1000));
+  throw new ProvisionerError(
+    'rate_limited',
+    `Too many requests: ${window.limit} per window for ${caller.level === 'anonymous' ? 'your network' : 'you'}; retry in ${retryAfter} s${caller.level === 'anonymous' ? ', or log in for a higher limit' : ''}.`,
+    { limit: window.limit, retry_after: retryAfter },
+    { 'retry-after': String(retryAfter) },
+  );
+}

@@ -1,0 +1,57 @@
+import type { JSONWebKeySet } from 'jose';
+import type { Clock } from '../domain/clock.js';
+import type { KeyRing, KeyVault, PublicKeys } from '../ports.js';
+import { generateSigningKey, importSigningKey, type KeySet, publicJwks, rotateKeySet, type SigningKey } from './keys.js';
+
+/**
+ * Rotation: a new key signs from now on, the previous one still verifies the tokens it signed, any
+ * older key is retired. `publish` receives the public key set (the table in AWS; nothing locally).
+ */
+export async function rotateKeys(vault: KeyVault, clock: Clock, publish: (jwks: JSONWebKeySet) => Promise<void> = async () => {}): Promise<KeySet> {
+  const next = rotateKeySet(await vault.read(), await generateSigningKey(clock.now()));
+  await vault.write(next);
+  await publish(publicJwks(next));
+  return next;
+}
+
+/** Creates the first key if there is none; otherwise changes nothing. */
+export async function ensureKeys(vault: KeyVault, clock: Clock, publish?: (jwks: JSONWebKeySet) => Promise<void>): Promise<KeySet> {
+  const existing = await vault.read();
+  if (existing && existing.keys.length > 0) {
+    await publish?.(publicJwks(existing));
+    return existing;
+  }
+  return rotateKeys(vault, clock, publish);
+}
+
+/**
+ * Signing and verifying keys read from a vault, cached for `maxAgeMs` so that a warm container
+ * picks up a rotation within that time without reading the vault on every request.
+ */
+export class VaultKeys implements KeyRing, PublicKeys {
+  private cached?: { at: number; set: KeySet; signing: Promise<SigningKey> };
+
+  constructor(
+    private readonly vault: KeyVault,
+    private readonly clock: Clock,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  async signingKey(): Promise<SigningKey> {
+    return (await this.load(false)).signing;
+  }
+
+  async jwks(fresh: boolean): Promise<JSONWebKeySet> {
+    return publicJwks((await this.load(fresh)).set);
+  }
+
+  private async load(fresh: boolean) {
+    const now = this.clock.now().getTime();
+    if (this.cached && !fresh && now - this.cached.at < this.maxAgeMs) return this.cached;
+    const set = await this.vault.read();
+    const current = set?.keys[0];
+    if (!set || !current) throw new Error('No signing key: run the key rotation once (see the README, "Keys").');
+    this.cached = { at: now, set, signing: importSigningKey(current) };
+    return this.cached;
+  }
+}

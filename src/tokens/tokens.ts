@@ -1,0 +1,124 @@
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { levels, type Caller, type Level } from '../domain/levels.js';
+import * as z from '../zod.js';
+import { type SigningKey, signingAlgorithm } from './keys.js';
+
+/**
+ * User and cluster JWTs (RFC 8725 practice): one algorithm, a `kid`, a distinct `typ` and audience
+ * for each kind so that one can never pass as the other, and every claim checked on the way in.
+ */
+export const userTokenType = 'user+jwt';
+export const clusterTokenType = 'cluster+jwt';
+export const userAudience = 'provisioner';
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+interface SignOptions {
+  issuer: string;
+  ttlSeconds: number;
+  now: Date;
+}
+
+async function sign(key: SigningKey, typ: string, audience: string, subject: string, claims: JWTPayload, options: SignOptions): Promise<IssuedToken> {
+  const iat = Math.floor(options.now.getTime() / 1000);
+  const exp = iat + options.ttlSeconds;
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: signingAlgorithm, kid: key.kid, typ })
+    .setIssuer(options.issuer)
+    .setAudience(audience)
+    .setSubject(subject)
+    .setIssuedAt(iat)
+    .setNotBefore(iat)
+    .setExpirationTime(exp)
+    .setJti(randomUUID())
+    .sign(key.key);
+  return { token, expiresAt: new Date(exp * 1000) };
+}
+
+export function signUserToken(key: SigningKey, caller: Caller, options: SignOptions): Promise<IssuedToken> {
+  return sign(key, userTokenType, userAudience, caller.sub, { login: caller.login, level: caller.level, orgs: caller.orgs }, options);
+}
+
+export function signClusterToken(key: SigningKey, cluster: string, caller: Caller, options: SignOptions): Promise<IssuedToken> {
+  return sign(key, clusterTokenType, cluster, caller.sub, { level: caller.level }, options);
+}
+
+const userClaims = z.object({
+  sub: z.string().check(z.minLength(1)),
+  login: z.nullable(z.string()),
+  level: z.enum(levels),
+  orgs: z.array(z.string()),
+});
+
+/** Why a token was refused, for logs; clients only ever see "invalid token". */
+export class TokenRejected extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'TokenRejected';
+  }
+}
+
+interface VerifyOptions {
+  issuer: string;
+  now: Date;
+}
+
+/** Fetches the key set; `fresh` asks for a re-read, used once when a token names an unknown `kid`. */
+export type JwksSource = (fresh: boolean) => Promise<JSONWebKeySet>;
+
+async function verify(token: string, jwks: JwksSource, typ: string, audience: string, options: VerifyOptions): Promise<JWTPayload> {
+  const attempt = async (fresh: boolean) =>
+    jwtVerify(token, createLocalJWKSet(await jwks(fresh)), {
+      algorithms: [signingAlgorithm],
+      issuer: options.issuer,
+      audience,
+      typ,
+      currentDate: options.now,
+      requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+      clockTolerance: 30,
+    });
+  try {
+    try {
+      return (await attempt(false)).payload;
+    } catch (error) {
+      // A key rotated in since the cached key set was read: look once more, then give up.
+      if (error instanceof errors.JWKSNoMatchingKey) return (await attempt(true)).payload;
+      throw error;
+    }
+  } catch (error) {
+    if (error instanceof errors.JOSEError) throw new TokenRejected(`token refused: ${error.code}`, error.code);
+    throw error;
+  }
+}
+
+/** Verifies a user JWT and returns the caller it names. Throws TokenRejected. */
+export async function verifyUserToken(token: string, jwks: JwksSource, options: VerifyOptions): Promise<Caller> {
+  const payload = await verify(token, jwks, userTokenType, userAudience, options);
+  const claims = userClaims.safeParse(payload);
+  if (!claims.success) throw new TokenRejected('token refused: malformed claims', 'ERR_CLAIMS');
+  return claims.data;
+}
+
+export interface ClusterClaims {
+  sub: string;
+  level: Level;
+  cluster: string;
+  expiresAt: Date;
+}
+
+const clusterClaims = z.object({ sub: z.string(), level: z.enum(levels), aud: z.string(), exp: z.number() });
+
+/** Verifies a cluster JWT for one cluster. Throws TokenRejected. */
+export async function verifyClusterToken(token: string, cluster: string, jwks: JwksSource, options: VerifyOptions): Promise<ClusterClaims> {
+  const payload = await verify(token, jwks, clusterTokenType, cluster, options);
+  const claims = clusterClaims.safeParse({ ...payload, aud: cluster });
+  if (!claims.success) throw new TokenRejected('token refused: malformed claims', 'ERR_CLAIMS');
+  return { sub: claims.data.sub, level: claims.data.level, cluster, expiresAt: new Date(claims.data.exp * 1000) };
+}
