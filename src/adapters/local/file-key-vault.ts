@@ -16,7 +16,7 @@ export class FileKeyVault implements KeyVault {
       return parseKeySet(readFileSync(this.path, 'utf8'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new Error(`${this.path} is not a valid key file: ${(error as Error).message}`);
+      throw new Error(`${this.path} is not a valid key file: ${(error as Error).message}`, { cause: error });
     }
   }
 
