@@ -4,7 +4,18 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ProvisionerStack } from '../lib/provisioner-stack.js';
 
 const app = new App();
+/** Settings come from CDK context: `npx cdk deploy -c catalog=./my-catalog.json -c issuer=https://...`. */
+const context = (name: string): string | undefined => app.node.tryGetContext(name) as string | undefined;
 new ProvisionerStack(app, 'Provisioner', {
   description: 'Provisioner: a serverless control plane for short-lived cloud environments',
+  settings: {
+    catalogPath: context('catalog'),
+    issuer: context('issuer'),
+    githubApiUrl: context('githubApiUrl'),
+    githubOidcIssuer: context('githubOidcIssuer'),
+    oidcAudience: context('oidcAudience'),
+    userTokenTtl: context('userTokenTtl'),
+    clusterTokenTtl: context('clusterTokenTtl'),
+  },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -3,13 +3,21 @@ import { type CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type Operation, routeEntries } from '../src/api/routes.js';
+import { grantTable } from './grants.js';
 import { operationAccess } from './operation-access.js';
 import { ProvisionerFunction } from './provisioner-function.js';
 
 export interface ApiProps {
   table: Table;
+  keysSecret: ISecret;
+  catalogPath: string;
+  /** Settings every function gets (GitHub URLs, token lifetimes, ...). */
+  environment: Record<string, string>;
+  /** The token issuer; default: the API's own endpoint. */
+  issuer?: string;
 }
 
 /** The HTTP API: one route and one function per entry of the route table, and a `$default` fallback. */
@@ -19,19 +27,29 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const environment = { PROVISIONER_TABLE: props.table.tableName };
     const fallback = new ProvisionerFunction(this, 'fallback', { operation: 'fallback', memoryMb: 256 });
     this.functions.set('fallback', fallback);
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Provisioner API',
       defaultIntegration: new HttpLambdaIntegration('fallback', fallback),
     });
+    const environment = {
+      ...props.environment,
+      PROVISIONER_TABLE: props.table.tableName,
+      PROVISIONER_ISSUER: props.issuer ?? this.httpApi.apiEndpoint,
+    };
 
     for (const [operation, spec] of routeEntries) {
-      const fn = new ProvisionerFunction(this, operation, { operation, timeoutSeconds: spec.timeoutSeconds, memoryMb: spec.memoryMb, environment });
       const access = operationAccess[operation];
-      if (access.table === 'read') props.table.grantReadData(fn);
-      if (access.table === 'read-write') props.table.grantReadWriteData(fn);
+      const fn = new ProvisionerFunction(this, operation, {
+        operation,
+        timeoutSeconds: spec.timeoutSeconds,
+        memoryMb: spec.memoryMb,
+        catalogPath: props.catalogPath,
+        environment: { ...environment, ...(access.signs && { PROVISIONER_KEYS_SECRET: props.keysSecret.secretArn }) },
+      });
+      grantTable(props.table, fn, access.table ?? []);
+      if (access.signs) props.keysSecret.grantRead(fn);
       this.httpApi.addRoutes({ path: spec.path, methods: [HttpMethod[spec.method]], integration: new HttpLambdaIntegration(operation, fn) });
       this.functions.set(operation, fn);
     }

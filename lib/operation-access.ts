@@ -1,22 +1,25 @@
 import type { Operation } from '../src/api/routes.js';
+import type { TableAction } from './grants.js';
 
 /**
  * What each operation's function may touch beyond its own logs. Typed by the route table, so a new
- * route does not compile until it says. Authenticated routes read the published JWKS and count rate
- * limits in the table; only the functions that sign may read the key secret.
+ * route does not compile until it says.
  */
 export interface OperationAccess {
-  table?: 'read' | 'read-write';
+  table?: TableAction[];
+  /** Reads the signing-key secret: only the functions that sign tokens. */
   signs?: true;
-  github?: true;
 }
+
+/** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
+const authenticated: TableAction[] = ['GetItem', 'UpdateItem'];
 
 export const operationAccess: Record<Operation, OperationAccess> = {
   health: {},
   openapi: {},
-  login: { table: 'read-write', signs: true, github: true },
-  whoami: { table: 'read-write' },
-  access: { table: 'read-write', signs: true },
-  jwks: { table: 'read' },
+  login: { table: authenticated, signs: true },
+  whoami: { table: authenticated },
+  access: { table: authenticated, signs: true },
+  jwks: { table: ['GetItem'] },
   'openid-configuration': {},
 };

@@ -13,6 +13,8 @@ export interface ProvisionerFunctionProps {
   timeoutSeconds?: number;
   memoryMb?: number;
   environment?: Record<string, string>;
+  /** A validated catalog file, shipped in the bundle as catalog.json. */
+  catalogPath?: string;
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -45,7 +47,17 @@ export class ProvisionerFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: 'provisioner',
         ...props.environment,
       },
-      bundling: { ...bundling, format: OutputFormat.ESM },
+      bundling: {
+        ...bundling,
+        format: OutputFormat.ESM,
+        ...(props.catalogPath && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_input: string, output: string) => [`cp "${props.catalogPath}" "${output}/catalog.json"`],
+          },
+        }),
+      },
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',

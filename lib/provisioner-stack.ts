@@ -1,16 +1,52 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCatalog } from '../src/domain/catalog.js';
 import { Api } from './api.js';
+import { Identity } from './identity.js';
 import { State } from './state.js';
 
-/** Provisioner: the stateful table, and the stateless API on top of it. */
+export interface ProvisionerSettings {
+  /** The catalog file shipped with the stack (default: catalog/example.json). */
+  catalogPath?: string;
+  /** Token issuer URL, e.g. a custom domain (default: the API endpoint). */
+  issuer?: string;
+  githubApiUrl?: string;
+  githubOidcIssuer?: string;
+  oidcAudience?: string;
+  userTokenTtl?: string;
+  clusterTokenTtl?: string;
+}
+
+const exampleCatalog = fileURLToPath(new URL('../catalog/example.json', import.meta.url));
+
+/** Provisioner: the stateful table and keys, and the stateless API on top of them. */
 export class ProvisionerStack extends Stack {
   readonly state: State;
+  readonly identity: Identity;
   readonly api: Api;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: StackProps & { settings?: ProvisionerSettings } = {}) {
     super(scope, id, props);
+    const settings = props.settings ?? {};
+    const catalogPath = resolve(settings.catalogPath ?? exampleCatalog);
+    // A bad catalog fails the synth, naming the field, rather than every cold start.
+    parseCatalog(readFileSync(catalogPath, 'utf8'), catalogPath);
+
     this.state = new State(this, 'State');
-    this.api = new Api(this, 'Api', { table: this.state.table });
+    this.identity = new Identity(this, 'Identity', { table: this.state.table, catalogPath });
+    const environment: Record<string, string> = {};
+    if (settings.githubApiUrl) environment.PROVISIONER_GITHUB_API_URL = settings.githubApiUrl;
+    if (settings.githubOidcIssuer) environment.PROVISIONER_GITHUB_OIDC_ISSUER = settings.githubOidcIssuer;
+    if (settings.oidcAudience) environment.PROVISIONER_OIDC_AUDIENCE = settings.oidcAudience;
+    if (settings.userTokenTtl) environment.PROVISIONER_USER_TOKEN_TTL = settings.userTokenTtl;
+    if (settings.clusterTokenTtl) environment.PROVISIONER_CLUSTER_TOKEN_TTL = settings.clusterTokenTtl;
+    this.api = new Api(this, 'Api', { table: this.state.table, keysSecret: this.identity.keysSecret, catalogPath, environment, issuer: settings.issuer });
+    new CfnOutput(this, 'RotateKeysFunction', {
+      value: this.identity.rotateKeys.functionName,
+      description: 'aws lambda invoke --function-name <this> --payload \'{"action":"rotate"}\' --cli-binary-format raw-in-base64-out /dev/stdout',
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalConfig, localSettings, readEnv } from '../../src/config.js';
@@ -47,3 +47,24 @@ export async function startTestApi(options: { env?: Record<string, string>; cloc
     },
   };
 }
+
+/** Writes a catalog for a test and returns its path. */
+export function writeCatalog(catalog: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'catalog-')), 'catalog.json');
+  writeFileSync(path, JSON.stringify(catalog));
+  return path;
+}
+
+export const testCatalog = {
+  organization: 'acme',
+  admin_team: 'provisioner-admins',
+  admins: ['alice'],
+  clusters: [
+    { name: 'demo', visibility: 'public', backend: { kind: 'local' } },
+    { name: 'acme-dev', visibility: 'private', max_nodes: 8, backend: { kind: 'local' } },
+  ],
+  actions: [
+    { repository: 'acme/sliderule', ref: 'refs/heads/main', level: 'administrator' },
+    { repository: 'acme/docs', ref: 'refs/heads/main', level: 'org_member' },
+  ],
+};

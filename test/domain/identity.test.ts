@@ -1,0 +1,100 @@
+import { describe, expect, it } from '@jest/globals';
+import { type Catalog, CatalogError, parseCatalog, rateLimitFor } from '../../src/domain/catalog.js';
+import { formatDuration, parseDuration } from '../../src/domain/duration.js';
+import { callerFromActions, callerFromGitHub, catalogOrgs } from '../../src/domain/identity.js';
+import { anonymousCaller } from '../../src/domain/levels.js';
+import { authorizeAccess, requireLevel } from '../../src/domain/policy.js';
+import { networkOf, rateWindow } from '../../src/domain/rate-limit.js';
+import { testCatalog } from '../support/local-api.js';
+
+const catalog: Catalog = parseCatalog(JSON.stringify({ ...testCatalog, clusters: [...testCatalog.clusters, { name: 'beta-lab', visibility: 'private', org: 'beta', backend: { kind: 'local' } }] }), 'test');
+
+describe('the catalog', () => {
+  it('names the source and every bad field', () => {
+    const bad = { ...testCatalog, clusters: [{ name: 'Bad Name', visibility: 'secret', backend: { kind: 'ec2', launch_template: 'nope' } }] };
+    expect(() => parseCatalog(JSON.stringify(bad), 'my.json')).toThrow(CatalogError);
+    try {
+      parseCatalog(JSON.stringify(bad), 'my.json');
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain('my.json');
+      expect(message).toContain('clusters.0.name');
+      expect(message).toContain('clusters.0.visibility');
+      expect(message).toContain('clusters.0.backend.launch_template');
+    }
+  });
+
+  it('refuses duplicate cluster names, unknown fields and bad JSON', () => {
+    expect(() => parseCatalog(JSON.stringify({ ...testCatalog, clusters: [testCatalog.clusters[0], testCatalog.clusters[0]] }), 'c')).toThrow(/unique/);
+    expect(() => parseCatalog(JSON.stringify({ ...testCatalog, admins_typo: [] }), 'c')).toThrow(/admins_typo/);
+    expect(() => parseCatalog('{', 'c')).toThrow(/not valid JSON/);
+  });
+
+  it('ships a valid example', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { exampleCatalogPath } = await import('../../src/runtime/local.js');
+    expect(parseCatalog(readFileSync(exampleCatalogPath, 'utf8'), 'example').clusters.map((c) => c.visibility).sort()).toEqual(['private', 'public']);
+  });
+});
+
+describe('levels and policy', () => {
+  it('derives the four levels from GitHub memberships', () => {
+    expect(callerFromGitHub({ login: 'Alice', orgs: [], teamMember: false }, catalog).level).toBe('administrator');
+    expect(callerFromGitHub({ login: 'tom', orgs: ['acme'], teamMember: true }, catalog).level).toBe('administrator');
+    expect(callerFromGitHub({ login: 'olga', orgs: ['acme'], teamMember: false }, catalog).level).toBe('org_member');
+    expect(callerFromGitHub({ login: 'bea', orgs: ['beta'], teamMember: false }, catalog)).toMatchObject({ level: 'github_member', orgs: ['beta'] });
+    expect(catalogOrgs(catalog)).toEqual(['acme', 'beta']);
+  });
+
+  it('admits a private cluster to members of its own organization only', () => {
+    const bea = callerFromGitHub({ login: 'bea', orgs: ['beta'], teamMember: false }, catalog);
+    const olga = callerFromGitHub({ login: 'olga', orgs: ['acme'], teamMember: false }, catalog);
+    const beta = catalog.clusters.find((c) => c.name === 'beta-lab');
+    const acme = catalog.clusters.find((c) => c.name === 'acme-dev');
+    if (!beta || !acme) throw new Error('test catalog');
+    expect(() => authorizeAccess(bea, beta, catalog)).not.toThrow();
+    expect(() => authorizeAccess(bea, acme, catalog)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => authorizeAccess(olga, beta, catalog)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => authorizeAccess(anonymousCaller, beta, catalog)).toThrow(expect.objectContaining({ code: 'authentication_required' }));
+  });
+
+  it('matches Actions rules on repository and ref', () => {
+    expect(callerFromActions({ repository: 'ACME/docs', repositoryOwner: 'acme', ref: 'refs/heads/main' }, catalog)).toMatchObject({ level: 'org_member', orgs: ['acme'] });
+    expect(() => callerFromActions({ repository: 'acme/docs', repositoryOwner: 'acme', ref: 'refs/heads/main2' }, catalog)).toThrow(
+      expect.objectContaining({ code: 'repository_not_allowed' }),
+    );
+  });
+
+  it('asks anonymous callers to log in and refuses the rest', () => {
+    expect(() => requireLevel(anonymousCaller, 'github_member')).toThrow(expect.objectContaining({ code: 'authentication_required' }));
+    expect(() => requireLevel({ ...anonymousCaller, level: 'github_member' }, 'administrator')).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => requireLevel({ ...anonymousCaller, level: 'administrator' }, 'org_member')).not.toThrow();
+  });
+});
+
+describe('rate windows', () => {
+  it('groups IPv4 by /24 and IPv6 by /56', () => {
+    expect(networkOf('203.0.113.77')).toBe('203.0.113.0/24');
+    expect(networkOf('::ffff:203.0.113.9')).toBe('203.0.113.0/24');
+    expect(networkOf('2001:db8:abcd:12ff:1::1')).toBe('2001:db8:abcd:1200::/56');
+    expect(networkOf('2001:db8:abcd:1234::9')).toBe(networkOf('2001:db8:abcd:12ab:ffff::1'));
+    expect(networkOf('2001:db8::1')).toBe('2001:db8:0:0::/56');
+  });
+
+  it('counts anonymous callers by network and members by user, in fixed windows', () => {
+    const limited = parseCatalog(JSON.stringify({ ...testCatalog, rate_limits: { anonymous: { requests: 5, per: '1m' }, github_member: { requests: 9, per: '1h' } } }), 't');
+    const now = new Date('2026-11-23T12:00:30.000Z');
+    expect(rateWindow(anonymousCaller, '198.51.100.4', limited, now)).toEqual({ pk: 'rate#net:198.51.100.0/24', sk: String(Math.floor(now.getTime() / 60_000)), limit: 5, endsAt: Date.parse('2026-11-23T12:01:00Z') / 1000 });
+    expect(rateWindow({ ...anonymousCaller, sub: 'github:gil', level: 'github_member' }, '198.51.100.4', limited, now)?.pk).toBe('rate#user:github:gil');
+    expect(rateWindow({ ...anonymousCaller, level: 'administrator' }, '198.51.100.4', limited, now)).toBeUndefined();
+    expect(rateLimitFor(limited, 'github_member')).toEqual({ requests: 9, windowMs: 3_600_000 });
+  });
+
+  it('reads and writes durations', () => {
+    expect(parseDuration('90m')).toBe(5_400_000);
+    expect(parseDuration('2d')).toBe(172_800_000);
+    expect(parseDuration('0h')).toBeUndefined();
+    expect(parseDuration('1.5h')).toBeUndefined();
+    expect(formatDuration(7_200_000)).toBe('2h');
+  });
+});

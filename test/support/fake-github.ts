@@ -1,0 +1,58 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeUser {
+  login: string;
+  /** org → membership state ("active" or "pending"). */
+  orgs?: Record<string, 'active' | 'pending'>;
+  /** "org/team" → membership state. */
+  teams?: Record<string, 'active' | 'pending'>;
+}
+
+/**
+ * A small GitHub REST server on 127.0.0.1: the user, org-membership and team-membership endpoints
+ * that login calls, keyed by token. `down = true` answers 502 to everything.
+ */
+export class FakeGitHub {
+  readonly users = new Map<string, FakeUser>();
+  readonly requests: { method: string; path: string; authorization?: string }[] = [];
+  down = false;
+  private server?: Server;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    this.requests.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization });
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (this.down) return send(502, { message: 'Bad Gateway' });
+    const token = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const user = token ? this.users.get(token) : undefined;
+    if (!user) return send(401, { message: 'Bad credentials' });
+    let match: RegExpExecArray | null;
+    if (path === '/user') return send(200, { login: user.login, id: 1 });
+    if ((match = /^\/user\/memberships\/orgs\/([^/]+)$/.exec(path))) {
+      const state = user.orgs?.[match[1] ?? ''];
+      return state ? send(200, { state, role: 'member', organization: { login: match[1] } }) : send(404, { message: 'Not Found' });
+    }
+    if ((match = /^\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/.exec(path))) {
+      const state = user.teams?.[`${match[1]}/${match[2]}`];
+      return state && match[3] === user.login ? send(200, { state, role: 'member' }) : send(404, { message: 'Not Found' });
+    }
+    send(404, { message: 'Not Found' });
+  }
+}
