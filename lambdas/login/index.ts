@@ -1,6 +1,7 @@
 import { http } from '../../src/http/handler.js';
 import { login } from '../../src/operations/identity.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
-import { actionsTokens, githubUsers, keyRing } from '../../src/runtime/aws/identity.js';
+import { actionsTokens, githubUsers } from '../../src/runtime/aws/github.js';
+import { keyRing } from '../../src/runtime/aws/keys.js';
 
 export const handler = http('login', login, { ...authProviders, githubUsers, actionsTokens, keyRing });

@@ -1,27 +1,15 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GitHubActionsTokens } from '../../adapters/github/actions-oidc.js';
 import { OctokitGitHubUsers } from '../../adapters/github/github-users.js';
-import { SecretsManagerKeyVault } from '../../adapters/aws/secret-key-vault.js';
 import { identitySettings, readEnv } from '../../config.js';
 import { systemClock } from '../../domain/clock.js';
-import { VaultKeys } from '../../tokens/key-service.js';
-import * as z from '../../zod.js';
 import { once } from '../deps.js';
-
-/** The secret holding the private keys; only the functions that sign (and rotate) may read it. */
-export const keyVault = once(() => {
-  const { PROVISIONER_KEYS_SECRET } = readEnv({ PROVISIONER_KEYS_SECRET: z.string().check(z.minLength(1)) });
-  return new SecretsManagerKeyVault(new SecretsManagerClient({}), PROVISIONER_KEYS_SECRET);
-});
-
-/** Re-read every 10 minutes: a rotation reaches warm containers without a read per request. */
-export const keyRing = once(() => new VaultKeys(keyVault(), systemClock, 600_000));
 
 export const githubUsers = once(() => {
   const { PROVISIONER_GITHUB_API_URL } = readEnv({ PROVISIONER_GITHUB_API_URL: identitySettings.PROVISIONER_GITHUB_API_URL });
   return new OctokitGitHubUsers(PROVISIONER_GITHUB_API_URL);
 });
 
+/** One verifier per warm container, so the issuer's JWKS stays cached between logins. */
 export const actionsTokens = once(() => {
   const { PROVISIONER_GITHUB_OIDC_ISSUER, PROVISIONER_OIDC_AUDIENCE } = readEnv({
     PROVISIONER_GITHUB_OIDC_ISSUER: identitySettings.PROVISIONER_GITHUB_OIDC_ISSUER,
