@@ -9,10 +9,14 @@ export interface OperationAccess {
   table?: TableAction[];
   /** Reads the signing-key secret: only the functions that sign tokens. */
   signs?: true;
+  /** Works clusters: EC2 (by tag) and the schedule group; `creates` names the schedules it makes. */
+  clusters?: { creates: ('destroy' | 'check-deadline')[] };
 }
 
 /** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
 const authenticated: TableAction[] = ['GetItem', 'UpdateItem'];
+/** Cluster state transitions and audit events. */
+const clusterState: TableAction[] = ['GetItem', 'UpdateItem', 'PutItem', 'Query'];
 
 export const operationAccess: Record<Operation, OperationAccess> = {
   health: {},
@@ -22,4 +26,11 @@ export const operationAccess: Record<Operation, OperationAccess> = {
   access: { table: authenticated, signs: true },
   jwks: { table: ['GetItem'] },
   'openid-configuration': {},
+  'list-clusters': { table: clusterState, clusters: { creates: [] } },
+  'get-cluster': { table: clusterState, clusters: { creates: [] } },
+  deploy: { table: clusterState, clusters: { creates: ['destroy', 'check-deadline'] } },
+  'schedule-destroy': { table: clusterState, clusters: { creates: ['destroy'] } },
+  'cancel-destroy': { table: clusterState, clusters: { creates: [] } },
+  destroy: { table: clusterState, clusters: { creates: ['check-deadline'] } },
+  'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
 };

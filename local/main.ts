@@ -1,7 +1,7 @@
 import { readEnv, ConfigError, localSettings } from '../src/config.js';
 import { installRuntime } from '../src/runtime/deps.js';
 import { startLocalRuntime } from '../src/runtime/local.js';
-import { startLocalServer } from './server.js';
+import { scheduledDispatch, startLocalServer } from './server.js';
 
 /**
  * `npm start`: the API on this machine, on dynalite and local adapters.
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     throw error;
   }
   runtime.servedAt(server.url);
+  await runtime.startScheduler(await scheduledDispatch());
   const where = config.PROVISIONER_MEMORY ? 'in memory' : `in ${config.PROVISIONER_DATA_DIR}/`;
   console.log(`Provisioner API listening on ${server.url} (state ${where}). Ctrl-C stops it.`);
 

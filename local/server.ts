@@ -18,6 +18,16 @@ export async function loadHandlers(): Promise<Map<Operation, HttpHandler>> {
   return handlers;
 }
 
+/** What the local scheduler fires: the same destroy and check-deadline handlers Lambda runs. */
+export async function scheduledDispatch(): Promise<(target: 'destroy' | 'check-deadline', payload: Record<string, string>) => Promise<void>> {
+  const destroy = (await import('../lambdas/destroy/index.js')) as { handler: (event: unknown, context: Context) => Promise<unknown> };
+  const check = (await import('../lambdas/check-deadline/index.js')) as { handler: (event: unknown, context: Context) => Promise<unknown> };
+  return async (target, payload) => {
+    const context = { awsRequestId: randomUUID() } as Context;
+    await (target === 'destroy' ? destroy.handler(payload, context) : check.handler(payload, context));
+  };
+}
+
 export interface LocalServer {
   server: Server;
   url: string;

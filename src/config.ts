@@ -40,6 +40,9 @@ export function durationSetting(fallback: string) {
   );
 }
 
+/** How long a deploy or destroy may take before it is failed (the seed's 10 minutes). */
+export const operationTimeoutSetting = { PROVISIONER_OPERATION_TIMEOUT: durationSetting('10m') };
+
 /** Identity settings shared by both runtimes (API.md's table). */
 export const identitySettings = {
   PROVISIONER_GITHUB_API_URL: z._default(z.url(), 'https://api.github.com'),
@@ -64,6 +67,7 @@ export const localSettings = {
   /** The issuer URL of the tokens; default: the URL the server listens on. */
   PROVISIONER_PUBLIC_URL: z.optional(z.url()),
   ...identitySettings,
+  ...operationTimeoutSetting,
 };
 
 export type LocalConfig = z.infer<z.ZodMiniObject<typeof localSettings>>;

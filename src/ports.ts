@@ -5,6 +5,7 @@
 import type { JSONWebKeySet } from 'jose';
 import type { IndexName } from './store/table.js';
 import type { KeySet, SigningKey } from './tokens/keys.js';
+import type { ClusterEntry } from './domain/catalog.js';
 
 export interface Key {
   pk: string;
@@ -111,4 +112,44 @@ export interface TokenSettings {
   issuer: string;
   userTokenTtlSeconds: number;
   clusterTokenTtlSeconds: number;
+}
+
+/** What a timed call runs: the destroy function, or the check at a deadline. */
+export type ScheduleTarget = 'destroy' | 'check-deadline';
+
+export interface ScheduledCall {
+  /** Unique per schedule; derived from the cluster and the purpose. */
+  name: string;
+  at: Date;
+  target: ScheduleTarget;
+  payload: Record<string, string>;
+}
+
+/** One-time timed calls: EventBridge Scheduler in AWS, the table and a timer locally. */
+export interface Scheduler {
+  /** Creates the schedule; one that already exists under that name counts as done. */
+  schedule(call: ScheduledCall): Promise<void>;
+  /** Deletes the schedule; one already gone counts as done. */
+  cancel(name: string): Promise<void>;
+}
+
+export interface Deployment {
+  cluster: ClusterEntry;
+  deploymentId: string;
+}
+
+export interface DeploymentStatus {
+  /** pending: on its way; running: every node up; failed: a node died; gone: nothing left. */
+  state: 'pending' | 'running' | 'failed' | 'gone';
+  endpoints: string[];
+  reason?: string;
+}
+
+/** The machines of a cluster: EC2 instances in AWS, local processes on this machine. */
+export interface ClusterCompute {
+  /** Starts the nodes; calling it again for the same deployment starts nothing new. */
+  deploy(deployment: Deployment & { nodes: number; version: string }): Promise<void>;
+  status(deployment: Deployment): Promise<DeploymentStatus>;
+  /** Stops every node of the deployment; nothing left counts as done. */
+  destroy(deployment: Deployment): Promise<void>;
 }

@@ -1,6 +1,22 @@
 import type * as z from '../zod.js';
 import type { Level } from '../domain/levels.js';
-import { clusterParams, clusterToken, health, identity, jsonDocument, jwks, loginBody, loginResponse, openidConfiguration } from './schemas.js';
+import {
+  cluster,
+  clusterEvent,
+  clusterParams,
+  clusterToken,
+  deployBody,
+  destroyScheduleBody,
+  health,
+  identity,
+  jsonDocument,
+  jwks,
+  loginBody,
+  loginResponse,
+  openidConfiguration,
+  page,
+  pageQuery,
+} from './schemas.js';
 
 /**
  * THE route table. CDK builds one Lambda and one HTTP API route per entry, the local server routes
@@ -97,6 +113,72 @@ export const routes = {
     summary: 'Issuer and JWKS location',
     tag: 'identity',
     responses: { 200: openidConfiguration },
+  }),
+  'list-clusters': route({
+    method: 'GET',
+    path: '/v1/clusters',
+    auth: 'anonymous',
+    summary: 'The clusters of the catalog the caller may see, with their status',
+    tag: 'clusters',
+    query: pageQuery,
+    responses: { 200: page(cluster) },
+  }),
+  'get-cluster': route({
+    method: 'GET',
+    path: '/v1/clusters/{cluster}',
+    auth: 'anonymous',
+    summary: 'A cluster and its progress (asks the backend while deploying or destroying)',
+    tag: 'clusters',
+    params: clusterParams,
+    responses: { 200: cluster },
+  }),
+  deploy: route({
+    method: 'POST',
+    path: '/v1/clusters/{cluster}/deploy',
+    auth: 'github_member',
+    summary: 'Deploy a cluster: 200 if running, 202 while deploying (poll GET for progress)',
+    tag: 'clusters',
+    params: clusterParams,
+    body: deployBody,
+    responses: { 200: cluster, 202: cluster },
+  }),
+  'schedule-destroy': route({
+    method: 'PUT',
+    path: '/v1/clusters/{cluster}/destroy-schedule',
+    auth: 'github_member',
+    summary: 'Schedule (or move) the destroy of a cluster; locked 5 minutes before it fires',
+    tag: 'clusters',
+    params: clusterParams,
+    body: destroyScheduleBody,
+    responses: { 200: cluster },
+  }),
+  'cancel-destroy': route({
+    method: 'DELETE',
+    path: '/v1/clusters/{cluster}/destroy-schedule',
+    auth: 'github_member',
+    summary: 'Cancel the scheduled destroy, under the same 5-minute lock',
+    tag: 'clusters',
+    params: clusterParams,
+    responses: { 200: cluster },
+  }),
+  destroy: route({
+    method: 'POST',
+    path: '/v1/clusters/{cluster}/destroy',
+    auth: 'github_member',
+    summary: 'Destroy a cluster: 200 if absent, 202 while destroying',
+    tag: 'clusters',
+    params: clusterParams,
+    responses: { 200: cluster, 202: cluster },
+  }),
+  'cluster-events': route({
+    method: 'GET',
+    path: '/v1/clusters/{cluster}/events',
+    auth: 'anonymous',
+    summary: 'The audit trail of a cluster, newest first',
+    tag: 'clusters',
+    params: clusterParams,
+    query: pageQuery,
+    responses: { 200: page(clusterEvent) },
   }),
 } as const;
 

@@ -61,3 +61,41 @@ export const openidConfiguration = z.object({
   jwks_uri: z.url(),
   id_token_signing_alg_values_supported: z.array(z.string()),
 });
+
+export const clusterStatus = z.enum(['absent', 'deploying', 'running', 'destroying', 'failed']);
+
+export const cluster = z.object({
+  name: clusterName,
+  visibility: z.enum(['public', 'private']),
+  status: clusterStatus,
+  nodes: z.number(),
+  version: z.nullable(z.string()),
+  deployed_by: z.nullable(z.string()),
+  destroy_at: z.nullable(z.string()),
+  deadline: z.nullable(z.string()),
+  endpoints: z.array(z.string()),
+  reason: z.nullable(z.string()),
+  updated_at: z.nullable(z.string()),
+});
+
+const durationText = z.string().check(z.regex(/^[1-9]\d{0,5}[smhd]$/, 'must be a duration such as "90m", "4h" or "2d"'));
+
+export const deployBody = z.strictObject({
+  nodes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+  version: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._/-]{1,128}$/, 'must be a version or git ref (letters, digits, . _ / -)'))),
+  ttl: z.optional(durationText),
+});
+
+export const destroyScheduleBody = z
+  .strictObject({ at: z.optional(z.iso.datetime({ offset: true })), in: z.optional(durationText) })
+  .check(z.refine((body) => (body.at === undefined) !== (body.in === undefined), { message: 'send exactly one of at (an ISO 8601 time) or in (a duration such as "2h")' }));
+
+export const clusterEvent = z.object({
+  time: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  from: clusterStatus,
+  to: clusterStatus,
+  request_id: z.string(),
+  details: z.optional(z.record(z.string(), z.unknown())),
+});

@@ -16,11 +16,16 @@ export const errorStatus = {
   cluster_not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  scheduled_for_delete: 409,
+  schedule_locked: 409,
+  cluster_not_deployed: 409,
+  deployment_limit_reached: 409,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
   github_unavailable: 503,
   service_unavailable: 503,
+  backend_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -1,6 +1,7 @@
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
-import type { ActionsTokens, GitHubUsers, KeyRing, PublicKeys, Store, TokenSettings } from '../ports.js';
+import type { ClusterRules } from '../domain/clusters.js';
+import type { ActionsTokens, ClusterCompute, GitHubUsers, KeyRing, PublicKeys, Scheduler, Store, TokenSettings } from '../ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -15,6 +16,9 @@ export interface Deps {
   keyRing: KeyRing;
   githubUsers: GitHubUsers;
   actionsTokens: ActionsTokens;
+  scheduler: Scheduler;
+  compute: ClusterCompute;
+  clusterRules: ClusterRules;
 }
 
 /** What every authenticated, rate-limited route needs besides its own dependencies. */

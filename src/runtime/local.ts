@@ -6,6 +6,10 @@ import { GitHubActionsTokens } from '../adapters/github/actions-oidc.js';
 import { OctokitGitHubUsers } from '../adapters/github/github-users.js';
 import { startLocalDynamo } from '../adapters/local/dynalite.js';
 import { FileKeyVault } from '../adapters/local/file-key-vault.js';
+import { LocalProcessCompute } from '../adapters/local/process-compute.js';
+import { type Dispatch, StoreScheduler } from '../adapters/local/store-scheduler.js';
+import { defaultRules } from '../domain/clusters.js';
+import { requestLog } from '../http/log.js';
 import { type LocalConfig, localTableName } from '../config.js';
 import { parseCatalog } from '../domain/catalog.js';
 import { type Clock, systemClock } from '../domain/clock.js';
@@ -17,6 +21,8 @@ export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.j
 
 export interface LocalRuntime {
   deps: Deps;
+  /** Starts firing schedules (those due while the server was down first) through `dispatch`. */
+  startScheduler(dispatch: Dispatch): Promise<void>;
   /** Tells the runtime the URL it is served at: the token issuer unless PROVISIONER_PUBLIC_URL says otherwise. */
   servedAt(url: string): void;
   close(): Promise<void>;
@@ -55,21 +61,40 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     userTokenTtlSeconds: config.PROVISIONER_USER_TOKEN_TTL,
     clusterTokenTtlSeconds: config.PROVISIONER_CLUSTER_TOKEN_TTL,
   };
+  let apiUrl = config.PROVISIONER_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
+  const log = requestLog('local', 'runtime');
+  const store = new DynamoStore(dynamo.client, localTableName, clock);
+  const scheduler = new StoreScheduler(store, clock, log);
+  const compute = new LocalProcessCompute(store, {
+    api: () => ({ issuer: tokenSettings.issuer, jwksUrl: `${apiUrl}/.well-known/jwks.json` }),
+    logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
+    detached: !config.PROVISIONER_MEMORY,
+  });
   const deps: Deps = {
     clock,
-    store: new DynamoStore(dynamo.client, localTableName, clock),
+    store,
     catalog,
     tokenSettings,
     publicKeys: keys,
     keyRing: keys,
     githubUsers: new OctokitGitHubUsers(config.PROVISIONER_GITHUB_API_URL),
     actionsTokens: new GitHubActionsTokens(config.PROVISIONER_GITHUB_OIDC_ISSUER, config.PROVISIONER_OIDC_AUDIENCE, clock),
+    scheduler,
+    compute,
+    clusterRules: { ...defaultRules, operationTimeoutMs: config.PROVISIONER_OPERATION_TIMEOUT * 1000 },
   };
   return {
     deps,
+    startScheduler: (dispatch) => scheduler.start(dispatch),
     servedAt(url) {
+      apiUrl = url;
       if (!config.PROVISIONER_PUBLIC_URL) tokenSettings.issuer = url;
     },
-    close: () => dynamo.close(),
+    close: async () => {
+      scheduler.stop();
+      // Persistent runtimes leave cluster nodes running for the next start to re-adopt.
+      if (config.PROVISIONER_MEMORY) compute.stopAll();
+      await dynamo.close();
+    },
   };
 }

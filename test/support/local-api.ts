@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalConfig, localSettings, readEnv } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
-import { installRuntime } from '../../src/runtime/deps.js';
+import { type Deps, installRuntime } from '../../src/runtime/deps.js';
 import { type LocalRuntime, startLocalRuntime } from '../../src/runtime/local.js';
-import { startLocalServer } from '../../local/server.js';
+import { scheduledDispatch, startLocalServer } from '../../local/server.js';
 
 export interface TestApi {
   url: string;
@@ -17,12 +17,14 @@ export interface TestApi {
 }
 
 /** The local server, in this process, on a free port and a fresh data dir. */
-export async function startTestApi(options: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestApi> {
+export async function startTestApi(options: { env?: Record<string, string>; clock?: Clock; deps?: Partial<Deps> } = {}): Promise<TestApi> {
   const config = readEnv(localSettings, { PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-')), PORT: '0', ...options.env });
   const runtime = await startLocalRuntime({ config, clock: options.clock });
+  Object.assign(runtime.deps, options.deps);
   installRuntime(runtime.deps);
   const server = await startLocalServer({ port: 0 });
   runtime.servedAt(server.url);
+  await runtime.startScheduler(await scheduledDispatch());
   return {
     url: server.url,
     runtime,

@@ -1,0 +1,15 @@
+import type { Context } from 'aws-lambda';
+import { http } from '../../src/http/handler.js';
+import { scheduledHandler } from '../../src/http/scheduled.js';
+import type { HttpEvent } from '../../src/http/types.js';
+import { destroy } from '../../src/operations/cluster-routes.js';
+import { runScheduledDestroy, scheduledDestroyInput } from '../../src/operations/scheduled.js';
+import { authProviders } from '../../src/runtime/aws/auth.js';
+import { clusterProviders } from '../../src/runtime/aws/clusters.js';
+
+const fromApi = http('destroy', destroy, { ...authProviders, ...clusterProviders });
+const fromSchedule = scheduledHandler('scheduled-destroy', scheduledDestroyInput, { ...authProviders, ...clusterProviders }, runScheduledDestroy);
+
+/** DESTROY from the API (an API Gateway event) or from a destroy schedule (`{cluster, schedule_id}`). */
+export const handler = (event: HttpEvent | unknown, context: Context) =>
+  typeof event === 'object' && event !== null && 'requestContext' in event ? fromApi(event as HttpEvent, context) : fromSchedule(event, context);

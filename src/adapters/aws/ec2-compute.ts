@@ -1,0 +1,79 @@
+import { DescribeInstancesCommand, type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { ProvisionerError } from '../../domain/errors.js';
+import type { ClusterCompute, Deployment, DeploymentStatus } from '../../ports.js';
+
+/** The tags every instance carries; IAM allows terminating only instances tagged as ours. */
+export const tags = { managed: 'provisioner:managed', cluster: 'provisioner:cluster', deployment: 'provisioner:deployment' } as const;
+
+const live = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+
+/** Catalog backend `{"kind": "ec2", "launch_template": "lt-..."}`: one instance per node. */
+export class Ec2ClusterCompute implements ClusterCompute {
+  constructor(private readonly client: EC2Client) {}
+
+  async deploy({ cluster, deploymentId, nodes, version }: Deployment & { nodes: number; version: string }): Promise<void> {
+    const backend = this.backend(cluster);
+    const tagList = [
+      { Key: tags.managed, Value: 'true' },
+      { Key: tags.cluster, Value: cluster.name },
+      { Key: tags.deployment, Value: deploymentId },
+      { Key: 'provisioner:version', Value: version },
+    ];
+    await this.client.send(
+      new RunInstancesCommand({
+        LaunchTemplate: { LaunchTemplateId: backend.launch_template },
+        ...(backend.instance_type && { InstanceType: backend.instance_type as never }),
+        MinCount: nodes,
+        MaxCount: nodes,
+        // The deployment id makes a retried call start nothing new.
+        ClientToken: deploymentId,
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: tagList },
+          { ResourceType: 'volume', Tags: tagList },
+        ],
+      }),
+    );
+  }
+
+  async status(deployment: Deployment): Promise<DeploymentStatus> {
+    const instances = await this.instances(deployment);
+    const alive = instances.filter((i) => live.includes(i.State?.Name ?? ''));
+    if (alive.length === 0) return { state: 'gone', endpoints: [] };
+    const endpoints = alive.flatMap((i) => (i.PrivateIpAddress ? [i.PrivateIpAddress] : []));
+    if (alive.some((i) => ['stopping', 'stopped', 'shutting-down'].includes(i.State?.Name ?? ''))) {
+      return { state: 'failed', endpoints, reason: 'an instance stopped' };
+    }
+    return { state: alive.every((i) => i.State?.Name === 'running') ? 'running' : 'pending', endpoints };
+  }
+
+  async destroy(deployment: Deployment): Promise<void> {
+    const ids = (await this.instances(deployment)).filter((i) => i.State?.Name !== 'terminated').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+    if (ids.length > 0) await this.client.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  }
+
+  private async instances({ cluster, deploymentId }: Deployment) {
+    const found = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: `tag:${tags.cluster}`, Values: [cluster.name] },
+            { Name: `tag:${tags.deployment}`, Values: [deploymentId] },
+          ],
+          NextToken,
+        }),
+      );
+      found.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return found;
+  }
+
+  private backend(cluster: Deployment['cluster']) {
+    if (cluster.backend.kind !== 'ec2') {
+      throw new ProvisionerError('backend_unavailable', `${cluster.name} uses the ${cluster.backend.kind} backend, which does not run in AWS.`);
+    }
+    return cluster.backend;
+  }
+}

@@ -1,0 +1,90 @@
+import type { Clock } from '../../domain/clock.js';
+import type { Log } from '../../http/log.js';
+import type { ScheduledCall, Scheduler, ScheduleTarget, Store } from '../../ports.js';
+
+export type Dispatch = (target: ScheduleTarget, payload: Record<string, string>) => Promise<void>;
+
+const listKey = 'schedules';
+
+/**
+ * The local scheduler: schedules are items in the table (listed in time order on the secondary
+ * index), so they survive a restart; one timer waits for the next due one. Due schedules that fell
+ * due while the server was down fire at start. Firing removes the item first (a conditional delete),
+ * so a schedule fires once even if two timers race.
+ */
+export class StoreScheduler implements Scheduler {
+  private timer?: NodeJS.Timeout;
+  private dispatch?: Dispatch;
+  private firing = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Pick<Log, 'error' | 'info'>,
+  ) {}
+
+  /** Starts firing: what is already due now, then each schedule at its time. */
+  async start(dispatch: Dispatch): Promise<void> {
+    this.dispatch = dispatch;
+    await this.fireDue();
+  }
+
+  stop(): void {
+    this.dispatch = undefined;
+    clearTimeout(this.timer);
+  }
+
+  async schedule(call: ScheduledCall): Promise<void> {
+    await this.store.createIfAbsent({
+      pk: `schedule#${call.name}`,
+      sk: 'schedule',
+      gsi1pk: listKey,
+      gsi1sk: `${call.at.toISOString()}#${call.name}`,
+      name: call.name,
+      at: call.at.toISOString(),
+      target: call.target,
+      payload: call.payload,
+    });
+    await this.arm();
+  }
+
+  async cancel(name: string): Promise<void> {
+    await this.store.remove({ pk: `schedule#${name}`, sk: 'schedule' });
+    await this.arm();
+  }
+
+  /** Fires every schedule due by the clock's now, oldest first; then waits for the next one. */
+  fireDue(): Promise<void> {
+    this.firing = this.firing.then(() => this.fireAll()).catch((error: unknown) => this.log.error('scheduler failed', { error: (error as Error).message }));
+    return this.firing;
+  }
+
+  private async fireAll(): Promise<void> {
+    while (this.dispatch) {
+      const { items } = await this.store.query({ index: 'gsi1', partition: listKey, limit: 25 });
+      const due = items.filter((item) => Date.parse(String(item.at)) <= this.clock.now().getTime());
+      if (due.length === 0) break;
+      for (const item of due) {
+        if (!(await this.store.remove({ pk: item.pk, sk: item.sk }, { version: item.version }))) continue;
+        this.log.info('schedule fired', { name: item.name, target: item.target });
+        try {
+          await this.dispatch(item.target as ScheduleTarget, item.payload as Record<string, string>);
+        } catch (error) {
+          this.log.error('scheduled call failed', { name: item.name, error: (error as Error).message });
+        }
+      }
+    }
+    await this.arm();
+  }
+
+  private async arm(): Promise<void> {
+    clearTimeout(this.timer);
+    if (!this.dispatch) return;
+    const { items } = await this.store.query({ index: 'gsi1', partition: listKey, limit: 1 });
+    const next = items[0];
+    if (!next) return;
+    const delay = Math.max(0, Math.min(Date.parse(String(next.at)) - this.clock.now().getTime(), 2 ** 31 - 1));
+    this.timer = setTimeout(() => void this.fireDue(), delay);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,164 @@
+import type { Catalog, ClusterEntry } from './catalog.js';
+import { parseDuration } from './duration.js';
+import { ProvisionerError } from './errors.js';
+import { atLeast, type Caller } from './levels.js';
+
+/**
+ * The cluster state machine of the seed's DEPLOY, SCHEDULE_DESTROY and DESTROY, as pure decisions.
+ * The operations apply each decision with one conditional write on (status, version).
+ */
+export const clusterStatuses = ['absent', 'deploying', 'running', 'destroying', 'failed'] as const;
+export type ClusterStatus = (typeof clusterStatuses)[number];
+
+export interface ClusterState {
+  name: string;
+  status: ClusterStatus;
+  /** Optimistic-lock version; 0 when the cluster was never recorded. */
+  version: number;
+  deployment_id?: string;
+  nodes?: number;
+  cluster_version?: string;
+  deployed_by?: string;
+  deployed_at?: string;
+  /** Deploying: must be running by then. Destroying: must be gone by then. */
+  deadline?: string;
+  destroy_at?: string;
+  /** The current destroy schedule; a schedule that fires with another id was replaced and does nothing. */
+  schedule_id?: string;
+  /** The one-time check at the deadline. */
+  check_id?: string;
+  endpoints?: string[];
+  reason?: string;
+  updated_at?: string;
+}
+
+export interface ClusterRules {
+  /** How long a deploy or a destroy may take: the seed's 10 minutes. */
+  operationTimeoutMs: number;
+  /** The seed's 5 minutes: a schedule that close to firing can no longer be moved or cancelled. */
+  scheduleLockMs: number;
+  /** The furthest ahead anyone may schedule a destroy. */
+  maxScheduleAheadMs: number;
+}
+
+export const defaultRules: ClusterRules = { operationTimeoutMs: 10 * 60_000, scheduleLockMs: 5 * 60_000, maxScheduleAheadMs: 30 * 86_400_000 };
+
+export function absentCluster(name: string): ClusterState {
+  return { name, status: 'absent', version: 0 };
+}
+
+/** DEPLOY, DESTROY and SCHEDULE_DESTROY: a private cluster needs its org's members, a public one administrators. */
+export function authorizeManage(caller: Caller, cluster: ClusterEntry, catalog: Catalog): void {
+  if (caller.level === 'administrator') return;
+  if (caller.level === 'anonymous') throw new ProvisionerError('authentication_required', `Log in to manage ${cluster.name}.`);
+  const org = cluster.org ?? catalog.organization;
+  if (cluster.visibility === 'private' && atLeast(caller.level, 'org_member') && caller.orgs.includes(org)) return;
+  throw new ProvisionerError(
+    'forbidden',
+    cluster.visibility === 'public' ? `${cluster.name} is public: only administrators deploy or destroy it.` : `${cluster.name} is managed by members of ${org}.`,
+  );
+}
+
+/** Who sees a cluster in lists and reads: everyone for public ones; its org and administrators for private ones. */
+export function canSee(caller: Caller, cluster: ClusterEntry, catalog: Catalog): boolean {
+  return cluster.visibility === 'public' || caller.level === 'administrator' || caller.orgs.includes(cluster.org ?? catalog.organization);
+}
+
+/** True while a destroy is scheduled and now is inside the lock window before it. */
+export function scheduleLocked(state: ClusterState, now: Date, rules: ClusterRules): boolean {
+  return state.destroy_at !== undefined && now.getTime() >= Date.parse(state.destroy_at) - rules.scheduleLockMs;
+}
+
+export interface DeployRequest {
+  nodes?: number;
+  version?: string;
+  ttl?: string;
+}
+
+export type DeployDecision =
+  | { kind: 'running' }
+  | { kind: 'deploying' }
+  | { kind: 'start'; nodes: number; version: string; destroyAt?: Date };
+
+/**
+ * DEPLOY: running → nothing to do; deploying → the same deployment; destroying or about to be
+ * destroyed → 409; otherwise start one, within the cluster's and the caller's limits.
+ */
+export function decideDeploy(
+  state: ClusterState,
+  request: DeployRequest,
+  caller: Caller,
+  cluster: ClusterEntry,
+  catalog: Catalog,
+  activeDeploymentsOfCaller: number,
+  now: Date,
+  rules: ClusterRules,
+): DeployDecision {
+  if (state.status === 'running') return { kind: 'running' };
+  if (state.status === 'deploying') return { kind: 'deploying' };
+  if (state.status === 'destroying' || scheduleLocked(state, now, rules)) {
+    throw new ProvisionerError('scheduled_for_delete', `${cluster.name} is being destroyed; deploy it again once it is absent.`);
+  }
+  const limits = caller.level === 'administrator' ? {} : (catalog.limits.org_member ?? {});
+  const maxNodes = Math.min(cluster.max_nodes ?? Infinity, limits.max_nodes ?? Infinity);
+  const nodes = request.nodes ?? 1;
+  if (nodes > maxNodes) {
+    throw new ProvisionerError('invalid_request', `nodes must be at most ${maxNodes} for ${cluster.name}${limits.max_nodes ? ' at your level' : ''}.`, { max_nodes: maxNodes });
+  }
+  if (limits.max_deployments !== undefined && activeDeploymentsOfCaller >= limits.max_deployments) {
+    throw new ProvisionerError('deployment_limit_reached', `You already have ${activeDeploymentsOfCaller} deployments, the most allowed at your level; destroy one first.`, {
+      max_deployments: limits.max_deployments,
+    });
+  }
+  const maxTtlMs = limits.max_ttl ? parseDuration(limits.max_ttl) : undefined;
+  let ttlMs = request.ttl ? parseDuration(request.ttl) : undefined;
+  if (request.ttl && ttlMs === undefined) throw new ProvisionerError('invalid_request', 'ttl must be a duration such as "90m", "4h" or "2d".');
+  if (ttlMs !== undefined && maxTtlMs !== undefined && ttlMs > maxTtlMs) {
+    throw new ProvisionerError('invalid_request', `ttl must be at most ${limits.max_ttl} at your level.`, { max_ttl: limits.max_ttl });
+  }
+  // An org member's deployment always gets a destroy schedule, no later than max_ttl.
+  ttlMs ??= maxTtlMs;
+  if (ttlMs !== undefined && ttlMs > rules.maxScheduleAheadMs) throw new ProvisionerError('invalid_request', 'ttl is too far ahead.');
+  return { kind: 'start', nodes, version: request.version ?? 'latest', ...(ttlMs !== undefined && { destroyAt: new Date(now.getTime() + ttlMs) }) };
+}
+
+/**
+ * SCHEDULE_DESTROY: a schedule within the lock window cannot change; the new time must be in the
+ * future and within the caller's limit (an org member's: max_ttl from the deployment).
+ */
+export function decideSchedule(state: ClusterState, at: Date, caller: Caller, catalog: Catalog, now: Date, rules: ClusterRules): void {
+  if (state.status !== 'running' && state.status !== 'deploying') {
+    throw new ProvisionerError('cluster_not_deployed', `${state.name} is ${state.status}; only a deploying or running cluster can be scheduled for destroy.`);
+  }
+  if (scheduleLocked(state, now, rules)) {
+    throw new ProvisionerError('schedule_locked', `The destroy at ${state.destroy_at} is less than ${rules.scheduleLockMs / 60_000} minutes away and can no longer change.`, {
+      destroy_at: state.destroy_at,
+    });
+  }
+  if (at.getTime() <= now.getTime()) throw new ProvisionerError('invalid_request', 'The destroy time must be in the future.');
+  let limit = now.getTime() + rules.maxScheduleAheadMs;
+  const maxTtl = caller.level === 'administrator' ? undefined : catalog.limits.org_member?.max_ttl;
+  if (maxTtl && state.deployed_at) limit = Math.min(limit, Date.parse(state.deployed_at) + (parseDuration(maxTtl) ?? 0));
+  if (at.getTime() > limit) {
+    throw new ProvisionerError('invalid_request', `The destroy time must be no later than ${new Date(limit).toISOString()}.`, { latest: new Date(limit).toISOString() });
+  }
+}
+
+/** Cancelling a destroy: not inside the lock window, and not for an org member's deployment, which must keep one. */
+export function decideCancel(state: ClusterState, caller: Caller, catalog: Catalog, now: Date, rules: ClusterRules): void {
+  if (state.destroy_at === undefined) return;
+  if (scheduleLocked(state, now, rules)) {
+    throw new ProvisionerError('schedule_locked', `The destroy at ${state.destroy_at} is less than ${rules.scheduleLockMs / 60_000} minutes away and can no longer be cancelled.`);
+  }
+  if (caller.level !== 'administrator' && catalog.limits.org_member?.max_ttl) {
+    throw new ProvisionerError('forbidden', `Deployments at your level must keep a destroy schedule (at most ${catalog.limits.org_member.max_ttl}); move it with PUT instead.`);
+  }
+}
+
+/** `{"at": ISO}` or `{"in": "90m"}` as a time. */
+export function destroyTime(body: { at?: string; in?: string }, now: Date): Date {
+  if (body.at) return new Date(body.at);
+  const ms = parseDuration(body.in ?? '');
+  if (ms === undefined) throw new ProvisionerError('invalid_request', 'in must be a duration such as "90m", "4h" or "2d".');
+  return new Date(now.getTime() + ms);
+}

@@ -1,0 +1,292 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { StoreScheduler } from '../../src/adapters/local/store-scheduler.js';
+import { scheduledDestroy } from '../../src/operations/clusters.js';
+import { ManualClock } from '../support/dynamo.js';
+import { FakeCompute } from '../support/fake-compute.js';
+import { FakeGitHub } from '../support/fake-github.js';
+import { startTestApi, type TestApi, testCatalog, writeCatalog } from '../support/local-api.js';
+
+const clock = new ManualClock(new Date('2026-11-23T12:00:00.000Z'));
+const github = new FakeGitHub();
+const compute = new FakeCompute();
+let api: TestApi;
+const token: Record<'gil' | 'olga' | 'alice' | 'oscar', string> = { gil: '', olga: '', alice: '', oscar: '' };
+const minutes = (n: number) => n * 60_000;
+
+beforeAll(async () => {
+  await github.start();
+  github.users.set('gh-gil', { login: 'gil' });
+  github.users.set('gh-olga', { login: 'olga', orgs: { acme: 'active' } });
+  github.users.set('gh-oscar', { login: 'oscar', orgs: { acme: 'active' } });
+  github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
+  api = await startTestApi({
+    clock,
+    deps: { compute },
+    env: {
+      PROVISIONER_MEMORY: '1',
+      PROVISIONER_GITHUB_API_URL: github.url,
+      PROVISIONER_CATALOG: writeCatalog({
+        ...testCatalog,
+        limits: { org_member: { max_nodes: 4, max_ttl: '12h', max_deployments: 2 } },
+        clusters: [
+          ...testCatalog.clusters,
+          { name: 'acme-qa', visibility: 'private', backend: { kind: 'local' } },
+          { name: 'acme-x', visibility: 'private', backend: { kind: 'local' } },
+          { name: 'acme-race', visibility: 'private', backend: { kind: 'local' } },
+        ],
+      }),
+    },
+  });
+  for (const login of Object.keys(token) as (keyof typeof token)[]) {
+    token[login] = (await api.call('POST', '/v1/login', { body: { github_token: `gh-${login}` } })).body.token;
+  }
+});
+afterAll(async () => {
+  await api.close();
+  await github.stop();
+});
+
+const get = (cluster: string, as = token.alice) => api.call('GET', `/v1/clusters/${cluster}`, { token: as });
+const deploy = (cluster: string, as: string | undefined, body: unknown = {}) => api.call('POST', `/v1/clusters/${cluster}/deploy`, { token: as, body });
+const destroy = (cluster: string, as = token.alice) => api.call('POST', `/v1/clusters/${cluster}/destroy`, { token: as });
+const schedule = (cluster: string, body: unknown, as = token.alice) => api.call('PUT', `/v1/clusters/${cluster}/destroy-schedule`, { token: as, body });
+const fireDue = () => (api.runtime.deps.scheduler as StoreScheduler).fireDue();
+
+/** Destroys a cluster to absent, whatever it is doing. */
+async function reset(cluster: string): Promise<void> {
+  const response = await destroy(cluster);
+  if (response.body.status !== 'absent') {
+    compute.set(cluster, 'gone');
+    expect((await get(cluster)).body.status).toBe('absent');
+  }
+}
+
+describe('who may deploy', () => {
+  it.each([
+    ['anonymous', undefined, 'acme-dev', 401],
+    ['a GitHub member', 'gil', 'acme-dev', 403],
+    ['an org member, a private cluster', 'olga', 'acme-dev', 202],
+    ['an org member, a public cluster', 'olga', 'demo', 403],
+    ['an administrator, a public cluster', 'alice', 'demo', 202],
+  ] as const)('%s', async (_who, login, cluster, status) => {
+    const response = await deploy(cluster, login ? token[login] : undefined);
+    expect(response.status).toBe(status);
+    if (status === 202) {
+      expect(response.body).toMatchObject({ name: cluster, status: 'deploying' });
+      await reset(cluster);
+    }
+  });
+});
+
+describe('deploy', () => {
+  beforeEach(() => reset('acme-dev'));
+
+  it('starts one deployment with a 10-minute deadline, answers 202 while deploying and 200 once running', async () => {
+    const before = compute.deployed.length;
+    const first = await deploy('acme-dev', token.alice, { nodes: 3, version: 'v4.1.0' });
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ status: 'deploying', nodes: 3, version: 'v4.1.0', deployed_by: 'github:alice', deadline: new Date(clock.now().getTime() + minutes(10)).toISOString() });
+    expect((await deploy('acme-dev', token.alice)).status).toBe(202);
+    expect(compute.deployed.length).toBe(before + 1);
+    compute.set('acme-dev', 'running', ['http://10.0.0.1']);
+    const running = await get('acme-dev');
+    expect(running.body).toMatchObject({ status: 'running', endpoints: ['http://10.0.0.1'], deadline: null });
+    const again = await deploy('acme-dev', token.alice);
+    expect([again.status, again.body.status]).toEqual([200, 'running']);
+    expect(compute.deployed.length).toBe(before + 1);
+  });
+
+  it('fails a deployment not running by its deadline, with the reason, and removes what it started', async () => {
+    await deploy('acme-dev', token.alice);
+    const id = compute.latest('acme-dev');
+    clock.advance(minutes(10) - 1);
+    expect((await get('acme-dev')).body.status).toBe('deploying');
+    clock.advance(1);
+    const failed = await get('acme-dev');
+    expect(failed.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('deadline') });
+    expect(compute.destroyed).toContain(id);
+  });
+
+  it('fails the deployment at its deadline by the scheduled check, without anyone reading it', async () => {
+    await deploy('acme-dev', token.alice);
+    clock.advance(minutes(10));
+    await fireDue();
+    const events = (await api.call('GET', '/v1/clusters/acme-dev/events', { token: token.alice })).body.items;
+    expect(events[0]).toMatchObject({ action: 'failed', from: 'deploying', to: 'failed', actor: 'scheduler' });
+  });
+
+  it('refuses a cluster that is being destroyed with 409 scheduled_for_delete', async () => {
+    await deploy('acme-dev', token.alice);
+    await destroy('acme-dev');
+    const response = await deploy('acme-dev', token.alice);
+    expect([response.status, response.body.error.code]).toEqual([409, 'scheduled_for_delete']);
+  });
+
+  it('bounds nodes by the cluster and the org member limits, and validates the body', async () => {
+    expect((await deploy('acme-dev', token.alice, { nodes: 9 })).status).toBe(400);
+    expect((await deploy('acme-dev', token.olga, { nodes: 5 })).body.error.message).toMatch(/at most 4/);
+    expect((await deploy('acme-dev', token.olga, { ttl: '13h' })).status).toBe(400);
+    expect((await deploy('acme-dev', token.olga, { nodes: 'three' })).body.error.details.issues[0]).toMatchObject({ location: 'body', path: 'nodes' });
+    expect((await deploy('acme-dev', token.olga, { colour: 'red' })).status).toBe(400);
+    expect(compute.deployed.filter((d) => d.cluster === 'acme-dev' && d.nodes > 4)).toEqual([]);
+  });
+
+  it('always gives an org member\'s deployment a destroy schedule no later than max_ttl', async () => {
+    const response = await deploy('acme-dev', token.olga);
+    expect(response.body.destroy_at).toBe(new Date(clock.now().getTime() + 12 * 3600_000).toISOString());
+    const shorter = await deploy('acme-qa', token.olga, { ttl: '2h' });
+    expect(shorter.body.destroy_at).toBe(new Date(clock.now().getTime() + 2 * 3600_000).toISOString());
+    const third = await deploy('acme-x', token.olga);
+    expect([third.status, third.body.error.code]).toEqual([409, 'deployment_limit_reached']);
+    expect((await deploy('acme-x', token.oscar)).status).toBe(202);
+    await reset('acme-qa');
+    await reset('acme-x');
+  });
+
+  it('marks the cluster failed and answers 503 when the backend refuses to start it', async () => {
+    compute.failDeploy = true;
+    try {
+      const response = await deploy('acme-dev', token.alice);
+      expect([response.status, response.body.error.code]).toEqual([503, 'backend_unavailable']);
+      expect((await get('acme-dev')).body).toMatchObject({ status: 'failed', reason: expect.stringContaining('capacity') });
+    } finally {
+      compute.failDeploy = false;
+    }
+  });
+});
+
+describe('schedule destroy: the 5-minute lock', () => {
+  beforeEach(async () => {
+    await reset('acme-dev');
+    await deploy('acme-dev', token.alice);
+    compute.set('acme-dev', 'running');
+    await get('acme-dev');
+  });
+
+  it('sets, replaces, and refuses to move a schedule from exactly 5 minutes before it', async () => {
+    const at = new Date(clock.now().getTime() + minutes(60));
+    expect((await schedule('acme-dev', { at: at.toISOString() })).body.destroy_at).toBe(at.toISOString());
+    clock.set(new Date(at.getTime() - minutes(5) - 1).toISOString());
+    const moved = await schedule('acme-dev', { in: '1h' });
+    expect(moved.status).toBe(200);
+    const movedAt = Date.parse(moved.body.destroy_at);
+    clock.set(new Date(movedAt - minutes(5)).toISOString());
+    const locked = await schedule('acme-dev', { in: '2h' });
+    expect([locked.status, locked.body.error.code]).toEqual([409, 'schedule_locked']);
+    const cancel = await api.call('DELETE', '/v1/clusters/acme-dev/destroy-schedule', { token: token.alice });
+    expect([cancel.status, cancel.body.error.code]).toEqual([409, 'schedule_locked']);
+  });
+
+  it('cancels a schedule outside the lock, and fires the current one only', async () => {
+    const first = await schedule('acme-dev', { in: '30m' });
+    const second = await schedule('acme-dev', { in: '40m' });
+    expect(second.body.destroy_at).not.toBe(first.body.destroy_at);
+    const cancelled = await api.call('DELETE', '/v1/clusters/acme-dev/destroy-schedule', { token: token.alice });
+    expect([cancelled.status, cancelled.body.destroy_at]).toEqual([200, null]);
+    clock.advance(minutes(41));
+    await fireDue();
+    expect((await get('acme-dev')).body.status).toBe('running');
+  });
+
+  it('ignores a replaced schedule that fires anyway', async () => {
+    await schedule('acme-dev', { in: '30m' });
+    const log = { debug() {}, info() {}, warn() {}, error() {} };
+    const deps = api.runtime.deps;
+    expect(await scheduledDestroy(deps, { sub: 'scheduler', requestId: 'r', log }, 'acme-dev', 'an-old-schedule-id')).toBe('stale');
+    expect((await get('acme-dev')).body.status).toBe('running');
+  });
+
+  it('refuses a time in the past, beyond the limit, or both forms at once', async () => {
+    expect((await schedule('acme-dev', { at: new Date(clock.now().getTime() - 1000).toISOString() })).status).toBe(400);
+    expect((await schedule('acme-dev', { in: '31d' })).status).toBe(400);
+    expect((await schedule('acme-dev', { in: '1h', at: new Date().toISOString() })).status).toBe(400);
+    expect((await schedule('acme-dev', { in: 'soon' })).status).toBe(400);
+    expect((await schedule('acme-dev', { in: '1h' }, token.gil)).status).toBe(403);
+  });
+
+  it('keeps an org member within max_ttl of the deployment, and their schedule from being cancelled', async () => {
+    await reset('acme-qa');
+    await deploy('acme-qa', token.olga);
+    expect((await schedule('acme-qa', { in: '13h' }, token.olga)).status).toBe(400);
+    expect((await schedule('acme-qa', { in: '11h' }, token.olga)).status).toBe(200);
+    expect((await api.call('DELETE', '/v1/clusters/acme-qa/destroy-schedule', { token: token.olga })).status).toBe(403);
+    await reset('acme-qa');
+  });
+
+  it('destroys the cluster when the schedule fires, then reaches absent', async () => {
+    await schedule('acme-dev', { in: '10m' });
+    clock.advance(minutes(10));
+    await fireDue();
+    expect((await get('acme-dev')).body.status).toBe('destroying');
+    compute.set('acme-dev', 'gone');
+    expect((await get('acme-dev')).body).toMatchObject({ status: 'absent', destroy_at: null, nodes: 0 });
+  });
+});
+
+describe('destroy', () => {
+  it('answers 200 and changes nothing for an absent cluster', async () => {
+    await reset('acme-dev');
+    const eventsBefore = (await api.call('GET', '/v1/clusters/acme-dev/events?limit=100', { token: token.alice })).body.items.length;
+    const response = await destroy('acme-dev');
+    expect([response.status, response.body.status]).toEqual([200, 'absent']);
+    expect((await api.call('GET', '/v1/clusters/acme-dev/events?limit=100', { token: token.alice })).body.items.length).toBe(eventsBefore);
+  });
+
+  it('fails a destroy that is not done within its deadline', async () => {
+    await reset('acme-dev');
+    await deploy('acme-dev', token.alice);
+    expect((await destroy('acme-dev')).status).toBe(202);
+    clock.advance(minutes(10));
+    expect((await get('acme-dev')).body).toMatchObject({ status: 'failed', reason: expect.stringContaining('not gone') });
+  });
+});
+
+describe('concurrency against dynalite', () => {
+  it('starts exactly one deployment for 50 concurrent deploys', async () => {
+    await reset('acme-race');
+    const before = compute.deployed.filter((d) => d.cluster === 'acme-race').length;
+    const responses = await Promise.all(Array.from({ length: 50 }, () => deploy('acme-race', token.alice)));
+    expect(responses.map((r) => r.status).every((s) => s === 202)).toBe(true);
+    expect(compute.deployed.filter((d) => d.cluster === 'acme-race').length).toBe(before + 1);
+    await reset('acme-race');
+  });
+
+  it('leaves one consistent state when a destroy races a deploy', async () => {
+    await reset('acme-race');
+    const [deployed, destroyed] = await Promise.all([deploy('acme-race', token.alice), destroy('acme-race')]);
+    const final = (await get('acme-race')).body.status;
+    expect(['deploying', 'destroying', 'absent']).toContain(final);
+    if (final === 'deploying') expect(destroyed.body.status).toBe('absent');
+    if (final === 'destroying') expect(deployed.status).toBe(202);
+    await reset('acme-race');
+  });
+});
+
+describe('lists and events', () => {
+  it('lists what the caller may see, paged', async () => {
+    const anonymous = await api.call('GET', '/v1/clusters');
+    expect(anonymous.body.items.map((c: { name: string }) => c.name)).toEqual(['demo']);
+    const first = await api.call('GET', '/v1/clusters?limit=2', { token: token.olga });
+    expect(first.body.items).toHaveLength(2);
+    const second = await api.call('GET', `/v1/clusters?limit=10&next_token=${first.body.next_token}`, { token: token.olga });
+    const names = [...first.body.items, ...second.body.items].map((c: { name: string }) => c.name);
+    expect(names).toEqual(['acme-dev', 'acme-qa', 'acme-race', 'acme-x', 'demo']);
+    expect(second.body.next_token).toBeUndefined();
+    expect((await api.call('GET', '/v1/clusters?next_token=%%%')).status).toBe(400);
+  });
+
+  it('hides private clusters from outsiders as not found', async () => {
+    expect((await api.call('GET', '/v1/clusters/acme-dev', { token: token.gil })).status).toBe(404);
+  });
+
+  it('keeps an audit trail, newest first, paged', async () => {
+    await reset('acme-dev');
+    await deploy('acme-dev', token.alice);
+    await destroy('acme-dev');
+    const page = await api.call('GET', '/v1/clusters/acme-dev/events?limit=2', { token: token.alice });
+    expect(page.body.items.map((e: { action: string }) => e.action)).toEqual(['destroy', 'deploy']);
+    expect(page.body.items[1]).toMatchObject({ actor: 'github:alice', from: 'absent', to: 'deploying', request_id: expect.any(String) });
+    expect(page.body.next_token).toBeDefined();
+    compute.set('acme-dev', 'gone');
+  });
+});

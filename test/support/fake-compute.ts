@@ -1,0 +1,36 @@
+import type { ClusterCompute, Deployment, DeploymentStatus } from '../../src/ports.js';
+
+/** A backend that counts its calls and reports whatever state the test sets. */
+export class FakeCompute implements ClusterCompute {
+  readonly deployed: { cluster: string; deploymentId: string; nodes: number; version: string }[] = [];
+  readonly destroyed: string[] = [];
+  private readonly states = new Map<string, DeploymentStatus>();
+  failDeploy = false;
+
+  async deploy(d: Deployment & { nodes: number; version: string }): Promise<void> {
+    if (this.failDeploy) throw new Error('capacity');
+    this.deployed.push({ cluster: d.cluster.name, deploymentId: d.deploymentId, nodes: d.nodes, version: d.version });
+    if (!this.states.has(d.deploymentId)) this.states.set(d.deploymentId, { state: 'pending', endpoints: [] });
+  }
+
+  async status(d: Deployment): Promise<DeploymentStatus> {
+    return this.states.get(d.deploymentId) ?? { state: 'gone', endpoints: [] };
+  }
+
+  async destroy(d: Deployment): Promise<void> {
+    this.destroyed.push(d.deploymentId);
+    // Terminating takes a while: still there until the test says it is gone.
+    if (this.states.has(d.deploymentId)) this.states.set(d.deploymentId, { state: 'pending', endpoints: [] });
+  }
+
+  /** The latest deployment of a cluster. */
+  latest(cluster: string): string {
+    const found = this.deployed.filter((d) => d.cluster === cluster).at(-1);
+    if (!found) throw new Error(`no deployment of ${cluster}`);
+    return found.deploymentId;
+  }
+
+  set(cluster: string, state: DeploymentStatus['state'], endpoints: string[] = []): void {
+    this.states.set(this.latest(cluster), { state, endpoints });
+  }
+}
