@@ -24,6 +24,8 @@ export interface ApiProps {
 export class Api extends Construct {
   readonly httpApi: HttpApi;
   readonly functions = new Map<Operation | 'fallback', ProvisionerFunction>();
+  /** What every function of the API gets (the non-route functions too). */
+  readonly environment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -33,11 +35,11 @@ export class Api extends Construct {
       description: 'Provisioner API',
       defaultIntegration: new HttpLambdaIntegration('fallback', fallback),
     });
-    const environment = {
+    const environment = (this.environment = {
       ...props.environment,
       PROVISIONER_TABLE: props.table.tableName,
       PROVISIONER_ISSUER: props.issuer ?? this.httpApi.apiEndpoint,
-    };
+    });
 
     for (const [operation, spec] of routeEntries) {
       const access = operationAccess[operation];

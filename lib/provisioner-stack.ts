@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCatalog } from '../src/domain/catalog.js';
 import { Api } from './api.js';
+import { Clusters } from './clusters.js';
 import { Identity } from './identity.js';
 import { State } from './state.js';
 
@@ -27,6 +28,7 @@ export class ProvisionerStack extends Stack {
   readonly state: State;
   readonly identity: Identity;
   readonly api: Api;
+  readonly clusters: Clusters;
 
   constructor(scope: Construct, id: string, props: StackProps & { settings?: ProvisionerSettings } = {}) {
     super(scope, id, props);
@@ -44,6 +46,7 @@ export class ProvisionerStack extends Stack {
     if (settings.userTokenTtl) environment.PROVISIONER_USER_TOKEN_TTL = settings.userTokenTtl;
     if (settings.clusterTokenTtl) environment.PROVISIONER_CLUSTER_TOKEN_TTL = settings.clusterTokenTtl;
     this.api = new Api(this, 'Api', { table: this.state.table, keysSecret: this.identity.keysSecret, catalogPath, environment, issuer: settings.issuer });
+    this.clusters = new Clusters(this, 'Clusters', { table: this.state.table, catalogPath, functions: this.api.functions, environment: this.api.environment });
     new CfnOutput(this, 'RotateKeysFunction', {
       value: this.identity.rotateKeys.functionName,
       description: 'aws lambda invoke --function-name <this> --payload \'{"action":"rotate"}\' --cli-binary-format raw-in-base64-out /dev/stdout',

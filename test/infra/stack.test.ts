@@ -14,23 +14,25 @@ function checkedApp(): App {
   return app;
 }
 
-describe('ProvisionerStack', () => {
-  let template: Template;
+/** One synthesis (it bundles every function) shared by all the stack's tests. */
+let template: Template;
 
-  beforeAll(() => {
-    const app = checkedApp();
-    const stack = new ProvisionerStack(app, 'Provisioner');
-    // Synthesis runs cdk-nag's AwsSolutions pack and throws on any unacknowledged finding.
-    app.synth();
-    template = Template.fromStack(stack);
-  });
+beforeAll(() => {
+  const app = checkedApp();
+  const stack = new ProvisionerStack(app, 'Provisioner');
+  // Synthesis runs cdk-nag's AwsSolutions pack and throws on any unacknowledged finding.
+  app.synth();
+  template = Template.fromStack(stack);
+});
+
+describe('ProvisionerStack', () => {
 
   /** Our functions; CDK's own trigger provider is not one of them. */
   const ours = () => Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => fn.Properties.Handler === 'index.handler');
 
-  it('has one function per route plus the fallback and the key rotation, all nodejs22.x on arm64', () => {
+  it('has one function per route plus the fallback, the key rotation and the deadline check, all nodejs22.x on arm64', () => {
     const functions = ours();
-    expect(functions).toHaveLength(routeEntries.length + 2);
+    expect(functions).toHaveLength(routeEntries.length + 3);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -89,13 +91,6 @@ describe('ProvisionerStack', () => {
 });
 
 describe('ProvisionerStack identity', () => {
-  let template: Template;
-  beforeAll(() => {
-    const app = checkedApp();
-    const stack = new ProvisionerStack(app, 'Provisioner');
-    app.synth();
-    template = Template.fromStack(stack);
-  });
 
   /** The roles whose policies allow `action`, by the logical id of the role. */
   function rolesAllowed(action: string): string[] {
@@ -139,6 +134,65 @@ describe('ProvisionerStack identity', () => {
   it('refuses to synthesize with a bad catalog, naming the field', () => {
     const path = writeCatalog({ organization: 'acme', clusters: [{ name: 'x', visibility: 'public', backend: { kind: 'local' } }] });
     expect(() => new ProvisionerStack(new App(), 'Bad', { settings: { catalogPath: path } })).toThrow(/clusters\.0\.name/);
+  });
+});
+
+describe('ProvisionerStack clusters', () => {
+
+  type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+  const statements = (action: string): { roles: string[]; statement: Statement }[] =>
+    Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => [s.Action].flat().includes(action))
+        .map((statement) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref), statement })),
+    );
+
+  it('has a schedule group and a scheduler role trusted by the scheduler of this account only', () => {
+    expect(Object.keys(template.findResources('AWS::Scheduler::ScheduleGroup'))).toHaveLength(1);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } })],
+      },
+    });
+  });
+
+  it('lets the scheduler role invoke only the destroy and deadline-check functions', () => {
+    const invokes = statements('lambda:InvokeFunction');
+    expect(invokes.every(({ roles }) => roles.every((r) => r.startsWith('ClustersSchedulerRole')))).toBe(true);
+    const targets = JSON.stringify(invokes.map(({ statement }) => statement.Resource));
+    expect(targets).toMatch(/Apidestroy/);
+    expect(targets).toMatch(/Clusterscheckdeadline/);
+    expect(targets).not.toMatch(/Apideploy|Apilogin/);
+  });
+
+  it('passes only the scheduler role, only to the scheduler, and only from functions that create schedules', () => {
+    const passes = statements('iam:PassRole');
+    expect(passes.length).toBeGreaterThan(0);
+    for (const { statement } of passes) {
+      expect(JSON.stringify(statement.Resource)).toMatch(/ClustersSchedulerRole/);
+      expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+    }
+    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy']);
+  });
+
+  it('launches EC2 instances only from deploy, tagged, and terminates only tagged ones', () => {
+    const launches = statements('ec2:RunInstances');
+    expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy']));
+    expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
+    for (const { statement } of statements('ec2:TerminateInstances')) {
+      expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+    }
+  });
+
+  it('tells each function the schedule targets it needs, and the destroy function not its own', () => {
+    const env = (prefix: string) => {
+      const found = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(prefix));
+      return found?.[1].Properties.Environment.Variables ?? {};
+    };
+    expect(env('Apideploy')).toMatchObject({ PROVISIONER_DESTROY_TARGET_ARN: expect.anything(), PROVISIONER_CHECK_TARGET_ARN: expect.anything() });
+    expect(env('Apidestroy').PROVISIONER_DESTROY_TARGET_ARN).toBeUndefined();
+    expect(env('Apidestroy').PROVISIONER_CHECK_TARGET_ARN).toBeDefined();
+    expect(env('Clusterscheckdeadline').PROVISIONER_SCHEDULE_GROUP).toBeDefined();
   });
 });
 
