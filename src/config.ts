@@ -64,6 +64,8 @@ export const localSettings = {
   ),
   /** The catalog file; default: catalog/example.json. */
   PROVISIONER_CATALOG: z.optional(z.string().check(z.minLength(1))),
+  /** Local only: a JSON file of static dev tokens that log in without GitHub. */
+  PROVISIONER_DEV_USERS: z.optional(z.string().check(z.minLength(1))),
   /** The issuer URL of the tokens; default: the URL the server listens on. */
   PROVISIONER_PUBLIC_URL: z.optional(z.url()),
   ...identitySettings,

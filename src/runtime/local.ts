@@ -5,6 +5,7 @@ import { DynamoStore } from '../adapters/aws/dynamo-store.js';
 import { GitHubActionsTokens } from '../adapters/github/actions-oidc.js';
 import { OctokitGitHubUsers } from '../adapters/github/github-users.js';
 import { startLocalDynamo } from '../adapters/local/dynalite.js';
+import { DevUsers } from '../adapters/local/dev-users.js';
 import { FileKeyVault } from '../adapters/local/file-key-vault.js';
 import { LocalProcessCompute } from '../adapters/local/process-compute.js';
 import { type Dispatch, StoreScheduler } from '../adapters/local/store-scheduler.js';
@@ -77,7 +78,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     tokenSettings,
     publicKeys: keys,
     keyRing: keys,
-    githubUsers: new OctokitGitHubUsers(config.PROVISIONER_GITHUB_API_URL),
+    githubUsers: config.PROVISIONER_DEV_USERS
+      ? new DevUsers(config.PROVISIONER_DEV_USERS, new OctokitGitHubUsers(config.PROVISIONER_GITHUB_API_URL))
+      : new OctokitGitHubUsers(config.PROVISIONER_GITHUB_API_URL),
     actionsTokens: new GitHubActionsTokens(config.PROVISIONER_GITHUB_OIDC_ISSUER, config.PROVISIONER_OIDC_AUDIENCE, clock),
     scheduler,
     compute,
