@@ -9,11 +9,14 @@ import type { ClusterEntry } from '../../src/domain/catalog.js';
 
 describe('EventBridge Scheduler adapter', () => {
   const client = mockClient(SchedulerClient);
-  const scheduler = new EventBridgeScheduler(new SchedulerClient({ region: 'us-east-1' }), {
-    groupName: 'provisioner',
-    roleArn: 'arn:aws:iam::123456789012:role/scheduler',
-    targets: { destroy: 'arn:aws:lambda:us-east-1:123456789012:function:destroy' },
-  });
+  const scheduler = new EventBridgeScheduler(
+    {
+      groupName: 'provisioner',
+      roleArn: 'arn:aws:iam::123456789012:role/scheduler',
+      targets: { destroy: 'arn:aws:lambda:us-east-1:123456789012:function:destroy' },
+    },
+    (sdk) => new sdk.SchedulerClient({ region: 'us-east-1' }),
+  );
   beforeEach(() => {
     client.reset();
   });
@@ -54,7 +57,7 @@ describe('EventBridge Scheduler adapter', () => {
 
 describe('EC2 cluster backend', () => {
   const client = mockClient(EC2Client);
-  const compute = new Ec2ClusterCompute(new EC2Client({ region: 'us-east-1' }));
+  const compute = new Ec2ClusterCompute((sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
   const cluster: ClusterEntry = { name: 'acme-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', instance_type: 'c7g.large' } };
   const deployment = { cluster, deploymentId: 'dep-1' };
   beforeEach(() => {

@@ -1,4 +1,5 @@
-import { DescribeInstancesCommand, type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import type * as Ec2Module from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { ClusterCompute, Deployment, DeploymentStatus } from '../../ports.js';
 
@@ -7,20 +8,34 @@ export const tags = { managed: 'provisioner:managed', cluster: 'provisioner:clus
 
 const live = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
-/** Catalog backend `{"kind": "ec2", "launch_template": "lt-..."}`: one instance per node. */
+type Ec2Sdk = typeof Ec2Module;
+
+/**
+ * Catalog backend `{"kind": "ec2", "launch_template": "lt-..."}`: one instance per node. The EC2
+ * client module takes about a quarter second to load, and most requests (a read of a running
+ * cluster) never need it: it is imported on first use, not at cold start.
+ */
 export class Ec2ClusterCompute implements ClusterCompute {
-  constructor(private readonly client: EC2Client) {}
+  private loaded?: Promise<{ sdk: Ec2Sdk; client: EC2Client }>;
+
+  constructor(private readonly makeClient: (sdk: Ec2Sdk) => EC2Client = (sdk) => new sdk.EC2Client({})) {}
+
+  private ec2() {
+    this.loaded ??= import('@aws-sdk/client-ec2').then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
+    return this.loaded;
+  }
 
   async deploy({ cluster, deploymentId, nodes, version }: Deployment & { nodes: number; version: string }): Promise<void> {
     const backend = this.backend(cluster);
+    const { sdk, client } = await this.ec2();
     const tagList = [
       { Key: tags.managed, Value: 'true' },
       { Key: tags.cluster, Value: cluster.name },
       { Key: tags.deployment, Value: deploymentId },
       { Key: 'provisioner:version', Value: version },
     ];
-    await this.client.send(
-      new RunInstancesCommand({
+    await client.send(
+      new sdk.RunInstancesCommand({
         LaunchTemplate: { LaunchTemplateId: backend.launch_template },
         ...(backend.instance_type && { InstanceType: backend.instance_type as never }),
         MinCount: nodes,
@@ -47,16 +62,18 @@ export class Ec2ClusterCompute implements ClusterCompute {
   }
 
   async destroy(deployment: Deployment): Promise<void> {
+    const { sdk, client } = await this.ec2();
     const ids = (await this.instances(deployment)).filter((i) => i.State?.Name !== 'terminated').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
-    if (ids.length > 0) await this.client.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    if (ids.length > 0) await client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids }));
   }
 
   private async instances({ cluster, deploymentId }: Deployment) {
+    const { sdk, client } = await this.ec2();
     const found = [];
     let NextToken: string | undefined;
     do {
-      const page = await this.client.send(
-        new DescribeInstancesCommand({
+      const page = await client.send(
+        new sdk.DescribeInstancesCommand({
           Filters: [
             { Name: `tag:${tags.cluster}`, Values: [cluster.name] },
             { Name: `tag:${tags.deployment}`, Values: [deploymentId] },

@@ -1,4 +1,5 @@
-import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import type * as SchedulerModule from '@aws-sdk/client-scheduler';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { ScheduledCall, Scheduler, ScheduleTarget } from '../../ports.js';
 
 export interface EventSchedulerOptions {
@@ -9,19 +10,32 @@ export interface EventSchedulerOptions {
   targets: Partial<Record<ScheduleTarget, string>>;
 }
 
-/** One-time EventBridge Scheduler schedules, in UTC, deleted by the service once they ran. */
+type SchedulerSdk = typeof SchedulerModule;
+
+/**
+ * One-time EventBridge Scheduler schedules, in UTC, deleted by the service once they ran. The client
+ * module is imported on first use: reads of a cluster rarely need it.
+ */
 export class EventBridgeScheduler implements Scheduler {
+  private loaded?: Promise<{ sdk: SchedulerSdk; client: SchedulerClient }>;
+
   constructor(
-    private readonly client: SchedulerClient,
     private readonly options: EventSchedulerOptions,
+    private readonly makeClient: (sdk: SchedulerSdk) => SchedulerClient = (sdk) => new sdk.SchedulerClient({}),
   ) {}
+
+  private scheduler() {
+    this.loaded ??= import('@aws-sdk/client-scheduler').then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
+    return this.loaded;
+  }
 
   async schedule(call: ScheduledCall): Promise<void> {
     const target = this.options.targets[call.target];
     if (!target) throw new Error(`This function was given no ARN for ${call.target} schedules.`);
+    const { sdk, client } = await this.scheduler();
     try {
-      await this.client.send(
-        new CreateScheduleCommand({
+      await client.send(
+        new sdk.CreateScheduleCommand({
           Name: call.name,
           GroupName: this.options.groupName,
           ScheduleExpression: `at(${call.at.toISOString().slice(0, 19)})`,
@@ -37,15 +51,16 @@ export class EventBridgeScheduler implements Scheduler {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConflictException)) throw error;
+      if (!(error instanceof sdk.ConflictException)) throw error;
     }
   }
 
   async cancel(name: string): Promise<void> {
+    const { sdk, client } = await this.scheduler();
     try {
-      await this.client.send(new DeleteScheduleCommand({ Name: name, GroupName: this.options.groupName }));
+      await client.send(new sdk.DeleteScheduleCommand({ Name: name, GroupName: this.options.groupName }));
     } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
+      if (!(error instanceof sdk.ResourceNotFoundException)) throw error;
     }
   }
 }

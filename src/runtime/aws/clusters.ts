@@ -1,5 +1,3 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { Ec2ClusterCompute } from '../../adapters/aws/ec2-compute.js';
 import { EventBridgeScheduler } from '../../adapters/aws/event-scheduler.js';
 import { operationTimeoutSetting, readEnv } from '../../config.js';
@@ -18,14 +16,14 @@ export const scheduler = once(() => {
     PROVISIONER_DESTROY_TARGET_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
     PROVISIONER_CHECK_TARGET_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   });
-  return new EventBridgeScheduler(new SchedulerClient({}), {
+  return new EventBridgeScheduler({
     groupName: env.PROVISIONER_SCHEDULE_GROUP,
     roleArn: env.PROVISIONER_SCHEDULER_ROLE_ARN,
     targets: { destroy: env.PROVISIONER_DESTROY_TARGET_ARN, 'check-deadline': env.PROVISIONER_CHECK_TARGET_ARN },
   });
 });
 
-export const compute = once(() => new Ec2ClusterCompute(new EC2Client({})));
+export const compute = once(() => new Ec2ClusterCompute());
 
 export const clusterRules = once(() => {
   const { PROVISIONER_OPERATION_TIMEOUT } = readEnv(operationTimeoutSetting);
