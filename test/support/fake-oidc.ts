@@ -1,6 +1,6 @@
 import { type CryptoKey, exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+import { closeServer, listenLocal } from './http.js';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 /** A GitHub-Actions-like OIDC issuer on 127.0.0.1: its own RSA key, discovery document and JWKS. */
 export class FakeOidcIssuer {
@@ -20,14 +20,12 @@ export class FakeOidcIssuer {
       res.statusCode = 404;
       res.end('{}');
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLocal(this.server);
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 
   /** An Actions token for `repository` at `ref`; `overrides` forge anything else. */
