@@ -1,0 +1,45 @@
+import type { Command } from './commands.js';
+import { optionString } from './commands.js';
+import { UsageError } from './output.js';
+
+export const authCommands: Record<string, Command> = {
+  login: {
+    usage: 'login [--token TOKEN | --github-actions]',
+    summary: 'Log in: GitHub device flow by default, a GitHub token with --token (or - for stdin), or the Actions OIDC token',
+    options: { token: { type: 'string' }, 'github-actions': { type: 'boolean' } },
+    async run(context) {
+      const { client, out } = context;
+      let token = optionString(context, 'token');
+      if (token === '-') token = (await readStdin()).trim();
+      if (token !== undefined && context.options['github-actions']) throw new UsageError('use either --token or --github-actions');
+      const result = token
+        ? await client.auth.login(token)
+        : context.options['github-actions']
+          ? await client.auth.loginWithGitHubActions()
+          : await client.auth.loginWithDeviceFlow((uri, code) => process.stderr.write(`Open ${uri} and enter the code ${code}\n`));
+      out.result(result.user, `Logged in as ${result.user.login} (${result.user.level}) until ${result.expires_at}.`);
+    },
+  },
+  logout: {
+    usage: 'logout',
+    summary: 'Forget the cached user token',
+    async run({ client, out }) {
+      client.auth.logout();
+      out.result({ logged_out: true }, 'Logged out.');
+    },
+  },
+  whoami: {
+    usage: 'whoami',
+    summary: 'Who the API says you are',
+    async run({ client, out }) {
+      const me = await client.auth.whoami();
+      out.result(me, `${me.login ?? 'anonymous'} (${me.level})${me.orgs.length > 0 ? `, member of ${me.orgs.join(', ')}` : ''}`);
+    },
+  },
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

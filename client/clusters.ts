@@ -1,0 +1,69 @@
+import { ProvisionerApiError, type Session, sleep } from './session.js';
+import type { Cluster, ClusterEvent, ClusterStatus, ClusterToken, Page, PageOptions } from './types.js';
+
+export interface WaitOptions {
+  /** Give up after this long (default 10 minutes, the API's own bound). */
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** Called after each poll. */
+  onProgress?: (cluster: Cluster, elapsedMs: number) => void;
+}
+
+/** Re-issue a cached cluster JWT this long before it expires. */
+const reuseMarginMs = 60_000;
+
+/** `clusters`: the cluster operations, one method each, returning the API's plain objects. */
+export function clustersService(session: Session, now: () => number = Date.now) {
+  const tokens = new Map<string, { value: ClusterToken; expiresAt: number }>();
+  const path = (name: string, rest = '') => `/v1/clusters/${encodeURIComponent(name)}${rest}`;
+
+  const service = {
+    list: (options: PageOptions = {}) => session.request<Page<Cluster>>('GET', '/v1/clusters', { query: { limit: options.limit, next_token: options.nextToken } }),
+
+    /** Every cluster the caller may see, across pages. */
+    async *all(): AsyncGenerator<Cluster> {
+      let nextToken: string | undefined;
+      do {
+        const page = await service.list({ limit: 100, nextToken });
+        yield* page.items;
+        nextToken = page.next_token;
+      } while (nextToken);
+    },
+
+    get: (name: string) => session.request<Cluster>('GET', path(name)),
+    deploy: (name: string, options: { nodes?: number; version?: string; ttl?: string } = {}) => session.request<Cluster>('POST', path(name, '/deploy'), { body: options }),
+    scheduleDestroy: (name: string, when: { at: string } | { in: string }) => session.request<Cluster>('PUT', path(name, '/destroy-schedule'), { body: when }),
+    cancelDestroy: (name: string) => session.request<Cluster>('DELETE', path(name, '/destroy-schedule')),
+    destroy: (name: string) => session.request<Cluster>('POST', path(name, '/destroy')),
+    events: (name: string, options: PageOptions = {}) =>
+      session.request<Page<ClusterEvent>>('GET', path(name, '/events'), { query: { limit: options.limit, next_token: options.nextToken } }),
+
+    /** A cluster JWT, cached until a minute before it expires: the call client libraries make all day. */
+    async access(name: string): Promise<ClusterToken> {
+      const cached = tokens.get(name);
+      if (cached && cached.expiresAt - now() > reuseMarginMs) return cached.value;
+      const value = await session.request<ClusterToken>('POST', path(name, '/access'));
+      tokens.set(name, { value, expiresAt: Date.parse(value.expires_at) });
+      return value;
+    },
+
+    /**
+     * Polls until the cluster reaches `target`; throws when it fails (status `failed`, code
+     * `operation_failed`) or the time runs out (code `timeout`).
+     */
+    async waitFor(name: string, target: ClusterStatus, options: WaitOptions = {}): Promise<Cluster> {
+      const started = now();
+      const timeoutMs = options.timeoutMs ?? 600_000;
+      for (;;) {
+        const cluster = await service.get(name);
+        const elapsed = now() - started;
+        options.onProgress?.(cluster, elapsed);
+        if (cluster.status === target) return cluster;
+        if (cluster.status === 'failed') throw new ProvisionerApiError(0, 'operation_failed', `${name} failed: ${cluster.reason ?? 'no reason given'}.`, { cluster });
+        if (elapsed >= timeoutMs) throw new ProvisionerApiError(0, 'timeout', `${name} is still ${cluster.status} after ${Math.round(elapsed / 1000)} s.`, { cluster });
+        await sleep(Math.min(options.intervalMs ?? 2_000, Math.max(0, timeoutMs - elapsed)));
+      }
+    },
+  };
+  return service;
+}

@@ -1,0 +1,133 @@
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClientConfig } from './config.js';
+import { ProvisionerApiError, type Session, sleep } from './session.js';
+
+/** What `POST /v1/login` answers. */
+export interface LoginResult {
+  token: string;
+  token_type: 'Bearer';
+  expires_at: string;
+  user: { login: string | null; level: string; orgs: string[] };
+}
+
+interface CachedToken {
+  url: string;
+  token: string;
+  expires_at: string;
+}
+
+/** Renew a user JWT this long before it expires. */
+const renewBeforeMs = 5 * 60_000;
+
+/**
+ * The user JWT: the configured one (PROVISIONER_TOKEN), else the cached one while it has more than
+ * five minutes left, else a fresh login with the configured GitHub token or, inside GitHub Actions
+ * with `id-token: write`, an OIDC token. The cache is a 0600 file per API URL.
+ */
+export class Credentials {
+  private current?: CachedToken;
+
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly session: Session,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private get cacheFile(): string {
+    return join(this.config.cacheDir, 'credentials.json');
+  }
+
+  async userToken(): Promise<string | undefined> {
+    if (this.config.token) return this.config.token;
+    const cached = this.current ?? this.readCache();
+    if (cached && Date.parse(cached.expires_at) - this.now() > renewBeforeMs) return (this.current = cached).token;
+    if (this.config.githubToken) return (await this.loginWithGitHubToken(this.config.githubToken)).token;
+    if (this.inGitHubActions()) return (await this.loginWithGitHubActions()).token;
+    return undefined;
+  }
+
+  async loginWithGitHubToken(githubToken: string): Promise<LoginResult> {
+    return this.save(await this.session.request<LoginResult>('POST', '/v1/login', { body: { github_token: githubToken }, auth: false }));
+  }
+
+  inGitHubActions(): boolean {
+    return Boolean(this.env.ACTIONS_ID_TOKEN_REQUEST_URL && this.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+  }
+
+  /** Requests an OIDC token from the Actions runtime (needs `permissions: id-token: write`) and logs in with it. */
+  async loginWithGitHubActions(): Promise<LoginResult> {
+    const { ACTIONS_ID_TOKEN_REQUEST_URL: requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken } = this.env;
+    if (!requestUrl || !requestToken) {
+      throw new ProvisionerApiError(0, 'not_in_github_actions', 'No GitHub Actions OIDC token available: run inside a job with "permissions: id-token: write".');
+    }
+    const url = new URL(requestUrl);
+    url.searchParams.set('audience', this.config.audience);
+    const response = await fetch(url, { headers: { authorization: `bearer ${requestToken}` }, signal: AbortSignal.timeout(this.config.timeoutMs) });
+    if (!response.ok) throw new ProvisionerApiError(response.status, 'oidc_request_failed', `GitHub Actions refused an OIDC token (HTTP ${response.status}).`);
+    const { value } = (await response.json()) as { value?: string };
+    if (!value) throw new ProvisionerApiError(0, 'oidc_request_failed', 'GitHub Actions answered without a token.');
+    return this.save(await this.session.request<LoginResult>('POST', '/v1/login', { body: { oidc_token: value }, auth: false }));
+  }
+
+  /**
+   * GitHub's device flow: shows a code to enter at GitHub, waits for the user, then logs in with the
+   * token GitHub issues. Needs the OAuth app's client id.
+   */
+  async loginWithDeviceFlow(prompt: (verificationUri: string, userCode: string) => void): Promise<LoginResult> {
+    const clientId = this.config.clientId;
+    if (!clientId) throw new ProvisionerApiError(0, 'no_client_id', 'The device flow needs an OAuth app client id: set client_id in [defaults] or PROVISIONER_CLIENT_ID.');
+    const form = (fields: Record<string, string>) => ({
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+      signal: AbortSignal.timeout(this.config.timeoutMs),
+    });
+    const started = (await (await fetch(`${this.config.githubUrl}/login/device/code`, form({ client_id: clientId, scope: 'read:org' }))).json()) as {
+      device_code: string;
+      user_code: string;
+      verification_uri: string;
+      expires_in: number;
+      interval: number;
+    };
+    prompt(started.verification_uri, started.user_code);
+    let interval = started.interval * 1000;
+    const deadline = this.now() + started.expires_in * 1000;
+    while (this.now() < deadline) {
+      await sleep(interval);
+      const answer = (await (
+        await fetch(
+          `${this.config.githubUrl}/login/oauth/access_token`,
+          form({ client_id: clientId, device_code: started.device_code, grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }),
+        )
+      ).json()) as { access_token?: string; error?: string };
+      if (answer.access_token) return this.loginWithGitHubToken(answer.access_token);
+      if (answer.error === 'slow_down') interval += 5000;
+      else if (answer.error !== 'authorization_pending') throw new ProvisionerApiError(401, 'device_flow_failed', `GitHub ended the device flow: ${answer.error ?? 'no token'}.`);
+    }
+    throw new ProvisionerApiError(0, 'timeout', 'The device code expired before it was entered; run login again.');
+  }
+
+  logout(): void {
+    this.current = undefined;
+    rmSync(this.cacheFile, { force: true });
+  }
+
+  private save(result: LoginResult): LoginResult {
+    this.current = { url: this.config.url, token: result.token, expires_at: result.expires_at };
+    mkdirSync(this.config.cacheDir, { recursive: true, mode: 0o700 });
+    writeFileSync(this.cacheFile, JSON.stringify(this.current), { mode: 0o600 });
+    chmodSync(this.cacheFile, 0o600);
+    return result;
+  }
+
+  private readCache(): CachedToken | undefined {
+    try {
+      const cached = JSON.parse(readFileSync(this.cacheFile, 'utf8')) as CachedToken;
+      return cached.url === this.config.url ? cached : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
