@@ -17,6 +17,9 @@ export class FakeGitHub {
   readonly users = new Map<string, FakeUser>();
   readonly requests: { method: string; path: string; authorization?: string }[] = [];
   down = false;
+  /** The device flow: the token GitHub hands out once the user has entered the code (after one pending poll). */
+  deviceToken?: string;
+  private devicePolls = 0;
   private server?: Server;
   url = '';
 
@@ -38,6 +41,15 @@ export class FakeGitHub {
       res.end(JSON.stringify(body));
     };
     if (this.down) return send(502, { message: 'Bad Gateway' });
+    if (path === '/login/device/code' && req.method === 'POST') {
+      this.devicePolls = 0;
+      return send(200, { device_code: 'device-1', user_code: 'WDJB-MJHT', verification_uri: `${this.url}/login/device`, expires_in: 60, interval: 0 });
+    }
+    if (path === '/login/oauth/access_token' && req.method === 'POST') {
+      this.devicePolls += 1;
+      if (!this.deviceToken) return send(200, { error: 'access_denied' });
+      return send(200, this.devicePolls < 2 ? { error: 'authorization_pending' } : { access_token: this.deviceToken, token_type: 'bearer', scope: 'read:org' });
+    }
     const token = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const user = token ? this.users.get(token) : undefined;
     if (!user) return send(401, { message: 'Bad credentials' });
