@@ -40,6 +40,22 @@ describe('the local API over HTTP', () => {
     expect(headers.get('allow')).toBe('GET');
   });
 
+  it('answers a malformed path parameter or paging query of any route 400 invalid_request', async () => {
+    for (const [operation, spec] of routeEntries) {
+      if (!spec.path.includes('{cluster}')) continue;
+      const response = await api.call(spec.method, spec.path.replace('{cluster}', 'Not_A_Name!'), { body: spec.body ? {} : undefined });
+      expect([operation, response.status, response.body.error.code]).toEqual([operation, 400, 'invalid_request']);
+    }
+    for (const [operation, spec] of routeEntries) {
+      if (!spec.query) continue;
+      const path = spec.path.replace('{cluster}', 'demo');
+      for (const query of ['limit=0', 'limit=101', 'limit=ten']) {
+        const response = await api.call(spec.method, `${path}?${query}`);
+        expect([operation, query, response.status]).toEqual([operation, query, 400]);
+      }
+    }
+  });
+
   it('serves an OpenAPI 3.1 document naming every route of the table', async () => {
     const { status, body } = await api.call('GET', '/v1/openapi.json');
     expect(status).toBe(200);
