@@ -1,7 +1,8 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, it } from '@jest/globals';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
+// The matchers extend the global expect (typed by @types/jest), so these files use that one.
 import 'aws-sdk-client-mock-jest';
 import { Ec2ClusterCompute } from '../../src/adapters/aws/ec2-compute.js';
 import { EventBridgeScheduler } from '../../src/adapters/aws/event-scheduler.js';

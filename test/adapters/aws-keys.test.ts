@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, it } from '@jest/globals';
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+// The matchers extend the global expect (typed by @types/jest), so these files use that one.
 import 'aws-sdk-client-mock-jest';
 import type { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
 import { SecretsManagerKeyVault } from '../../src/adapters/aws/secret-key-vault.js';

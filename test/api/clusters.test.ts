@@ -62,13 +62,13 @@ async function reset(cluster: string): Promise<void> {
 }
 
 describe('who may deploy', () => {
-  it.each([
+  it.each<[string, 'gil' | 'olga' | 'alice' | undefined, string, number]>([
     ['anonymous', undefined, 'acme-dev', 401],
     ['a GitHub member', 'gil', 'acme-dev', 403],
     ['an org member, a private cluster', 'olga', 'acme-dev', 202],
     ['an org member, a public cluster', 'olga', 'demo', 403],
     ['an administrator, a public cluster', 'alice', 'demo', 202],
-  ] as const)('%s', async (_who, login, cluster, status) => {
+  ])('%s', async (_who, login, cluster, status) => {
     const response = await deploy(cluster, login ? token[login] : undefined);
     expect(response.status).toBe(status);
     if (status === 202) {
