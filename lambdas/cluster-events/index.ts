@@ -1,6 +1,5 @@
 import { http } from '../../src/http/handler.js';
 import { clusterEvents } from '../../src/operations/cluster-routes.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
-import { clusterProviders } from '../../src/runtime/aws/clusters.js';
 
-export const handler = http('cluster-events', clusterEvents, { ...authProviders, ...clusterProviders });
+export const handler = http('cluster-events', clusterEvents, authProviders);

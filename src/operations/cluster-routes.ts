@@ -71,7 +71,7 @@ export const destroy: OperationFn<Routes['destroy'], Deps> = async ({ params }, 
   return state.status === 'absent' ? ok(view) : accepted(view);
 };
 
-export const clusterEvents: OperationFn<Routes['cluster-events'], Deps> = async ({ params, query }, context) => {
+export const clusterEvents: OperationFn<Routes['cluster-events'], AuthDeps> = async ({ params, query }, context) => {
   const cluster = visibleCluster(context.deps.catalog, params.cluster, context.caller);
   const page = await context.deps.store.query({ partition: `cluster#${cluster.name}`, prefix: 'event#', newestFirst: true, limit: query.limit, nextToken: query.next_token });
   const items = page.items.map((item) => ({
