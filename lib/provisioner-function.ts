@@ -45,6 +45,7 @@ export class ProvisionerFunction extends NodejsFunction {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'provisioner',
+        PROVISIONER_OPERATION: props.operation,
         ...props.environment,
       },
       bundling: {

@@ -2,4 +2,7 @@ import { http } from '../../src/http/handler.js';
 import { clusterEvents } from '../../src/operations/cluster-routes.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
 
-export const handler = http('cluster-events', clusterEvents, authProviders);
+/** What this function builds on first use (a test checks the stack's environment satisfies each). */
+export const providers = authProviders;
+
+export const handler = http('cluster-events', clusterEvents, providers);

@@ -7,8 +7,11 @@ import { runScheduledDestroy, scheduledDestroyInput } from '../../src/operations
 import { authProviders } from '../../src/runtime/aws/auth.js';
 import { clusterProviders } from '../../src/runtime/aws/clusters.js';
 
-const fromApi = http('destroy', destroy, { ...authProviders, ...clusterProviders });
-const fromSchedule = scheduledHandler('scheduled-destroy', scheduledDestroyInput, { ...authProviders, ...clusterProviders }, runScheduledDestroy);
+/** What this function builds on first use (a test checks the stack's environment satisfies each). */
+export const providers = { ...authProviders, ...clusterProviders };
+
+const fromApi = http('destroy', destroy, providers);
+const fromSchedule = scheduledHandler('scheduled-destroy', scheduledDestroyInput, providers, runScheduledDestroy);
 
 /** DESTROY from the API (an API Gateway event) or from a destroy schedule (`{cluster, schedule_id}`). */
 export const handler = (event: HttpEvent | unknown, context: Context) =>

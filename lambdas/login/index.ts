@@ -4,4 +4,7 @@ import { authProviders } from '../../src/runtime/aws/auth.js';
 import { actionsTokens, githubUsers } from '../../src/runtime/aws/github.js';
 import { keyRing } from '../../src/runtime/aws/keys.js';
 
-export const handler = http('login', login, { ...authProviders, githubUsers, actionsTokens, keyRing });
+/** What this function builds on first use (a test checks the stack's environment satisfies each). */
+export const providers = { ...authProviders, githubUsers, actionsTokens, keyRing };
+
+export const handler = http('login', login, providers);

@@ -7,6 +7,11 @@ import { routeEntries, routeKey } from '../../src/api/routes.js';
 import { tableSchema } from '../../src/store/table.js';
 import { ProvisionerStack } from '../../lib/provisioner-stack.js';
 import { writeCatalog } from '../support/local-api.js';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 function checkedApp(): App {
   const app = new App();
@@ -202,5 +207,72 @@ describe('the cdk-nag check itself', () => {
     const stack = new Stack(app, 'Careless');
     new Table(stack, 'NoRecovery', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
     expect(() => app.synth()).toThrow(/AwsSolutions-DDB3/);
+  });
+});
+
+describe('each function\'s environment', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const taskRoot = mkdtempSync(join(tmpdir(), 'task-root-'));
+  copyFileSync(join(root, 'catalog/example.json'), join(taskRoot, 'catalog.json'));
+
+  /** CloudFormation values (Ref, GetAtt, Join) become plausible literals of the kind the code checks. */
+  function literalEnv(variables: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(
+      Object.entries(variables).map(([name, value]) => [
+        name,
+        typeof value === 'string' ? value : /ISSUER|URL/.test(name) ? 'https://api.example.com' : 'arn:aws:lambda:us-east-1:123456789012:function:placeholder',
+      ]),
+    );
+  }
+
+  /** Builds every provider of a function's handler module in a fresh process with exactly that environment. */
+  function buildProviders(operation: string, env: Record<string, string>): Promise<string[]> {
+    const entry = pathToFileURL(join(root, 'lambdas', operation, 'index.ts')).href;
+    const script = [
+      `const m = await import(${JSON.stringify(entry)});`,
+      'const failures = [];',
+      'for (const [name, provide] of Object.entries(m.providers)) { try { await provide(); } catch (e) { failures.push(`${name}: ${e.message}`); } }',
+      'console.log(JSON.stringify(failures));',
+    ].join('\n');
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_REGION: 'us-east-1', LAMBDA_TASK_ROOT: taskRoot, POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => {
+        const last = stdout.trim().split('\n').at(-1) ?? '';
+        if (code === 0 && last.startsWith('[')) resolve(JSON.parse(last) as string[]);
+        else reject(new Error(`${operation} did not load (${code}): ${stderr.slice(-2000)}`));
+      });
+    });
+  }
+
+  const functions = () =>
+    Object.values(template.findResources('AWS::Lambda::Function'))
+      .filter((fn) => fn.Properties.Handler === 'index.handler')
+      .map((fn) => literalEnv(fn.Properties.Environment.Variables as Record<string, unknown>));
+
+  it('gives every function what its providers read, so none fails its cold start on a missing setting', async () => {
+    const all = functions();
+    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), 'check-deadline', 'fallback', 'rotate-keys'].sort());
+    const failures: string[] = [];
+    // Two at a time: each loads the handler's whole module graph.
+    for (let i = 0; i < all.length; i += 2) {
+      const batch = all.slice(i, i + 2);
+      const results = await Promise.all(batch.map((env) => buildProviders(env.PROVISIONER_OPERATION ?? '', env)));
+      results.forEach((result, j) => failures.push(...result.map((f) => `${batch[j]?.PROVISIONER_OPERATION}: ${f}`)));
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  it('notices a missing setting (the check above can fail)', async () => {
+    const deploy = functions().find((env) => env.PROVISIONER_OPERATION === 'deploy') ?? {};
+    const { PROVISIONER_SCHEDULER_ROLE_ARN: _removed, ...without } = deploy;
+    expect(await buildProviders('deploy', without)).toEqual([expect.stringContaining('PROVISIONER_SCHEDULER_ROLE_ARN is not set')]);
   });
 });
