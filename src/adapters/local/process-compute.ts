@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ const projectRoot = dirname(dirname(exampleClusterPath));
 interface NodeRecord {
   pid: number;
   port: number;
+  /** The process's start time (Linux /proc), so a pid reused after a reboot is never taken for ours. */
+  started?: string;
 }
 
 export interface LocalComputeOptions {
@@ -69,7 +71,7 @@ export class LocalProcessCompute implements ClusterCompute {
       if (typeof output === 'number') closeSync(output);
       if (child.pid === undefined) throw new ProvisionerError('backend_unavailable', `Could not start ${file} for ${cluster.name}.`);
       this.started.add(child.pid);
-      records.push({ pid: child.pid, port });
+      records.push({ pid: child.pid, port, started: startTime(child.pid) });
     }
     if (!(await this.store.createIfAbsent({ ...recordKey(deploymentId), cluster: cluster.name, nodes: records }))) {
       // Another call recorded this deployment first: ours are surplus.
@@ -81,7 +83,7 @@ export class LocalProcessCompute implements ClusterCompute {
     const records = await this.records(deploymentId);
     if (!records) return { state: 'gone', endpoints: [] };
     const endpoints = records.map((r) => `http://127.0.0.1:${r.port}`);
-    const dead = records.findIndex((r) => !alive(r.pid));
+    const dead = records.findIndex((r) => !alive(r));
     if (dead >= 0) return { state: 'failed', endpoints, reason: `node ${dead} exited` };
     const listening = await Promise.all(records.map((r) => accepts(r.port)));
     return { state: listening.every(Boolean) ? 'running' : 'pending', endpoints };
@@ -90,7 +92,7 @@ export class LocalProcessCompute implements ClusterCompute {
   async destroy({ deploymentId }: Deployment): Promise<void> {
     const records = await this.records(deploymentId);
     if (!records) return;
-    records.forEach((r) => this.kill(r.pid));
+    records.filter(alive).forEach((r) => this.kill(r.pid));
     await this.store.remove(recordKey(deploymentId));
   }
 
@@ -124,12 +126,23 @@ function recordKey(deploymentId: string) {
   return { pk: `localdeploy#${deploymentId}`, sk: 'nodes' };
 }
 
-function alive(pid: number): boolean {
+/** Whether the recorded node still runs: its pid exists and, where /proc tells, started when ours did. */
+function alive(record: NodeRecord): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(record.pid, 0);
   } catch {
     return false;
+  }
+  return record.started === undefined || startTime(record.pid) === record.started;
+}
+
+/** Field 22 of /proc/<pid>/stat (after the parenthesised command name); undefined where there is no /proc. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
