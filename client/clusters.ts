@@ -1,4 +1,5 @@
 import { ProvisionerApiError, type Session, sleep } from './session.js';
+import { cacheKey, type ClusterTokenCache, memoryTokenCache } from './token-cache.js';
 import type { Cluster, ClusterEvent, ClusterStatus, ClusterToken, Page, PageOptions } from './types.js';
 
 export interface WaitOptions {
@@ -12,9 +13,19 @@ export interface WaitOptions {
 /** Re-issue a cached cluster JWT this long before it expires. */
 const reuseMarginMs = 60_000;
 
+export interface ClustersServiceOptions {
+  now?: () => number;
+  /** Where cluster JWTs are kept (default: memory). */
+  cache?: ClusterTokenCache;
+  /** The caller's user JWT, for the cache key (default: anonymous). */
+  userToken?: () => Promise<string | undefined>;
+  url?: string;
+}
+
 /** `clusters`: the cluster operations, one method each, returning the API's plain objects. */
-export function clustersService(session: Session, now: () => number = Date.now) {
-  const tokens = new Map<string, { value: ClusterToken; expiresAt: number }>();
+export function clustersService(session: Session, options: ClustersServiceOptions = {}) {
+  const now = options.now ?? Date.now;
+  const cache = options.cache ?? memoryTokenCache();
   const path = (name: string, rest = '') => `/v1/clusters/${encodeURIComponent(name)}${rest}`;
 
   const service = {
@@ -40,10 +51,11 @@ export function clustersService(session: Session, now: () => number = Date.now) 
 
     /** A cluster JWT, cached until a minute before it expires: the call client libraries make all day. */
     async access(name: string): Promise<ClusterToken> {
-      const cached = tokens.get(name);
-      if (cached && cached.expiresAt - now() > reuseMarginMs) return cached.value;
+      const key = cacheKey(options.url ?? '', await options.userToken?.(), name);
+      const cached = cache.get(key);
+      if (cached && Date.parse(cached.expires_at) - now() > reuseMarginMs) return cached;
       const value = await session.request<ClusterToken>('POST', path(name, '/access'));
-      tokens.set(name, { value, expiresAt: Date.parse(value.expires_at) });
+      cache.set(key, value);
       return value;
     },
 

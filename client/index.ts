@@ -13,6 +13,7 @@ import { type ClientConfig, loadConfig } from './config.js';
 import { clustersService } from './clusters.js';
 import { Credentials } from './credentials.js';
 import { Session } from './session.js';
+import { fileTokenCache } from './token-cache.js';
 import type { Identity } from './types.js';
 
 export { ConfigError, type ClientConfig, loadConfig } from './config.js';
@@ -45,7 +46,7 @@ export function createClient(options: ClientOptions = {}) {
       /** The user JWT the client sends (renewed when close to expiry), or undefined when anonymous. */
       token: () => auth.userToken(),
     },
-    clusters: clustersService(session),
+    clusters: clustersService(session, { cache: fileTokenCache(config.cacheDir), userToken: () => auth.userToken(), url: config.url }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
 import { mkdtempSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -94,11 +95,24 @@ describe('the SDK', () => {
   it('caches cluster JWTs until a minute before they expire', async () => {
     const session = new Session({ url: api.url, retries: 0, timeoutMs: 5_000 });
     let now = Date.now();
-    const clusters = clustersService(session, () => now);
+    const clusters = clustersService(session, { now: () => now });
     const first = await clusters.access('demo');
     expect((await clusters.access('demo')).token).toBe(first.token);
     now = Date.parse(first.expires_at) - 59_000;
     expect((await clusters.access('demo')).token).not.toBe(first.token);
+  });
+
+  it('keeps cluster JWTs in a 0600 file across clients, per caller', async () => {
+    const shared = env({ PROVISIONER_GITHUB_TOKEN: 'gh-olga' });
+    const first = await createClient({ env: shared }).clusters.access('acme-dev');
+    expect(statSync(join(shared.PROVISIONER_CACHE_DIR, 'cluster-tokens.json')).mode & 0o777).toBe(0o600);
+    expect((await createClient({ env: shared }).clusters.access('acme-dev')).token).toBe(first.token);
+    const olgaDemo = await createClient({ env: shared }).clusters.access('demo');
+    const anonymous = createClient({ env: { ...shared, PROVISIONER_GITHUB_TOKEN: '' } });
+    anonymous.auth.logout();
+    const anonymousDemo = await anonymous.clusters.access('demo');
+    expect(anonymousDemo.token).not.toBe(olgaDemo.token);
+    expect(decodeJwt(anonymousDemo.token).sub).toBe('anonymous');
   });
 
   it('returns plain objects, and pages through every cluster', async () => {
