@@ -7,8 +7,10 @@ import { errorResponses, json, jsonBody, requestScope, stateOf, validateInput } 
 import type { HttpEvent, HttpHandler, HttpResult, InputOf, OperationFn } from './types.js';
 
 /**
- * Builds the Lambda handler of one route: request id and logs, error mapping, JSON body, validation,
- * then the operation with its dependencies. The same handler serves Lambda and the local server.
+ * Builds the Lambda handler of one route: request id and logs, error mapping, JSON body, validation
+ * (middy middlewares), then — needing the resolved dependencies — authentication, the route's
+ * minimum level and the rate limit, and the operation. The same handler serves Lambda and the local
+ * server.
  */
 export function http<O extends Operation, D>(name: O, operation: OperationFn<Routes[O], D>, providers: ProvidersFor<Routes[O], D>): HttpHandler {
   return routeHandler(name, routes[name], operation, providers);
