@@ -57,12 +57,13 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
   // Re-read the key file every few seconds, so `npm run rotate-keys` reaches a running server.
   const keys = new VaultKeys(vault, clock, 5_000);
   const dynamo = await startLocalDynamo({ path, tableName: localTableName });
+  // Until the server says where it listens (servedAt), assume the configured port.
+  let apiUrl = config.PROVISIONER_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
   const tokenSettings: TokenSettings = {
-    issuer: config.PROVISIONER_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`,
+    issuer: apiUrl,
     userTokenTtlSeconds: config.PROVISIONER_USER_TOKEN_TTL,
     clusterTokenTtlSeconds: config.PROVISIONER_CLUSTER_TOKEN_TTL,
   };
-  let apiUrl = config.PROVISIONER_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
   const log = requestLog('local', 'runtime');
   const store = new DynamoStore(dynamo.client, localTableName, clock);
   const scheduler = new StoreScheduler(store, clock, log);

@@ -29,7 +29,7 @@ export async function ensureKeys(vault: KeyVault, clock: Clock, publish?: (jwks:
  * picks up a rotation within that time without reading the vault on every request.
  */
 export class VaultKeys implements KeyRing, PublicKeys {
-  private cached?: { at: number; set: KeySet; signing: Promise<SigningKey> };
+  private cached?: { at: number; jwks: JSONWebKeySet; signing: Promise<SigningKey> };
 
   constructor(
     private readonly vault: KeyVault,
@@ -42,7 +42,7 @@ export class VaultKeys implements KeyRing, PublicKeys {
   }
 
   async jwks(fresh: boolean): Promise<JSONWebKeySet> {
-    return publicJwks((await this.load(fresh)).set);
+    return (await this.load(fresh)).jwks;
   }
 
   private async load(fresh: boolean) {
@@ -51,7 +51,8 @@ export class VaultKeys implements KeyRing, PublicKeys {
     const set = await this.vault.read();
     const current = set?.keys[0];
     if (!set || !current) throw new Error('No signing key: run the key rotation once (see the README, "Keys").');
-    this.cached = { at: now, set, signing: importSigningKey(current) };
+    // The same JWKS object until the next read, so verifiers can keep their imported keys.
+    this.cached = { at: now, jwks: publicJwks(set), signing: importSigningKey(current) };
     return this.cached;
   }
 }

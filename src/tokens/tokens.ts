@@ -73,9 +73,21 @@ interface VerifyOptions {
 /** Fetches the key set; `fresh` asks for a re-read, used once when a token names an unknown `kid`. */
 export type JwksSource = (fresh: boolean) => Promise<JSONWebKeySet>;
 
+/**
+ * One jose key set per JWKS object, kept as long as the object is: jose imports each key once per
+ * set, so a set made per request would import the key on every verification.
+ */
+const keySets = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>();
+
+function localKeySet(jwks: JSONWebKeySet): ReturnType<typeof createLocalJWKSet> {
+  let keySet = keySets.get(jwks);
+  if (!keySet) keySets.set(jwks, (keySet = createLocalJWKSet(jwks)));
+  return keySet;
+}
+
 async function verify(token: string, jwks: JwksSource, typ: string, audience: string, options: VerifyOptions): Promise<JWTPayload> {
   const attempt = async (fresh: boolean) =>
-    jwtVerify(token, createLocalJWKSet(await jwks(fresh)), {
+    jwtVerify(token, localKeySet(await jwks(fresh)), {
       algorithms: [signingAlgorithm],
       issuer: options.issuer,
       audience,
