@@ -5,6 +5,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { tags } from '../src/adapters/aws/ec2-compute.js';
 import type { Operation } from '../src/api/routes.js';
+import { targetArnVariable } from '../src/scheduling/targets.js';
 import { grantTable } from './grants.js';
 import { operationAccess } from './operation-access.js';
 import { ProvisionerFunction } from './provisioner-function.js';
@@ -57,8 +58,7 @@ export class Clusters extends Construct {
     for (const [operation, fn, creates] of workers) {
       fn.addEnvironment('PROVISIONER_SCHEDULE_GROUP', this.scheduleGroup.scheduleGroupName);
       fn.addEnvironment('PROVISIONER_SCHEDULER_ROLE_ARN', this.schedulerRole.roleArn);
-      if (creates.includes('destroy')) fn.addEnvironment('PROVISIONER_DESTROY_TARGET_ARN', destroy.functionArn);
-      if (creates.includes('check-deadline')) fn.addEnvironment('PROVISIONER_CHECK_TARGET_ARN', this.checkDeadline.functionArn);
+      for (const target of creates) fn.addEnvironment(targetArnVariable(target), targets[target].functionArn);
       this.grantSchedules(fn, creates.length > 0);
       this.grantEc2(fn, operation === 'deploy');
     }

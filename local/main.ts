@@ -1,5 +1,5 @@
 import { readEnv, ConfigError, localSettings } from '../src/config.js';
-import { installRuntime } from '../src/runtime/deps.js';
+import { installRuntime } from '../src/deps.js';
 import { startLocalRuntime } from '../src/runtime/local.js';
 import { scheduledDispatch, startLocalServer } from './server.js';
 

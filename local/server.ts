@@ -6,6 +6,8 @@ import { matchRoute } from '../src/api/match.js';
 import { type Operation, operations, routeKey, routes } from '../src/api/routes.js';
 import { fallbackHandler } from '../src/http/fallback.js';
 import type { HttpEvent, HttpHandler, HttpResult } from '../src/http/types.js';
+import type { Dispatch } from '../src/adapters/local/store-scheduler.js';
+import { type ScheduleTarget, scheduleTargetNames, scheduleTargets } from '../src/scheduling/targets.js';
 
 /** Loads the very handler modules Lambda runs, one per route, by the route table's convention. */
 export async function loadHandlers(): Promise<Map<Operation, HttpHandler>> {
@@ -18,13 +20,15 @@ export async function loadHandlers(): Promise<Map<Operation, HttpHandler>> {
   return handlers;
 }
 
-/** What the local scheduler fires: the same destroy and check-deadline handlers Lambda runs. */
-export async function scheduledDispatch(): Promise<(target: 'destroy' | 'check-deadline', payload: Record<string, string>) => Promise<void>> {
-  const destroy = (await import('../lambdas/destroy/index.js')) as { handler: (event: unknown, context: Context) => Promise<unknown> };
-  const check = (await import('../lambdas/check-deadline/index.js')) as { handler: (event: unknown, context: Context) => Promise<unknown> };
+/** What the local scheduler fires: each target's handler from the schedule-target table, as Lambda runs it. */
+export async function scheduledDispatch(): Promise<Dispatch> {
+  const handlers = new Map<ScheduleTarget, (event: unknown, context: Context) => Promise<unknown>>();
+  for (const target of scheduleTargetNames) {
+    const module = (await import(`../lambdas/${scheduleTargets[target].lambda}/index.js`)) as { handler: (event: unknown, context: Context) => Promise<unknown> };
+    handlers.set(target, module.handler);
+  }
   return async (target, payload) => {
-    const context = { awsRequestId: randomUUID() } as Context;
-    await (target === 'destroy' ? destroy.handler(payload, context) : check.handler(payload, context));
+    await handlers.get(target)?.(payload, { awsRequestId: randomUUID() } as Context);
   };
 }
 

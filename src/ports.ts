@@ -6,6 +6,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { IndexName } from './store/table.js';
 import type { KeySet, SigningKey } from './tokens/keys.js';
 import type { ClusterEntry } from './domain/catalog.js';
+import type { ScheduleTarget, TargetInput } from './scheduling/targets.js';
 
 export interface Key {
   pk: string;
@@ -114,16 +115,16 @@ export interface TokenSettings {
   clusterTokenTtlSeconds: number;
 }
 
-/** What a timed call runs: the destroy function, or the check at a deadline. */
-export type ScheduleTarget = 'destroy' | 'check-deadline';
-
-export interface ScheduledCall {
-  /** Unique per schedule; derived from the cluster and the purpose. */
-  name: string;
-  at: Date;
-  target: ScheduleTarget;
-  payload: Record<string, string>;
-}
+/** A one-time call of a target of the schedule-target table, with that target's input. */
+export type ScheduledCall = {
+  [T in ScheduleTarget]: {
+    /** Unique per schedule; derived from the resource and the purpose. */
+    name: string;
+    at: Date;
+    target: T;
+    payload: TargetInput<T>;
+  };
+}[ScheduleTarget];
 
 /** One-time timed calls: EventBridge Scheduler in AWS, the table and a timer locally. */
 export interface Scheduler {

@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { http } from '../../src/http/handler.js';
-import { scheduledHandler } from '../../src/http/scheduled.js';
+import { scheduledHandler } from '../../src/scheduling/scheduled-handler.js';
 import type { HttpEvent } from '../../src/http/types.js';
 import { destroy } from '../../src/operations/cluster-routes.js';
-import { runScheduledDestroy, scheduledDestroyInput } from '../../src/operations/scheduled.js';
+import { runScheduledDestroy } from '../../src/operations/scheduled.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
 import { clusterProviders } from '../../src/runtime/aws/clusters.js';
 
@@ -11,7 +11,7 @@ import { clusterProviders } from '../../src/runtime/aws/clusters.js';
 export const providers = { ...authProviders, ...clusterProviders };
 
 const fromApi = http('destroy', destroy, providers);
-const fromSchedule = scheduledHandler('scheduled-destroy', scheduledDestroyInput, providers, runScheduledDestroy);
+const fromSchedule = scheduledHandler('destroy', providers, runScheduledDestroy);
 
 /** DESTROY from the API (an API Gateway event) or from a destroy schedule (`{cluster, schedule_id}`). */
 export const handler = (event: HttpEvent | unknown, context: Context) =>

@@ -1,9 +1,9 @@
 import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
 import { rateWindow } from '../domain/rate-limit.js';
-import type { AuthDeps } from '../runtime/deps.js';
+import type { AuthDeps } from '../deps.js';
 import { TokenRejected, verifyUserToken } from '../tokens/tokens.js';
-import type { Log } from './log.js';
+import type { Log } from '../log.js';
 import type { HttpEvent } from './types.js';
 
 /**

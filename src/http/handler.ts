@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { type Operation, type RouteSpec, type Routes, routes } from '../api/routes.js';
 import { requireLevel } from '../domain/policy.js';
-import { type AuthDeps, dependencies, type Providers } from '../runtime/deps.js';
+import { type AuthDeps, dependencies, type Providers } from '../deps.js';
 import { authenticate, enforceRateLimit } from './auth.js';
 import { errorResponses, json, jsonBody, requestScope, stateOf, validateInput } from './middleware.js';
 import type { HttpEvent, HttpHandler, HttpResult, InputOf, OperationFn } from './types.js';

@@ -4,7 +4,7 @@ import type * as z from '../zod.js';
 import type { RouteSpec } from '../api/routes.js';
 import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
-import { type Log, requestLog } from './log.js';
+import { type Log, requestLog } from '../log.js';
 import type { HttpEvent, HttpResult } from './types.js';
 
 /** What the middlewares learn about a request, kept beside it for the handler. */

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type * as z from '../zod.js';
 import type { RouteSpec } from '../api/routes.js';
 import type { Caller } from '../domain/levels.js';
-import type { Log } from './log.js';
+import type { Log } from '../log.js';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;

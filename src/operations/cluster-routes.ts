@@ -3,7 +3,7 @@ import { authorizeManage, canSee, destroyTime } from '../domain/clusters.js';
 import { ProvisionerError } from '../domain/errors.js';
 import { accepted, ok } from '../http/reply.js';
 import type { OperationContext, OperationFn } from '../http/types.js';
-import type { AuthDeps } from '../runtime/deps.js';
+import type { AuthDeps } from '../deps.js';
 import {
   type Actor,
   cancelDestroy,

@@ -14,7 +14,7 @@ import {
 } from '../domain/clusters.js';
 import { ProvisionerError } from '../domain/errors.js';
 import type { Caller } from '../domain/levels.js';
-import type { Log } from '../http/log.js';
+import type { Log } from '../log.js';
 import type { ClusterCompute, Scheduler, Store, StoredItem } from '../ports.js';
 import type { Clock } from '../domain/clock.js';
 

@@ -5,7 +5,7 @@ import { callerFromActions, callerFromGitHub, catalogOrgs } from '../domain/iden
 import { authorizeAccess } from '../domain/policy.js';
 import { ok } from '../http/reply.js';
 import type { OperationFn } from '../http/types.js';
-import type { AuthDeps, Deps } from '../runtime/deps.js';
+import type { AuthDeps, Deps } from '../deps.js';
 import { signingAlgorithm } from '../tokens/keys.js';
 import { signClusterToken, signUserToken } from '../tokens/tokens.js';
 

@@ -1,13 +1,10 @@
-import * as z from '../zod.js';
+import type { ScheduledActor } from '../scheduling/scheduled-handler.js';
+import type { TargetInput } from '../scheduling/targets.js';
 import { checkDeadline, type ClusterDeps, scheduledDestroy } from './clusters.js';
 
-/** What the destroy schedules carry. */
-export const scheduledDestroyInput = z.object({ cluster: z.string(), schedule_id: z.string() });
-/** What the deadline checks carry. */
-export const deadlineCheckInput = z.object({ cluster: z.string(), check_id: z.string() });
+/** The `destroy` target: a destroy schedule fired. */
+export const runScheduledDestroy = (input: TargetInput<'destroy'>, deps: ClusterDeps, actor: ScheduledActor) => scheduledDestroy(deps, actor, input.cluster, input.schedule_id);
 
-export const runScheduledDestroy = (event: z.output<typeof scheduledDestroyInput>, deps: ClusterDeps, actor: Parameters<typeof scheduledDestroy>[1]) =>
-  scheduledDestroy(deps, actor, event.cluster, event.schedule_id);
-
-export const runDeadlineCheck = async (event: z.output<typeof deadlineCheckInput>, deps: ClusterDeps, actor: Parameters<typeof checkDeadline>[1]) =>
-  (await checkDeadline(deps, actor, event.cluster, event.check_id)).status;
+/** The `check-deadline` target: a deadline came. */
+export const runDeadlineCheck = async (input: TargetInput<'check-deadline'>, deps: ClusterDeps, actor: ScheduledActor) =>
+  (await checkDeadline(deps, actor, input.cluster, input.check_id)).status;

@@ -10,13 +10,13 @@ import { FileKeyVault } from '../adapters/local/file-key-vault.js';
 import { LocalProcessCompute } from '../adapters/local/process-compute.js';
 import { type Dispatch, StoreScheduler } from '../adapters/local/store-scheduler.js';
 import { defaultRules } from '../domain/clusters.js';
-import { requestLog } from '../http/log.js';
+import { requestLog } from '../log.js';
 import { type LocalConfig, localTableName } from '../config.js';
 import { parseCatalog } from '../domain/catalog.js';
 import { type Clock, systemClock } from '../domain/clock.js';
 import type { TokenSettings } from '../ports.js';
 import { ensureKeys, VaultKeys } from '../tokens/key-service.js';
-import type { Deps } from './deps.js';
+import type { Deps } from '../deps.js';
 
 export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
 

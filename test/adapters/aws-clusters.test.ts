@@ -44,13 +44,13 @@ describe('EventBridge Scheduler adapter', () => {
   it('counts an existing schedule as created and a missing one as deleted', async () => {
     client.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'exists', $metadata: {} } as never));
     client.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException({ message: 'gone', $metadata: {} } as never));
-    await expect(scheduler.schedule({ name: 'x', at: new Date(), target: 'destroy', payload: {} })).resolves.toBeUndefined();
+    await expect(scheduler.schedule({ name: 'x', at: new Date(), target: 'destroy', payload: { cluster: 'c', schedule_id: 's' } })).resolves.toBeUndefined();
     await expect(scheduler.cancel('x')).resolves.toBeUndefined();
     expect(client).toHaveReceivedCommandWith(DeleteScheduleCommand, { Name: 'x', GroupName: 'provisioner' });
   });
 
   it('refuses a target it was given no ARN for, and passes other errors on', async () => {
-    await expect(scheduler.schedule({ name: 'x', at: new Date(), target: 'check-deadline', payload: {} })).rejects.toThrow(/no ARN for check-deadline/);
+    await expect(scheduler.schedule({ name: 'x', at: new Date(), target: 'check-deadline', payload: { cluster: 'c', check_id: 'k' } })).rejects.toThrow(/no ARN for check-deadline/);
     client.on(DeleteScheduleCommand).rejects(new Error('throttled'));
     await expect(scheduler.cancel('x')).rejects.toThrow('throttled');
   });

@@ -18,17 +18,17 @@ describe('the local scheduler', () => {
     const first = new StoreScheduler(store, clock, log);
     const fired: string[] = [];
     await first.start(async (_target, payload) => {
-      fired.push(payload.id ?? '');
+      fired.push((payload as { cluster: string }).cluster);
     });
-    await first.schedule({ name: 'destroy-a', at: new Date('2026-11-23T12:10:00Z'), target: 'destroy', payload: { id: 'a' } });
-    await first.schedule({ name: 'destroy-b', at: new Date('2026-11-23T13:00:00Z'), target: 'destroy', payload: { id: 'b' } });
+    await first.schedule({ name: 'destroy-a', at: new Date('2026-11-23T12:10:00Z'), target: 'destroy', payload: { cluster: 'a', schedule_id: 'a' } });
+    await first.schedule({ name: 'destroy-b', at: new Date('2026-11-23T13:00:00Z'), target: 'destroy', payload: { cluster: 'b', schedule_id: 'b' } });
     first.stop();
 
     clock.set('2026-11-23T12:30:00Z');
     const second = new StoreScheduler(store, clock, log);
     const third = new StoreScheduler(store, clock, log);
-    const dispatch = async (_target: string, payload: Record<string, string>) => {
-      fired.push(payload.id ?? '');
+    const dispatch = async (_target: string, payload: unknown) => {
+      fired.push((payload as { cluster: string }).cluster);
     };
     await Promise.all([second.start(dispatch), third.start(dispatch)]);
     expect(fired).toEqual(['a']);
@@ -44,13 +44,13 @@ describe('the local scheduler', () => {
     const scheduler = new StoreScheduler(store, clock, log);
     const fired: string[] = [];
     await scheduler.start(async (_target, payload) => {
-      if (payload.id === 'boom') throw new Error('boom');
-      fired.push(payload.id ?? '');
+      if ((payload as { cluster: string }).cluster === 'boom') throw new Error('boom');
+      fired.push((payload as { cluster: string }).cluster);
     });
     const now = clock.now().getTime();
-    await scheduler.schedule({ name: 'c', at: new Date(now + 1000), target: 'check-deadline', payload: { id: 'c' } });
-    await scheduler.schedule({ name: 'boom', at: new Date(now + 1000), target: 'destroy', payload: { id: 'boom' } });
-    await scheduler.schedule({ name: 'd', at: new Date(now + 2000), target: 'destroy', payload: { id: 'd' } });
+    await scheduler.schedule({ name: 'c', at: new Date(now + 1000), target: 'check-deadline', payload: { cluster: 'c', check_id: 'c' } });
+    await scheduler.schedule({ name: 'boom', at: new Date(now + 1000), target: 'destroy', payload: { cluster: 'boom', schedule_id: 'boom' } });
+    await scheduler.schedule({ name: 'd', at: new Date(now + 2000), target: 'destroy', payload: { cluster: 'd', schedule_id: 'd' } });
     await scheduler.cancel('c');
     clock.advance(2000);
     await scheduler.fireDue();
@@ -62,9 +62,9 @@ describe('the local scheduler', () => {
     const realClock = { now: () => new Date() };
     const scheduler = new StoreScheduler(store, realClock, log);
     const fired = new Promise<string>((resolve) => {
-      void scheduler.start(async (_target, payload) => resolve(payload.id ?? ''));
+      void scheduler.start(async (_target, payload) => resolve((payload as { cluster: string }).cluster));
     });
-    await scheduler.schedule({ name: 'soon', at: new Date(Date.now() + 150), target: 'destroy', payload: { id: 'soon' } });
+    await scheduler.schedule({ name: 'soon', at: new Date(Date.now() + 150), target: 'destroy', payload: { cluster: 'soon', schedule_id: 'soon' } });
     await expect(fired).resolves.toBe('soon');
     scheduler.stop();
   });

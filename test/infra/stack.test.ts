@@ -194,9 +194,9 @@ describe('ProvisionerStack clusters', () => {
       const found = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(prefix));
       return found?.[1].Properties.Environment.Variables ?? {};
     };
-    expect(env('Apideploy')).toMatchObject({ PROVISIONER_DESTROY_TARGET_ARN: expect.anything(), PROVISIONER_CHECK_TARGET_ARN: expect.anything() });
-    expect(env('Apidestroy').PROVISIONER_DESTROY_TARGET_ARN).toBeUndefined();
-    expect(env('Apidestroy').PROVISIONER_CHECK_TARGET_ARN).toBeDefined();
+    expect(env('Apideploy')).toMatchObject({ PROVISIONER_TARGET_DESTROY_ARN: expect.anything(), PROVISIONER_TARGET_CHECK_DEADLINE_ARN: expect.anything() });
+    expect(env('Apidestroy').PROVISIONER_TARGET_DESTROY_ARN).toBeUndefined();
+    expect(env('Apidestroy').PROVISIONER_TARGET_CHECK_DEADLINE_ARN).toBeDefined();
     expect(env('Clusterscheckdeadline').PROVISIONER_SCHEDULE_GROUP).toBeDefined();
   });
 });

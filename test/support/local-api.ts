@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalConfig, localSettings, readEnv } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
-import { type Deps, installRuntime } from '../../src/runtime/deps.js';
+import { type Deps, installRuntime } from '../../src/deps.js';
 import { type LocalRuntime, startLocalRuntime } from '../../src/runtime/local.js';
 import { scheduledDispatch, startLocalServer } from '../../local/server.js';
 

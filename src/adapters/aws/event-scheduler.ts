@@ -1,6 +1,7 @@
 import type * as SchedulerModule from '@aws-sdk/client-scheduler';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
-import type { ScheduledCall, Scheduler, ScheduleTarget } from '../../ports.js';
+import type { ScheduledCall, Scheduler } from '../../ports.js';
+import type { ScheduleTarget } from '../../scheduling/targets.js';
 
 export interface EventSchedulerOptions {
   groupName: string;

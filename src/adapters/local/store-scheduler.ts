@@ -1,8 +1,10 @@
 import type { Clock } from '../../domain/clock.js';
-import type { Log } from '../../http/log.js';
-import type { ScheduledCall, Scheduler, ScheduleTarget, Store } from '../../ports.js';
+import type { Log } from '../../log.js';
+import type { ScheduledCall, Scheduler, Store } from '../../ports.js';
+import type { ScheduleTarget } from '../../scheduling/targets.js';
 
-export type Dispatch = (target: ScheduleTarget, payload: Record<string, string>) => Promise<void>;
+/** Runs a fired schedule's target with its payload (validated by the target's handler). */
+export type Dispatch = (target: ScheduleTarget, payload: unknown) => Promise<void>;
 
 const listKey = 'schedules';
 
@@ -68,7 +70,7 @@ export class StoreScheduler implements Scheduler {
         if (!(await this.store.remove({ pk: item.pk, sk: item.sk }, { version: item.version }))) continue;
         this.log.info('schedule fired', { name: item.name, target: item.target });
         try {
-          await this.dispatch(item.target as ScheduleTarget, item.payload as Record<string, string>);
+          await this.dispatch(item.target as ScheduleTarget, item.payload);
         } catch (error) {
           this.log.error('scheduled call failed', { name: item.name, error: (error as Error).message });
         }

@@ -2,25 +2,23 @@ import { Ec2ClusterCompute } from '../../adapters/aws/ec2-compute.js';
 import { EventBridgeScheduler } from '../../adapters/aws/event-scheduler.js';
 import { operationTimeoutSetting, readEnv } from '../../config.js';
 import { defaultRules } from '../../domain/clusters.js';
+import { scheduleTargetNames, targetArnVariable } from '../../scheduling/targets.js';
 import * as z from '../../zod.js';
-import { once } from '../deps.js';
+import { once } from '../../deps.js';
 
 /**
- * EventBridge Scheduler in the stack's group. Each function gets the target ARNs of the schedules
- * it creates (the destroy function cannot be given its own ARN: that would be a cycle).
+ * EventBridge Scheduler in the stack's group. Each function gets the ARNs of the schedule targets
+ * it creates, one variable per target of the table (the destroy function cannot be given its own
+ * ARN: that would be a cycle).
  */
 export const scheduler = once(() => {
   const env = readEnv({
     PROVISIONER_SCHEDULE_GROUP: z.string().check(z.minLength(1)),
     PROVISIONER_SCHEDULER_ROLE_ARN: z.string().check(z.startsWith('arn:')),
-    PROVISIONER_DESTROY_TARGET_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
-    PROVISIONER_CHECK_TARGET_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   });
-  return new EventBridgeScheduler({
-    groupName: env.PROVISIONER_SCHEDULE_GROUP,
-    roleArn: env.PROVISIONER_SCHEDULER_ROLE_ARN,
-    targets: { destroy: env.PROVISIONER_DESTROY_TARGET_ARN, 'check-deadline': env.PROVISIONER_CHECK_TARGET_ARN },
-  });
+  const arn = z.optional(z.string().check(z.startsWith('arn:')));
+  const targets = Object.fromEntries(scheduleTargetNames.map((target) => [target, readEnv({ [targetArnVariable(target)]: arn })[targetArnVariable(target)]]));
+  return new EventBridgeScheduler({ groupName: env.PROVISIONER_SCHEDULE_GROUP, roleArn: env.PROVISIONER_SCHEDULER_ROLE_ARN, targets });
 });
 
 export const compute = once(() => new Ec2ClusterCompute());

@@ -2,7 +2,7 @@ import { GitHubActionsTokens } from '../../adapters/github/actions-oidc.js';
 import { OctokitGitHubUsers } from '../../adapters/github/github-users.js';
 import { identitySettings, readEnv } from '../../config.js';
 import { systemClock } from '../../domain/clock.js';
-import { once } from '../deps.js';
+import { once } from '../../deps.js';
 
 export const githubUsers = once(() => {
   const { PROVISIONER_GITHUB_API_URL } = readEnv({ PROVISIONER_GITHUB_API_URL: identitySettings.PROVISIONER_GITHUB_API_URL });

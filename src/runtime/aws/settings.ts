@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { identitySettings, readEnv } from '../../config.js';
 import { parseCatalog } from '../../domain/catalog.js';
 import * as z from '../../zod.js';
-import { once } from '../deps.js';
+import { once } from '../../deps.js';
 
 /** Issuer and token lifetimes from the environment the stack sets. */
 export const tokenSettings = once(() => {

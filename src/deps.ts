@@ -1,7 +1,7 @@
-import type { Catalog } from '../domain/catalog.js';
-import type { Clock } from '../domain/clock.js';
-import type { ClusterRules } from '../domain/clusters.js';
-import type { ActionsTokens, ClusterCompute, GitHubUsers, KeyRing, PublicKeys, Scheduler, Store, TokenSettings } from '../ports.js';
+import type { Catalog } from './domain/catalog.js';
+import type { Clock } from './domain/clock.js';
+import type { ClusterRules } from './domain/clusters.js';
+import type { ActionsTokens, ClusterCompute, GitHubUsers, KeyRing, PublicKeys, Scheduler, Store, TokenSettings } from './ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per

@@ -1,0 +1,30 @@
+import * as z from '../zod.js';
+
+/**
+ * THE table of timed actions: what a one-time schedule may run, the input it carries and the Lambda
+ * (folder under `lambdas/`) that runs it. It drives the `ScheduleTarget` type, the target ARNs each
+ * AWS function is given, the local scheduler's dispatch and the CDK schedule group and role. A new
+ * timed action is one entry here, its function's handler, and an `operationAccess` line saying who
+ * creates it.
+ */
+export const scheduleTargets = {
+  /** A cluster's destroy schedule fired: destroy it, unless the schedule was replaced since. */
+  destroy: {
+    lambda: 'destroy',
+    input: z.object({ cluster: z.string(), schedule_id: z.string() }),
+  },
+  /** A deploy's or a destroy's deadline came: ask the backend, fail what is late. */
+  'check-deadline': {
+    lambda: 'check-deadline',
+    input: z.object({ cluster: z.string(), check_id: z.string() }),
+  },
+} as const;
+
+export type ScheduleTarget = keyof typeof scheduleTargets;
+export type TargetInput<T extends ScheduleTarget> = z.output<(typeof scheduleTargets)[T]['input']>;
+export const scheduleTargetNames = Object.keys(scheduleTargets) as ScheduleTarget[];
+
+/** The environment variable that hands a function the ARN of a target it schedules. */
+export function targetArnVariable(target: ScheduleTarget): string {
+  return `PROVISIONER_TARGET_${target.toUpperCase().replace(/-/g, '_')}_ARN`;
+}
