@@ -36,6 +36,8 @@ export interface QueryOptions {
   partition: string;
   /** Only sort keys that start with this. */
   prefix?: string;
+  /** With `prefix`: only sort keys from the prefix up to this one, inclusive. */
+  through?: string;
   limit: number;
   nextToken?: string;
   newestFirst?: boolean;
@@ -69,6 +71,11 @@ export interface Store {
 export interface KeyVault {
   read(): Promise<KeySet | undefined>;
   write(keys: KeySet): Promise<void>;
+}
+
+/** Where the key rotation publishes the public keys for the verifiers (the table in AWS). */
+export interface KeyPublisher {
+  publish(jwks: JSONWebKeySet): Promise<void>;
 }
 
 /** The key that signs now. */

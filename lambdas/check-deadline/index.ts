@@ -1,5 +1,5 @@
 import { scheduledHandler } from '../../src/scheduling/scheduled-handler.js';
-import { runDeadlineCheck } from '../../src/operations/scheduled.js';
+import { runDeadlineCheck } from '../../src/operations/clusters/scheduled.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
 import { clusterProviders } from '../../src/runtime/aws/clusters.js';
 

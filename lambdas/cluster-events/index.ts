@@ -1,5 +1,5 @@
 import { http } from '../../src/http/handler.js';
-import { clusterEvents } from '../../src/operations/cluster-routes.js';
+import { clusterEvents } from '../../src/operations/clusters/routes.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
 
 /** What this function builds on first use (a test checks the stack's environment satisfies each). */

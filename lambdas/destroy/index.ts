@@ -2,8 +2,8 @@ import type { Context } from 'aws-lambda';
 import { http } from '../../src/http/handler.js';
 import { scheduledHandler } from '../../src/scheduling/scheduled-handler.js';
 import type { HttpEvent } from '../../src/http/types.js';
-import { destroy } from '../../src/operations/cluster-routes.js';
-import { runScheduledDestroy } from '../../src/operations/scheduled.js';
+import { destroy } from '../../src/operations/clusters/routes.js';
+import { runScheduledDestroy } from '../../src/operations/clusters/scheduled.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
 import { clusterProviders } from '../../src/runtime/aws/clusters.js';
 

@@ -1,5 +1,5 @@
 import { http } from '../../src/http/handler.js';
-import { getCluster } from '../../src/operations/cluster-routes.js';
+import { getCluster } from '../../src/operations/clusters/routes.js';
 import { authProviders } from '../../src/runtime/aws/auth.js';
 import { clusterProviders } from '../../src/runtime/aws/clusters.js';
 

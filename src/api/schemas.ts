@@ -1,4 +1,7 @@
+import { clusterStatuses, visibilities } from '../domain/clusters.js';
+import { durationPattern, durationRule } from '../domain/duration.js';
 import { errorCodes } from '../domain/errors.js';
+import { resourceNamePattern, resourceNameRule } from '../domain/names.js';
 import { levels } from '../domain/levels.js';
 import * as z from '../zod.js';
 
@@ -31,7 +34,7 @@ export function page<T extends z.ZodMiniType>(item: T) {
 /** Anything JSON: the OpenAPI document is described by its own standard, not here. */
 export const jsonDocument = z.record(z.string(), z.unknown());
 
-export const clusterName = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be a cluster name: 2-63 lowercase letters, digits or dashes'));
+export const clusterName = z.string().check(z.regex(resourceNamePattern, `must be a cluster name: ${resourceNameRule}`));
 export const clusterParams = z.object({ cluster: clusterName });
 
 const secretToken = z.string().check(z.minLength(1), z.maxLength(8192));
@@ -62,11 +65,11 @@ export const openidConfiguration = z.object({
   id_token_signing_alg_values_supported: z.array(z.string()),
 });
 
-export const clusterStatus = z.enum(['absent', 'deploying', 'running', 'destroying', 'failed']);
+export const clusterStatus = z.enum(clusterStatuses);
 
 export const cluster = z.object({
   name: clusterName,
-  visibility: z.enum(['public', 'private']),
+  visibility: z.enum(visibilities),
   status: clusterStatus,
   nodes: z.number(),
   version: z.nullable(z.string()),
@@ -78,7 +81,7 @@ export const cluster = z.object({
   updated_at: z.nullable(z.string()),
 });
 
-const durationText = z.string().check(z.regex(/^[1-9]\d{0,5}[smhd]$/, 'must be a duration such as "90m", "4h" or "2d"'));
+const durationText = z.string().check(z.regex(durationPattern, durationRule));
 
 export const deployBody = z.strictObject({
   nodes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),

@@ -1,5 +1,5 @@
 import type { Catalog, ClusterEntry } from './catalog.js';
-import { parseDuration } from './duration.js';
+import { durationRule, parseDuration } from './duration.js';
 import { ProvisionerError } from './errors.js';
 import { atLeast, type Caller } from './levels.js';
 
@@ -8,6 +8,8 @@ import { atLeast, type Caller } from './levels.js';
  * The operations apply each decision with one conditional write on (status, version).
  */
 export const clusterStatuses = ['absent', 'deploying', 'running', 'destroying', 'failed'] as const;
+/** Public clusters are open to everyone; private ones to their organization and administrators. */
+export const visibilities = ['public', 'private'] as const;
 export type ClusterStatus = (typeof clusterStatuses)[number];
 
 export interface ClusterState {
@@ -45,6 +47,31 @@ export const defaultRules: ClusterRules = { operationTimeoutMs: 10 * 60_000, sch
 
 export function absentCluster(name: string): ClusterState {
   return { name, status: 'absent', version: 0 };
+}
+
+/** The one answer for a cluster that does not exist, or that the caller may not see. */
+export function clusterNotFound(name: string): ProvisionerError {
+  return new ProvisionerError('cluster_not_found', `No cluster named ${name}; GET /v1/clusters lists them.`);
+}
+
+export function clusterNamed(catalog: Catalog, name: string): ClusterEntry {
+  const cluster = catalog.clusters.find((c) => c.name === name);
+  if (!cluster) throw clusterNotFound(name);
+  return cluster;
+}
+
+/** A cluster the caller may not see answers as if it did not exist. */
+export function visibleCluster(catalog: Catalog, name: string, caller: Caller): ClusterEntry {
+  const cluster = clusterNamed(catalog, name);
+  if (!canSee(caller, cluster, catalog)) throw clusterNotFound(name);
+  return cluster;
+}
+
+/** A cluster the caller may deploy, schedule and destroy (403 otherwise, as the seed's rules say). */
+export function manageableCluster(catalog: Catalog, name: string, caller: Caller): ClusterEntry {
+  const cluster = clusterNamed(catalog, name);
+  authorizeManage(caller, cluster, catalog);
+  return cluster;
 }
 
 /** DEPLOY, DESTROY and SCHEDULE_DESTROY: a private cluster needs its org's members, a public one administrators. */
@@ -112,7 +139,7 @@ export function decideDeploy(
   }
   const maxTtlMs = limits.max_ttl ? parseDuration(limits.max_ttl) : undefined;
   let ttlMs = request.ttl ? parseDuration(request.ttl) : undefined;
-  if (request.ttl && ttlMs === undefined) throw new ProvisionerError('invalid_request', 'ttl must be a duration such as "90m", "4h" or "2d".');
+  if (request.ttl && ttlMs === undefined) throw new ProvisionerError('invalid_request', `ttl ${durationRule}.`);
   if (ttlMs !== undefined && maxTtlMs !== undefined && ttlMs > maxTtlMs) {
     throw new ProvisionerError('invalid_request', `ttl must be at most ${limits.max_ttl} at your level.`, { max_ttl: limits.max_ttl });
   }
@@ -159,6 +186,6 @@ export function decideCancel(state: ClusterState, caller: Caller, catalog: Catal
 export function destroyTime(body: { at?: string; in?: string }, now: Date): Date {
   if (body.at) return new Date(body.at);
   const ms = parseDuration(body.in ?? '');
-  if (ms === undefined) throw new ProvisionerError('invalid_request', 'in must be a duration such as "90m", "4h" or "2d".');
+  if (ms === undefined) throw new ProvisionerError('invalid_request', `in ${durationRule}.`);
   return new Date(now.getTime() + ms);
 }

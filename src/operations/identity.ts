@@ -1,6 +1,5 @@
 import type { Routes } from '../api/routes.js';
-import { findCluster } from '../domain/catalog.js';
-import { ProvisionerError } from '../domain/errors.js';
+import { clusterNamed } from '../domain/clusters.js';
 import { callerFromActions, callerFromGitHub, catalogOrgs } from '../domain/identity.js';
 import { authorizeAccess } from '../domain/policy.js';
 import { ok } from '../http/reply.js';
@@ -40,8 +39,7 @@ export const whoami: OperationFn<Routes['whoami'], unknown> = async (_input, { c
 
 /** ACCESS: a cluster JWT (`aud` = the cluster) for a caller the cluster's policy admits. */
 export const access: OperationFn<Routes['access'], AuthDeps & Pick<Deps, 'keyRing'>> = async ({ params }, { deps, caller }) => {
-  const cluster = findCluster(deps.catalog, params.cluster);
-  if (!cluster) throw new ProvisionerError('cluster_not_found', `No cluster named ${params.cluster}; GET /v1/clusters lists them.`);
+  const cluster = clusterNamed(deps.catalog, params.cluster);
   authorizeAccess(caller, cluster, deps.catalog);
   const issued = await signClusterToken(await deps.keyRing.signingKey(), cluster.name, caller, {
     issuer: deps.tokenSettings.issuer,

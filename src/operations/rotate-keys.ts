@@ -1,7 +1,5 @@
-import type { Store } from '../ports.js';
 import type { Clock } from '../domain/clock.js';
-import type { KeyVault } from '../ports.js';
-import { publishTo } from '../adapters/aws/table-public-keys.js';
+import type { KeyPublisher, KeyVault } from '../ports.js';
 import { ensureKeys, rotateKeys } from '../tokens/key-service.js';
 
 export interface RotateKeysEvent {
@@ -9,9 +7,9 @@ export interface RotateKeysEvent {
   action?: 'ensure' | 'rotate';
 }
 
-/** Key rotation in AWS: the secret gets the new private key set, the table the public JWKS. */
-export async function rotateSigningKeys(event: RotateKeysEvent, deps: { vault: KeyVault; store: Store; clock: Clock }) {
-  const publish = publishTo(deps.store);
+/** Key rotation: the vault gets the new private key set, the publisher the public JWKS. */
+export async function rotateSigningKeys(event: RotateKeysEvent, deps: { vault: KeyVault; publisher: KeyPublisher; clock: Clock }) {
+  const publish = (jwks: Parameters<KeyPublisher['publish']>[0]) => deps.publisher.publish(jwks);
   const set = event.action === 'rotate' ? await rotateKeys(deps.vault, deps.clock, publish) : await ensureKeys(deps.vault, deps.clock, publish);
   return { action: event.action ?? 'ensure', kids: set.keys.map((k) => k.kid) };
 }

@@ -1,20 +1,15 @@
 import type { Context } from 'aws-lambda';
+import type { Actor } from '../actor.js';
 import { dependencies, type Providers } from '../deps.js';
-import { type Log, requestLog } from '../log.js';
+import { systemCaller } from '../domain/levels.js';
+import { requestLog } from '../log.js';
 import { type ScheduleTarget, scheduleTargets, type TargetInput } from './targets.js';
-
-/** Who a timed call acts as: the scheduler, with its own request id and log. */
-export interface ScheduledActor {
-  sub: 'scheduler';
-  requestId: string;
-  log: Log;
-}
 
 /**
  * The handler of a schedule target (EventBridge Scheduler's call, no HTTP): validates the input
- * against the target's schema, resolves dependencies like an HTTP handler, and logs the outcome.
+ * against the target's schema, acts as the scheduler, resolves dependencies like an HTTP handler, and logs the outcome.
  */
-export function scheduledHandler<T extends ScheduleTarget, D, R>(target: T, providers: Providers<D>, run: (input: TargetInput<T>, deps: D, actor: ScheduledActor) => Promise<R>) {
+export function scheduledHandler<T extends ScheduleTarget, D, R>(target: T, providers: Providers<D>, run: (input: TargetInput<T>, deps: D, actor: Actor) => Promise<R>) {
   const resolveDeps = dependencies(providers);
   const schema = scheduleTargets[target].input;
   return async (event: unknown, context?: Pick<Context, 'awsRequestId'>): Promise<R | { ignored: string }> => {
@@ -26,7 +21,7 @@ export function scheduledHandler<T extends ScheduleTarget, D, R>(target: T, prov
       log.error('malformed scheduled input', { issues: parsed.error.issues.map((i) => i.message) });
       return { ignored: 'malformed scheduled input' };
     }
-    const result = await run(parsed.data as TargetInput<T>, await resolveDeps(), { sub: 'scheduler', requestId, log });
+    const result = await run(parsed.data as TargetInput<T>, await resolveDeps(), { caller: systemCaller('scheduler'), requestId, log });
     log.info('scheduled call done', { result: result as unknown });
     return result;
   };

@@ -38,7 +38,7 @@ describe('signing keys in AWS: Secrets Manager for private keys, the table for t
 
   it('creates the first key at deploy, writing the secret and publishing the public half', async () => {
     secretValue = '{"keys":[]}';
-    const result = await rotateSigningKeys({}, { vault: vault(), store, clock });
+    const result = await rotateSigningKeys({}, { vault: vault(), publisher: new TablePublicKeys(store, clock), clock });
     expect(result.kids).toHaveLength(1);
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-east-1:1:secret:keys' });
     expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
@@ -50,11 +50,11 @@ describe('signing keys in AWS: Secrets Manager for private keys, the table for t
 
   it('changes nothing on a second deploy, and rotates on demand keeping the previous key', async () => {
     const before = secretValue;
-    await rotateSigningKeys({ action: 'ensure' }, { vault: vault(), store, clock });
+    await rotateSigningKeys({ action: 'ensure' }, { vault: vault(), publisher: new TablePublicKeys(store, clock), clock });
     expect(secretValue).toBe(before);
     expect(secrets).not.toHaveReceivedCommand(PutSecretValueCommand);
     const first = parseKeySet(before ?? '').keys[0]?.kid;
-    const rotated = await rotateSigningKeys({ action: 'rotate' }, { vault: vault(), store, clock });
+    const rotated = await rotateSigningKeys({ action: 'rotate' }, { vault: vault(), publisher: new TablePublicKeys(store, clock), clock });
     expect(rotated.kids).toHaveLength(2);
     expect(rotated.kids[1]).toBe(first);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { StoreScheduler } from '../../src/adapters/local/store-scheduler.js';
-import { scheduledDestroy } from '../../src/operations/clusters.js';
+import { systemCaller } from '../../src/domain/levels.js';
+import { scheduledDestroy } from '../../src/operations/clusters/use-cases.js';
 import { ManualClock } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
 import { FakeGitHub } from '../support/fake-github.js';
@@ -192,7 +193,7 @@ describe('schedule destroy: the 5-minute lock', () => {
     await schedule('acme-dev', { in: '30m' });
     const log = { debug() {}, info() {}, warn() {}, error() {} };
     const deps = api.runtime.deps;
-    expect(await scheduledDestroy(deps, { sub: 'scheduler', requestId: 'r', log }, 'acme-dev', 'an-old-schedule-id')).toBe('stale');
+    expect(await scheduledDestroy(deps, { caller: systemCaller('scheduler'), requestId: 'r', log }, 'acme-dev', 'an-old-schedule-id')).toBe('stale');
     expect((await get('acme-dev')).body.status).toBe('running');
   });
 

@@ -111,17 +111,19 @@ export class DynamoStore implements Store {
     const pkName = index?.partitionKey ?? partitionKey;
     const skName = index?.sortKey ?? sortKey;
     const prefix = options.prefix !== undefined && options.prefix !== '';
+    const range = prefix && options.through !== undefined;
+    const sortCondition = range ? ' AND #sk BETWEEN :prefix AND :through' : prefix ? ' AND begins_with(#sk, :prefix)' : '';
     const { Items = [], LastEvaluatedKey } = await this.send(() =>
       this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: index?.name,
-          KeyConditionExpression: prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+          KeyConditionExpression: `#pk = :pk${sortCondition}`,
           ExpressionAttributeNames: { '#pk': pkName, ...(prefix && { '#sk': skName }) },
-          ExpressionAttributeValues: { ':pk': options.partition, ...(prefix && { ':prefix': options.prefix }) },
+          ExpressionAttributeValues: { ':pk': options.partition, ...(prefix && { ':prefix': options.prefix }), ...(range && { ':through': options.through }) },
           Limit: options.limit,
           ScanIndexForward: !options.newestFirst,
-          ExclusiveStartKey: options.nextToken === undefined ? undefined : decodeCursor(options.nextToken),
+          ExclusiveStartKey: options.nextToken === undefined ? undefined : decodeCursor(options.nextToken, { [pkName]: options.partition }, prefix ? { name: skName, prefix: options.prefix ?? '' } : undefined),
         }),
       ),
     );
@@ -197,10 +199,19 @@ function encodeCursor(key: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-function decodeCursor(token: string): Record<string, string> {
+/**
+ * A cursor is bound to its list: one naming another partition, or a sort key outside the queried
+ * prefix, is refused as bad input (DynamoDB would answer it with a ValidationException).
+ */
+function decodeCursor(token: string, partition: Record<string, string>, sort?: { name: string; prefix: string }): Record<string, string> {
+  let key: Record<string, string> | undefined;
   try {
-    return cursorSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+    key = cursorSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
   } catch {
-    throw new ProvisionerError('invalid_next_token', 'next_token is not one this API issued; start again without it.');
+    key = undefined;
   }
+  const [[name, value] = []] = Object.entries(partition);
+  const inList = key !== undefined && name !== undefined && key[name] === value && (!sort || (key[sort.name] ?? '').startsWith(sort.prefix));
+  if (!key || !inList) throw new ProvisionerError('invalid_next_token', 'next_token is not one this API issued for this list; start again without it.');
+  return key;
 }

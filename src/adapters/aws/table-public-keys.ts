@@ -1,19 +1,14 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Clock } from '../../domain/clock.js';
-import type { PublicKeys, Store } from '../../ports.js';
-
-/** Where the key rotation publishes the public key set, so verifiers need no access to the secret. */
-export const publishedKeysKey = { pk: 'keys', sk: 'jwks' };
-
-export function publishTo(store: Store) {
-  return (jwks: JSONWebKeySet) => store.put({ ...publishedKeysKey, jwks });
-}
+import type { KeyPublisher, PublicKeys, Store } from '../../ports.js';
+import { publishedKeysKey } from '../../store/keys.js';
 
 /**
- * The published public keys, cached for `maxAgeMs`. A `fresh` read (a token with an unknown `kid`)
+ * The public key set in the table, where the rotation publishes it so that verifiers need no access
+ * to the secret; read back cached for `maxAgeMs`. A `fresh` read (a token with an unknown `kid`)
  * goes to the table at most once per `refreshGapMs`, so forged `kid`s cannot turn into a read each.
  */
-export class TablePublicKeys implements PublicKeys {
+export class TablePublicKeys implements PublicKeys, KeyPublisher {
   private cached?: { at: number; jwks: JSONWebKeySet };
 
   constructor(
@@ -22,6 +17,10 @@ export class TablePublicKeys implements PublicKeys {
     private readonly maxAgeMs = 300_000,
     private readonly refreshGapMs = 30_000,
   ) {}
+
+  async publish(jwks: JSONWebKeySet): Promise<void> {
+    await this.store.put({ ...publishedKeysKey, jwks });
+  }
 
   async jwks(fresh: boolean): Promise<JSONWebKeySet> {
     const now = this.clock.now().getTime();

@@ -1,0 +1,38 @@
+import * as z from '../../zod.js';
+import { visibilities } from '../clusters.js';
+import { duration, githubName, positive, resourceName } from './fields.js';
+
+const backend = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('local'),
+    /** The command each node runs (default: the example cluster server shipped in the repo). */
+    command: z.optional(z.array(z.string()).check(z.minLength(1))),
+  }),
+  z.strictObject({
+    kind: z.literal('ec2'),
+    launch_template: z.string().check(z.regex(/^lt-[0-9a-f]{8,17}$/, 'must be a launch template id (lt-...)')),
+    instance_type: z.optional(z.string()),
+  }),
+]);
+
+const cluster = z.strictObject({
+  name: resourceName,
+  visibility: z.enum(visibilities),
+  /** The organization whose members may use it when private (default: the catalog's). */
+  org: z.optional(githubName),
+  max_nodes: z.optional(positive),
+  backend,
+});
+
+/** The clusters' section: the clusters and their backends, and what an org member may deploy. */
+export const clustersSection = {
+  clusters: z.array(cluster).check(
+    z.refine((clusters) => new Set(clusters.map((c) => c.name)).size === clusters.length, { message: 'cluster names must be unique' }),
+  ),
+  limits: z._default(
+    z.strictObject({
+      org_member: z.optional(z.strictObject({ max_nodes: z.optional(positive), max_ttl: z.optional(duration), max_deployments: z.optional(positive) })),
+    }),
+    {},
+  ),
+};

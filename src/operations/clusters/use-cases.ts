@@ -1,0 +1,322 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Actor } from '../../actor.js';
+import type { Catalog, ClusterEntry } from '../../domain/catalog.js';
+import type { Clock } from '../../domain/clock.js';
+import {
+  absentCluster,
+  type ClusterRules,
+  type ClusterState,
+  clusterNamed,
+  clusterStatuses,
+  decideCancel,
+  decideDeploy,
+  decideSchedule,
+  type DeployRequest,
+  manageableCluster,
+} from '../../domain/clusters.js';
+import { ProvisionerError } from '../../domain/errors.js';
+import { systemCaller } from '../../domain/levels.js';
+import type { ClusterCompute, Scheduler, Store } from '../../ports.js';
+import { type Change, Entities, type EntityType } from '../../store/entity.js';
+import { listKeys } from '../../store/keys.js';
+import * as z from '../../zod.js';
+
+/**
+ * The cluster use cases: the seed's DEPLOY, SCHEDULE_DESTROY and DESTROY over narrow ports. Each
+ * state change is one conditional write of the cluster (with its audit event), followed by its side
+ * effects (compute, schedules); a request that loses a race decides again on what won.
+ */
+export interface ClusterDeps {
+  store: Store;
+  clock: Clock;
+  catalog: Catalog;
+  scheduler: Scheduler;
+  compute: ClusterCompute;
+  clusterRules: ClusterRules;
+}
+
+/** How a cluster's head item is stored: the state's fields, checked on every read. */
+const clusterEntity: EntityType<ClusterState> = {
+  kind: 'cluster',
+  initial: absentCluster,
+  fields: z.object({
+    name: z.string(),
+    status: z.enum(clusterStatuses),
+    deployment_id: z.optional(z.string()),
+    nodes: z.optional(z.number()),
+    cluster_version: z.optional(z.string()),
+    deployed_by: z.optional(z.string()),
+    deployed_at: z.optional(z.string()),
+    deadline: z.optional(z.string()),
+    destroy_at: z.optional(z.string()),
+    schedule_id: z.optional(z.string()),
+    check_id: z.optional(z.string()),
+    endpoints: z.optional(z.array(z.string())),
+    reason: z.optional(z.string()),
+    updated_at: z.optional(z.string()),
+  }),
+};
+
+/** The clusters' entity store for one use case. */
+export const clustersOf = (deps: Pick<ClusterDeps, 'store' | 'clock'>) => new Entities(deps.store, clusterEntity, deps.clock);
+type Clusters = ReturnType<typeof clustersOf>;
+
+/** The fields a change may set: the state's, and the deployer list it is on. */
+type ClusterChange = Partial<Record<keyof Omit<ClusterState, 'version'> | 'gsi1pk' | 'gsi1sk', unknown>>;
+
+function change(actor: Actor, action: string, set: ClusterChange, details?: Record<string, unknown>): Change {
+  return { set, action, author: { sub: actor.caller.sub, requestId: actor.requestId }, ...(details && { details }) };
+}
+
+/** Logs a change once it is written: the one line per transition an operator reads. */
+function logged(actor: Actor, written: ClusterState, from: ClusterState, action: string): ClusterState {
+  actor.log.info('cluster event', { cluster: written.name, action, from: from.status, to: written.status, actor: actor.caller.sub });
+  return written;
+}
+
+/** Progress found while answering a read is Provisioner's doing, not the reader's. */
+const asSystem = (actor: Actor): Actor => ({ ...actor, caller: systemCaller('system') });
+
+const shortId = () => randomBytes(6).toString('hex');
+const scheduleName = (purpose: 'destroy' | 'check', cluster: string, id: string) => `${purpose}-${cluster.slice(0, 40)}-${id}`;
+
+/** The API's view of a cluster. */
+export function clusterView(cluster: ClusterEntry, state: ClusterState) {
+  return {
+    name: cluster.name,
+    visibility: cluster.visibility,
+    status: state.status,
+    nodes: state.nodes ?? 0,
+    version: state.cluster_version ?? null,
+    deployed_by: state.deployed_by ?? null,
+    destroy_at: state.destroy_at ?? null,
+    deadline: state.deadline ?? null,
+    endpoints: state.endpoints ?? [],
+    reason: state.reason ?? null,
+    updated_at: state.updated_at ?? null,
+  };
+}
+
+/** A cluster as it is now: its stored state, brought up to date by asking the backend if it is on its way. */
+export async function readCluster(deps: ClusterDeps, actor: Actor, cluster: ClusterEntry): Promise<ClusterState> {
+  const clusters = clustersOf(deps);
+  return refresh(deps, clusters, asSystem(actor), cluster, await clusters.load(cluster.name));
+}
+
+/** Deploying clusters of this caller now counted against their `max_deployments`. */
+async function activeDeployments(store: Store, sub: string): Promise<number> {
+  const { items } = await store.query({ index: 'gsi1', partition: listKeys.deployer(sub), limit: 100 });
+  return items.filter((item) => item.status === 'deploying' || item.status === 'running').length;
+}
+
+/** DEPLOY. Returns the cluster as this request left it (or found it, when another request won). */
+export async function deployCluster(deps: ClusterDeps, actor: Actor, name: string, request: DeployRequest): Promise<ClusterState> {
+  const { caller } = actor;
+  const cluster = manageableCluster(deps.catalog, name, caller);
+  const clusters = clustersOf(deps);
+  return clusters.update<ClusterState>(name, async (loaded) => {
+    const state = await refresh(deps, clusters, asSystem(actor), cluster, loaded);
+    const now = deps.clock.now();
+    // Only a new deployment by someone with limits needs their count of active ones.
+    const counted = state.status !== 'running' && state.status !== 'deploying' && caller.level !== 'administrator';
+    const active = counted ? await activeDeployments(deps.store, caller.sub) : 0;
+    const decision = decideDeploy(state, request, caller, cluster, deps.catalog, active, now, deps.clusterRules);
+    if (decision.kind !== 'start') return { done: state };
+    const deploymentId = randomUUID();
+    const checkId = shortId();
+    const scheduleId = decision.destroyAt ? shortId() : undefined;
+    const deadline = new Date(now.getTime() + deps.clusterRules.operationTimeoutMs);
+    const set: ClusterChange = {
+      name,
+      status: 'deploying',
+      deployment_id: deploymentId,
+      nodes: decision.nodes,
+      cluster_version: decision.version,
+      deployed_by: caller.sub,
+      deployed_at: now.toISOString(),
+      deadline: deadline.toISOString(),
+      destroy_at: decision.destroyAt?.toISOString(),
+      schedule_id: scheduleId,
+      check_id: checkId,
+      endpoints: undefined,
+      reason: undefined,
+      gsi1pk: listKeys.deployer(caller.sub),
+      gsi1sk: name,
+    };
+    return {
+      from: state,
+      change: change(actor, 'deploy', set, { nodes: decision.nodes, version: decision.version, deployment_id: deploymentId }),
+      after: async (started) => {
+        logged(actor, started, state, 'deploy');
+        await deps.scheduler.schedule({ name: scheduleName('check', name, checkId), at: deadline, target: 'check-deadline', payload: { cluster: name, check_id: checkId } });
+        if (decision.destroyAt && scheduleId) {
+          await deps.scheduler.schedule({ name: scheduleName('destroy', name, scheduleId), at: decision.destroyAt, target: 'destroy', payload: { cluster: name, schedule_id: scheduleId } });
+        }
+        try {
+          await deps.compute.deploy({ cluster, deploymentId, nodes: decision.nodes, version: decision.version });
+        } catch (error) {
+          await fail(deps, clusters, actor, cluster, started, `the backend refused the deployment: ${(error as Error).message}`);
+          throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${cluster.backend.kind} backend could not start ${name}; retry shortly.`);
+        }
+        return started;
+      },
+    };
+  });
+}
+
+/** DESTROY from the API: the caller must be allowed to manage the cluster. */
+export async function destroyCluster(deps: ClusterDeps, actor: Actor, name: string): Promise<ClusterState> {
+  return destroy(deps, clustersOf(deps), actor, manageableCluster(deps.catalog, name, actor.caller));
+}
+
+/** Absent stays absent; anything else starts (or continues) a destroy. */
+async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, loaded?: ClusterState): Promise<ClusterState> {
+  return clusters.update<ClusterState>(
+    cluster.name,
+    async (state) => {
+      if (state.status === 'absent' || state.status === 'destroying') return { done: state };
+      const checkId = shortId();
+      const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
+      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), destroy_at: undefined, schedule_id: undefined, check_id: checkId, gsi1pk: undefined, gsi1sk: undefined };
+      return {
+        from: state,
+        change: change(actor, 'destroy', set),
+        after: async (destroying) => {
+          logged(actor, destroying, state, 'destroy');
+          await removeSchedules(deps, cluster.name, state);
+          await deps.scheduler.schedule({ name: scheduleName('check', cluster.name, checkId), at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
+          if (state.deployment_id) await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
+          return refresh(deps, clusters, actor, cluster, destroying);
+        },
+      };
+    },
+    loaded,
+  );
+}
+
+/** A destroy schedule fired: destroy only if it is still the cluster's current schedule. */
+export async function scheduledDestroy(deps: ClusterDeps, actor: Actor, clusterName: string, scheduleId: string): Promise<'destroyed' | 'stale'> {
+  const cluster = clusterNamed(deps.catalog, clusterName);
+  const clusters = clustersOf(deps);
+  const state = await clusters.load(clusterName);
+  if (state.schedule_id !== scheduleId) {
+    actor.log.info('replaced schedule fired; nothing to do', { cluster: clusterName, schedule_id: scheduleId });
+    return 'stale';
+  }
+  await destroy(deps, clusters, actor, cluster, state);
+  return 'destroyed';
+}
+
+/** SCHEDULE_DESTROY: replace (or set) the destroy schedule, unless it is locked. */
+export async function scheduleDestroy(deps: ClusterDeps, actor: Actor, name: string, at: Date): Promise<ClusterState> {
+  manageableCluster(deps.catalog, name, actor.caller);
+  return clustersOf(deps).update<ClusterState>(name, async (state) => {
+    decideSchedule(state, at, actor.caller, deps.catalog, deps.clock.now(), deps.clusterRules);
+    const scheduleId = shortId();
+    const next = scheduleName('destroy', name, scheduleId);
+    // The new schedule exists before the state points at it; the old one is removed after.
+    await deps.scheduler.schedule({ name: next, at, target: 'destroy', payload: { cluster: name, schedule_id: scheduleId } });
+    const action = state.destroy_at ? 'reschedule-destroy' : 'schedule-destroy';
+    return {
+      from: state,
+      change: change(actor, action, { destroy_at: at.toISOString(), schedule_id: scheduleId }, { destroy_at: at.toISOString() }),
+      after: async (updated) => {
+        if (state.schedule_id) await deps.scheduler.cancel(scheduleName('destroy', name, state.schedule_id));
+        return logged(actor, updated, state, action);
+      },
+      lost: () => deps.scheduler.cancel(next),
+    };
+  });
+}
+
+/** Cancels the destroy schedule, under the same lock. */
+export async function cancelDestroy(deps: ClusterDeps, actor: Actor, name: string): Promise<ClusterState> {
+  manageableCluster(deps.catalog, name, actor.caller);
+  return clustersOf(deps).update<ClusterState>(name, async (state) => {
+    decideCancel(state, actor.caller, deps.catalog, deps.clock.now(), deps.clusterRules);
+    const scheduleId = state.schedule_id;
+    if (!scheduleId) return { done: state };
+    return {
+      from: state,
+      change: change(actor, 'cancel-destroy', { destroy_at: undefined, schedule_id: undefined }),
+      after: async (updated) => {
+        await deps.scheduler.cancel(scheduleName('destroy', name, scheduleId));
+        return logged(actor, updated, state, 'cancel-destroy');
+      },
+    };
+  });
+}
+
+/**
+ * Progress, found by asking the backend (on a read, or at the deadline check): deploying becomes
+ * running, or failed past its deadline (and is cleaned up); destroying becomes absent, or failed.
+ */
+async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
+  if (state.status !== 'deploying' && state.status !== 'destroying') return state;
+  const status = state.deployment_id ? await deps.compute.status({ cluster, deploymentId: state.deployment_id }) : { state: 'gone' as const, endpoints: [] };
+  const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
+  const settle = async (action: string, set: ClusterChange, details?: Record<string, unknown>) => {
+    const written = await clusters.commit(cluster.name, state, change(actor, action, set, details));
+    if (!written) return clusters.load(cluster.name);
+    logged(actor, written, state, action);
+    if (state.check_id) await deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id));
+    return written;
+  };
+  if (state.status === 'deploying') {
+    if (status.state === 'running') return settle('running', { status: 'running', deadline: undefined, endpoints: status.endpoints }, { endpoints: status.endpoints });
+    // 'gone' while deploying means not started yet (the backend call may still be on its way).
+    if (status.state === 'failed' || pastDeadline) {
+      const reason = pastDeadline ? `not running by its deadline ${state.deadline}` : (status.reason ?? `the backend reports ${status.state}`);
+      return fail(deps, clusters, actor, cluster, state, reason);
+    }
+    return state;
+  }
+  if (status.state === 'gone') {
+    return settle('absent', {
+      status: 'absent',
+      deployment_id: undefined,
+      nodes: undefined,
+      cluster_version: undefined,
+      deployed_by: undefined,
+      deployed_at: undefined,
+      deadline: undefined,
+      endpoints: undefined,
+      check_id: undefined,
+      reason: undefined,
+    });
+  }
+  if (pastDeadline) return fail(deps, clusters, actor, cluster, state, `not gone by its deadline ${state.deadline}`);
+  return state;
+}
+
+/** Marks a deployment failed with its reason and removes what it left behind. */
+async function fail(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, reason: string): Promise<ClusterState> {
+  const set: ClusterChange = { status: 'failed', reason, deadline: undefined, destroy_at: undefined, schedule_id: undefined, check_id: undefined, gsi1pk: undefined, gsi1sk: undefined };
+  const failed = await clusters.commit(cluster.name, state, change(actor, 'failed', set, { reason }));
+  if (!failed) return clusters.load(cluster.name);
+  logged(actor, failed, state, 'failed');
+  await removeSchedules(deps, cluster.name, state);
+  if (state.deployment_id) await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
+  return failed;
+}
+
+async function removeSchedules(deps: ClusterDeps, name: string, state: ClusterState): Promise<void> {
+  await Promise.all([
+    state.schedule_id ? deps.scheduler.cancel(scheduleName('destroy', name, state.schedule_id)) : undefined,
+    state.check_id ? deps.scheduler.cancel(scheduleName('check', name, state.check_id)) : undefined,
+  ]);
+}
+
+/** The one-time check at a deadline: only the check the cluster still expects does anything. */
+export async function checkDeadline(deps: ClusterDeps, actor: Actor, clusterName: string, checkId: string): Promise<ClusterState> {
+  const cluster = clusterNamed(deps.catalog, clusterName);
+  const clusters = clustersOf(deps);
+  const state = await clusters.load(clusterName);
+  if (state.check_id !== checkId) return state;
+  return refresh(deps, clusters, actor, cluster, state);
+}
+
+/** The audit trail of a cluster the caller may see, newest first. */
+export async function clusterTrail(deps: Pick<ClusterDeps, 'store' | 'clock'>, name: string, limit: number, nextToken?: string) {
+  return clustersOf(deps).trail(name, limit, nextToken);
+}

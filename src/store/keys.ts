@@ -1,0 +1,43 @@
+import type { Key } from '../ports.js';
+
+/**
+ * Every key of the single table, and nothing else builds one: a new area adds its kind here.
+ *
+ * A versioned entity (a cluster, later a run, a workbench, a workspace) lives in its own partition
+ * `<kind>#<id>`: the head item `state` holds the current version with its latest audit events, and
+ * `events#<first version>` items hold older events in chunks, moved there as the head fills.
+ */
+export type EntityKind = 'cluster';
+
+const archivePrefix = 'events#';
+/** Versions are zero-padded so that the sort key orders them. */
+const archiveSort = (firstVersion: number) => `${archivePrefix}${String(firstVersion).padStart(12, '0')}`;
+
+export const entityKeys = {
+  head: (kind: EntityKind, id: string): Key => ({ pk: `${kind}#${id}`, sk: 'state' }),
+  /** The chunk of archived events that starts at `firstVersion`. */
+  archive: (kind: EntityKind, id: string, firstVersion: number): Key => ({ pk: `${kind}#${id}`, sk: archiveSort(firstVersion) }),
+  /** The archive chunks holding events older than `version`, newest first. */
+  archivesBefore: (kind: EntityKind, id: string, version: number) => ({ partition: `${kind}#${id}`, prefix: archivePrefix, through: archiveSort(Math.max(0, version - 1)) }),
+};
+
+/** Secondary-index lists (`gsi1pk`): who deployed what, the local scheduler's queue. */
+export const listKeys = {
+  deployer: (sub: string) => `deployer#${sub}`,
+  schedules: 'schedules',
+};
+
+/** The local scheduler's items: one per schedule, ordered by time on the `schedules` list. */
+export const scheduleKeys = {
+  item: (name: string): Key => ({ pk: `schedule#${name}`, sk: 'schedule' }),
+  order: (at: Date, name: string) => `${at.toISOString()}#${name}`,
+};
+
+/** A fixed window's request counter: per subject (a network or a user), per window index. */
+export const rateKey = (subject: string, window: number): Key => ({ pk: `rate#${subject}`, sk: String(window) });
+
+/** Where the key rotation publishes the public JWKS for the verifiers. */
+export const publishedKeysKey: Key = { pk: 'keys', sk: 'jwks' };
+
+/** The local backend's record of one deployment's node processes. */
+export const localDeploymentKey = (deploymentId: string): Key => ({ pk: `localdeploy#${deploymentId}`, sk: 'nodes' });
