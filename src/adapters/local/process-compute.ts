@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { ClusterCompute, Deployment, DeploymentStatus, Store } from '../../ports.js';
+import { localDeploymentKey } from '../../store/keys.js';
 
 export const exampleClusterPath = fileURLToPath(new URL('../../../local/example-cluster.ts', import.meta.url));
 const projectRoot = dirname(dirname(exampleClusterPath));
@@ -45,7 +46,7 @@ export class LocalProcessCompute implements ClusterCompute {
     if (cluster.backend.kind !== 'local') {
       throw new ProvisionerError('backend_unavailable', `${cluster.name} uses the ${cluster.backend.kind} backend, which the local runtime cannot run.`);
     }
-    if (await this.store.get(recordKey(deploymentId))) return;
+    if (await this.store.get(localDeploymentKey(deploymentId))) return;
     const command = cluster.backend.command ?? [process.execPath, '--import', 'tsx', exampleClusterPath];
     const { issuer, jwksUrl } = this.options.api();
     const records: NodeRecord[] = [];
@@ -73,7 +74,7 @@ export class LocalProcessCompute implements ClusterCompute {
       this.started.add(child.pid);
       records.push({ pid: child.pid, port, started: startTime(child.pid) });
     }
-    if (!(await this.store.createIfAbsent({ ...recordKey(deploymentId), cluster: cluster.name, nodes: records }))) {
+    if (!(await this.store.createIfAbsent({ ...localDeploymentKey(deploymentId), cluster: cluster.name, nodes: records }))) {
       // Another call recorded this deployment first: ours are surplus.
       records.forEach((r) => this.kill(r.pid));
     }
@@ -93,7 +94,7 @@ export class LocalProcessCompute implements ClusterCompute {
     const records = await this.records(deploymentId);
     if (!records) return;
     records.filter(alive).forEach((r) => this.kill(r.pid));
-    await this.store.remove(recordKey(deploymentId));
+    await this.store.remove(localDeploymentKey(deploymentId));
   }
 
   /** Stops the nodes this process started (a `--memory` runtime's shutdown). */
@@ -102,7 +103,7 @@ export class LocalProcessCompute implements ClusterCompute {
   }
 
   private async records(deploymentId: string): Promise<NodeRecord[] | undefined> {
-    return (await this.store.get(recordKey(deploymentId)))?.nodes as NodeRecord[] | undefined;
+    return (await this.store.get(localDeploymentKey(deploymentId)))?.nodes as NodeRecord[] | undefined;
   }
 
   private kill(pid: number): void {
@@ -120,10 +121,6 @@ export class LocalProcessCompute implements ClusterCompute {
     mkdirSync(this.options.logDir, { recursive: true });
     return openSync(join(this.options.logDir, `${cluster}-${deploymentId}-${index}.log`), 'a');
   }
-}
-
-function recordKey(deploymentId: string) {
-  return { pk: `localdeploy#${deploymentId}`, sk: 'nodes' };
 }
 
 /** Whether the recorded node still runs: its pid exists and, where /proc tells, started when ours did. */

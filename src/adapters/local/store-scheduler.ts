@@ -2,11 +2,10 @@ import type { Clock } from '../../domain/clock.js';
 import type { Log } from '../../log.js';
 import type { ScheduledCall, Scheduler, Store } from '../../ports.js';
 import type { ScheduleTarget } from '../../scheduling/targets.js';
+import { listKeys, scheduleKeys } from '../../store/keys.js';
 
 /** Runs a fired schedule's target with its payload (validated by the target's handler). */
 export type Dispatch = (target: ScheduleTarget, payload: unknown) => Promise<void>;
-
-const listKey = 'schedules';
 
 /**
  * The local scheduler: schedules are items in the table (listed in time order on the secondary
@@ -38,10 +37,9 @@ export class StoreScheduler implements Scheduler {
 
   async schedule(call: ScheduledCall): Promise<void> {
     await this.store.createIfAbsent({
-      pk: `schedule#${call.name}`,
-      sk: 'schedule',
-      gsi1pk: listKey,
-      gsi1sk: `${call.at.toISOString()}#${call.name}`,
+      ...scheduleKeys.item(call.name),
+      gsi1pk: listKeys.schedules,
+      gsi1sk: scheduleKeys.order(call.at, call.name),
       name: call.name,
       at: call.at.toISOString(),
       target: call.target,
@@ -51,7 +49,7 @@ export class StoreScheduler implements Scheduler {
   }
 
   async cancel(name: string): Promise<void> {
-    await this.store.remove({ pk: `schedule#${name}`, sk: 'schedule' });
+    await this.store.remove(scheduleKeys.item(name));
     await this.arm();
   }
 
@@ -63,7 +61,7 @@ export class StoreScheduler implements Scheduler {
 
   private async fireAll(): Promise<void> {
     while (this.dispatch) {
-      const { items } = await this.store.query({ index: 'gsi1', partition: listKey, limit: 25 });
+      const { items } = await this.store.query({ index: 'gsi1', partition: listKeys.schedules, limit: 25 });
       const due = items.filter((item) => Date.parse(String(item.at)) <= this.clock.now().getTime());
       if (due.length === 0) break;
       for (const item of due) {
@@ -82,7 +80,7 @@ export class StoreScheduler implements Scheduler {
   private async arm(): Promise<void> {
     clearTimeout(this.timer);
     if (!this.dispatch) return;
-    const { items } = await this.store.query({ index: 'gsi1', partition: listKey, limit: 1 });
+    const { items } = await this.store.query({ index: 'gsi1', partition: listKeys.schedules, limit: 1 });
     const next = items[0];
     if (!next) return;
     const delay = Math.max(0, Math.min(Date.parse(String(next.at)) - this.clock.now().getTime(), 2 ** 31 - 1));
