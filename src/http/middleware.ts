@@ -2,6 +2,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import { randomUUID } from 'node:crypto';
 import type * as z from '../zod.js';
 import type { RouteSpec } from '../api/routes.js';
+import { dependencies, type Providers } from '../deps.js';
 import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
 import { type Log, requestLog } from '../log.js';
@@ -15,6 +16,8 @@ export interface RequestState {
   startedAt: number;
   body?: unknown;
   input?: { params: unknown; query: unknown; body: unknown };
+  /** The operation's dependencies, resolved once per warm container. */
+  deps?: unknown;
 }
 
 type HttpRequest = Request<HttpEvent, HttpResult>;
@@ -128,6 +131,16 @@ export function validateInput(spec: RouteSpec): HttpMiddleware {
         throw new ProvisionerError('invalid_request', `Invalid request: ${list}.`, { issues });
       }
       state.input = input;
+    },
+  };
+}
+
+/** Resolves the handler's dependencies (built on first use, kept while the container is warm). */
+export function resolveDependencies<D>(providers: Providers<D>): HttpMiddleware {
+  const resolve = dependencies(providers);
+  return {
+    before: async (request) => {
+      stateOf(request).deps = await resolve();
     },
   };
 }

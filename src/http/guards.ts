@@ -1,0 +1,49 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { RouteSpec } from '../api/routes.js';
+import type { AuthDeps } from '../deps.js';
+import { requireLevel } from '../domain/policy.js';
+import { authenticate, enforceRateLimit } from './auth.js';
+import { stateOf } from './middleware.js';
+import type { HttpEvent, HttpResult } from './types.js';
+
+/**
+ * The access checks of an authenticated route, as middlewares in the order they run: who the
+ * bearer token names, whether that level may call the route, and the caller's rate limit.
+ */
+type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult>;
+
+/** The caller from the bearer token (anonymous without one; 401 for a bad one). */
+export function authentication(): HttpMiddleware {
+  return {
+    before: async (request) => {
+      const state = stateOf(request);
+      state.caller = await authenticate(request.event, state.deps as AuthDeps, state.log);
+    },
+  };
+}
+
+/** The route's lowest level: 401 asking an anonymous caller to log in, 403 for others. */
+export function minimumLevel(spec: RouteSpec): HttpMiddleware {
+  return { before: (request) => requireLevel(stateOf(request).caller, spec.auth) };
+}
+
+/**
+ * Counts the request in the caller's window: first (429 before anything runs), or — for routes
+ * without side effects (`rateLimit: 'parallel'`) — while the operation runs, refusing its answer
+ * if over the limit.
+ */
+export function rateLimit(spec: RouteSpec): HttpMiddleware {
+  const counting = new WeakMap<HttpEvent, Promise<void>>();
+  return {
+    before: async (request) => {
+      const state = stateOf(request);
+      const counted = enforceRateLimit(state.caller, request.event.requestContext?.http?.sourceIp ?? 'unknown', state.deps as AuthDeps, state.log);
+      if (spec.rateLimit !== 'parallel') return counted;
+      counted.catch(() => undefined); // awaited in `after`; an operation that fails first must not leave it unhandled
+      counting.set(request.event, counted);
+    },
+    after: async (request) => {
+      await counting.get(request.event);
+    },
+  };
+}
