@@ -1,6 +1,7 @@
+import { createCall } from './call.js';
 import { ProvisionerApiError, type Session, sleep } from './session.js';
 import { cacheKey, type ClusterTokenCache, memoryTokenCache } from './token-cache.js';
-import type { Cluster, ClusterEvent, ClusterStatus, ClusterToken, Page, PageOptions } from './types.js';
+import type { Cluster, ClusterEvent, ClusterStatus, ClusterToken, OperationInput, Page, PageOptions } from './types.js';
 
 export interface WaitOptions {
   /** Give up after this long (default 10 minutes, the API's own bound). */
@@ -22,14 +23,18 @@ export interface ClustersServiceOptions {
   url?: string;
 }
 
-/** `clusters`: the cluster operations, one method each, returning the API's plain objects. */
+type DeployOptions = NonNullable<OperationInput<'deploy'>['body']>;
+
+/** `clusters`: the cluster operations, one method each over the route table, returning the API's plain objects. */
 export function clustersService(session: Session, options: ClustersServiceOptions = {}) {
   const now = options.now ?? Date.now;
   const cache = options.cache ?? memoryTokenCache();
-  const path = (name: string, rest = '') => `/v1/clusters/${encodeURIComponent(name)}${rest}`;
+  const call = createCall(session);
+  const params = (name: string) => ({ cluster: name });
+  const pageQuery = (page: PageOptions) => ({ limit: page.limit, next_token: page.nextToken });
 
   const service = {
-    list: (options: PageOptions = {}) => session.request<Page<Cluster>>('GET', '/v1/clusters', { query: { limit: options.limit, next_token: options.nextToken } }),
+    list: (options: PageOptions = {}): Promise<Page<Cluster>> => call('list-clusters', { query: pageQuery(options) }),
 
     /** Every cluster the caller may see, across pages. */
     async *all(): AsyncGenerator<Cluster> {
@@ -41,20 +46,19 @@ export function clustersService(session: Session, options: ClustersServiceOption
       } while (nextToken);
     },
 
-    get: (name: string) => session.request<Cluster>('GET', path(name)),
-    deploy: (name: string, options: { nodes?: number; version?: string; ttl?: string } = {}) => session.request<Cluster>('POST', path(name, '/deploy'), { body: options }),
-    scheduleDestroy: (name: string, when: { at: string } | { in: string }) => session.request<Cluster>('PUT', path(name, '/destroy-schedule'), { body: when }),
-    cancelDestroy: (name: string) => session.request<Cluster>('DELETE', path(name, '/destroy-schedule')),
-    destroy: (name: string) => session.request<Cluster>('POST', path(name, '/destroy')),
-    events: (name: string, options: PageOptions = {}) =>
-      session.request<Page<ClusterEvent>>('GET', path(name, '/events'), { query: { limit: options.limit, next_token: options.nextToken } }),
+    get: (name: string): Promise<Cluster> => call('get-cluster', { params: params(name) }),
+    deploy: (name: string, options: DeployOptions = {}): Promise<Cluster> => call('deploy', { params: params(name), body: options }),
+    scheduleDestroy: (name: string, when: { at: string } | { in: string }): Promise<Cluster> => call('schedule-destroy', { params: params(name), body: when }),
+    cancelDestroy: (name: string): Promise<Cluster> => call('cancel-destroy', { params: params(name) }),
+    destroy: (name: string): Promise<Cluster> => call('destroy', { params: params(name) }),
+    events: (name: string, options: PageOptions = {}): Promise<Page<ClusterEvent>> => call('cluster-events', { params: params(name), query: pageQuery(options) }),
 
     /** A cluster JWT, cached until a minute before it expires: the call client libraries make all day. */
     async access(name: string): Promise<ClusterToken> {
       const key = cacheKey(options.url ?? '', await options.userToken?.(), name);
       const cached = cache.get(key);
       if (cached && Date.parse(cached.expires_at) - now() > reuseMarginMs) return cached;
-      const value = await session.request<ClusterToken>('POST', path(name, '/access'));
+      const value = await call('access', { params: params(name) });
       cache.set(key, value);
       return value;
     },

@@ -1,15 +1,9 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type Call, createCall } from './call.js';
 import type { ClientConfig } from './config.js';
 import { ProvisionerApiError, type Session, sleep } from './session.js';
-
-/** What `POST /v1/login` answers. */
-export interface LoginResult {
-  token: string;
-  token_type: 'Bearer';
-  expires_at: string;
-  user: { login: string | null; level: string; orgs: string[] };
-}
+import type { LoginResult } from './types.js';
 
 interface CachedToken {
   url: string;
@@ -27,13 +21,16 @@ const renewBeforeMs = 5 * 60_000;
  */
 export class Credentials {
   private current?: CachedToken;
+  private readonly call: Call;
 
   constructor(
     private readonly config: ClientConfig,
-    private readonly session: Session,
+    session: Session,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.call = createCall(session);
+  }
 
   private get cacheFile(): string {
     return join(this.config.cacheDir, 'credentials.json');
@@ -49,7 +46,7 @@ export class Credentials {
   }
 
   async loginWithGitHubToken(githubToken: string): Promise<LoginResult> {
-    return this.save(await this.session.request<LoginResult>('POST', '/v1/login', { body: { github_token: githubToken }, auth: false }));
+    return this.save(await this.call('login', { body: { github_token: githubToken } }));
   }
 
   inGitHubActions(): boolean {
@@ -68,7 +65,7 @@ export class Credentials {
     if (!response.ok) throw new ProvisionerApiError(response.status, 'oidc_request_failed', `GitHub Actions refused an OIDC token (HTTP ${response.status}).`);
     const { value } = (await response.json()) as { value?: string };
     if (!value) throw new ProvisionerApiError(0, 'oidc_request_failed', 'GitHub Actions answered without a token.');
-    return this.save(await this.session.request<LoginResult>('POST', '/v1/login', { body: { oidc_token: value }, auth: false }));
+    return this.save(await this.call('login', { body: { oidc_token: value } }));
   }
 
   /**

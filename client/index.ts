@@ -7,15 +7,20 @@
  * await provisioner.clusters.deploy('acme-dev', { nodes: 2 });
  * await provisioner.clusters.waitFor('acme-dev', 'running');
  * const { token } = await provisioner.clusters.access('acme-dev');
+ * const events = await provisioner.call('cluster-events', { params: { cluster: 'acme-dev' }, query: { limit: 10 } });
  * ```
+ *
+ * `call` reaches every operation of the route table, typed from its schemas, so a new route is
+ * usable before a service method wraps it.
  */
+import { createCall } from './call.js';
 import { type ClientConfig, loadConfig } from './config.js';
 import { clustersService } from './clusters.js';
 import { Credentials } from './credentials.js';
 import { Session } from './session.js';
 import { fileTokenCache } from './token-cache.js';
-import type { Identity } from './types.js';
 
+export type { Call, CallArgs } from './call.js';
 export { ConfigError, type ClientConfig, loadConfig } from './config.js';
 export { ProvisionerApiError } from './session.js';
 export type * from './types.js';
@@ -35,14 +40,17 @@ export function createClient(options: ClientOptions = {}) {
   // The session asks the credentials for the user JWT; the credentials log in through the session.
   const session: Session = new Session(config, (): Promise<string | undefined> => auth.userToken(), options.retryBaseMs);
   const auth: Credentials = new Credentials(config, session, env);
+  const call = createCall(session);
   return {
     config,
+    /** Any operation of the route table by name, typed: `call('get-cluster', { params: { cluster } })`. */
+    call,
     auth: {
       login: (githubToken: string) => auth.loginWithGitHubToken(githubToken),
       loginWithGitHubActions: () => auth.loginWithGitHubActions(),
       loginWithDeviceFlow: (prompt: (verificationUri: string, userCode: string) => void) => auth.loginWithDeviceFlow(prompt),
       logout: () => auth.logout(),
-      whoami: () => session.request<Identity>('GET', '/v1/whoami'),
+      whoami: () => call('whoami'),
       /** The user JWT the client sends (renewed when close to expiry), or undefined when anonymous. */
       token: () => auth.userToken(),
     },

@@ -16,7 +16,7 @@ export class ProvisionerApiError extends Error {
 
 export interface RequestOptions {
   body?: unknown;
-  query?: Record<string, string | number | undefined>;
+  query?: Record<string, string | number | boolean | undefined>;
   /** Send the user JWT (default true). */
   auth?: boolean;
 }
