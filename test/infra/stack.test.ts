@@ -30,6 +30,16 @@ beforeAll(() => {
   template = Template.fromStack(stack);
 });
 
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+
+/** The policy statements that allow `action`, with the logical ids of the roles they are attached to. */
+const statements = (action: string): { roles: string[]; statement: Statement }[] =>
+  Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+    (policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((s) => [s.Action].flat().includes(action))
+      .map((statement) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref), statement })),
+  );
+
 describe('ProvisionerStack', () => {
 
   /** Our functions; CDK's own trigger provider is not one of them. */
@@ -142,15 +152,7 @@ describe('ProvisionerStack identity', () => {
   });
 });
 
-describe('ProvisionerStack clusters', () => {
-
-  type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
-  const statements = (action: string): { roles: string[]; statement: Statement }[] =>
-    Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
-      (policy.Properties.PolicyDocument.Statement as Statement[])
-        .filter((s) => [s.Action].flat().includes(action))
-        .map((statement) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref), statement })),
-    );
+describe('ProvisionerStack schedules and EC2', () => {
 
   it('has a schedule group and a scheduler role trusted by the scheduler of this account only', () => {
     expect(Object.keys(template.findResources('AWS::Scheduler::ScheduleGroup'))).toHaveLength(1);
@@ -163,10 +165,10 @@ describe('ProvisionerStack clusters', () => {
 
   it('lets the scheduler role invoke only the destroy and deadline-check functions', () => {
     const invokes = statements('lambda:InvokeFunction');
-    expect(invokes.every(({ roles }) => roles.every((r) => r.startsWith('ClustersSchedulerRole')))).toBe(true);
+    expect(invokes.every(({ roles }) => roles.every((r) => r.startsWith('SchedulesSchedulerRole')))).toBe(true);
     const targets = JSON.stringify(invokes.map(({ statement }) => statement.Resource));
     expect(targets).toMatch(/Apidestroy/);
-    expect(targets).toMatch(/Clusterscheckdeadline/);
+    expect(targets).toMatch(/Schedulescheckdeadline/);
     expect(targets).not.toMatch(/Apideploy|Apilogin/);
   });
 
@@ -174,7 +176,7 @@ describe('ProvisionerStack clusters', () => {
     const passes = statements('iam:PassRole');
     expect(passes.length).toBeGreaterThan(0);
     for (const { statement } of passes) {
-      expect(JSON.stringify(statement.Resource)).toMatch(/ClustersSchedulerRole/);
+      expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
     expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy']);
@@ -197,7 +199,7 @@ describe('ProvisionerStack clusters', () => {
     expect(env('Apideploy')).toMatchObject({ PROVISIONER_TARGET_DESTROY_ARN: expect.anything(), PROVISIONER_TARGET_CHECK_DEADLINE_ARN: expect.anything() });
     expect(env('Apidestroy').PROVISIONER_TARGET_DESTROY_ARN).toBeUndefined();
     expect(env('Apidestroy').PROVISIONER_TARGET_CHECK_DEADLINE_ARN).toBeDefined();
-    expect(env('Clusterscheckdeadline').PROVISIONER_SCHEDULE_GROUP).toBeDefined();
+    expect(env('Schedulescheckdeadline').PROVISIONER_SCHEDULE_GROUP).toBeDefined();
   });
 });
 
