@@ -3,16 +3,12 @@ import { type CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type Operation, routeEntries } from '../src/api/routes.js';
-import { grantTable } from './grants.js';
-import { operationAccess } from './operation-access.js';
 import { ProvisionerFunction } from './provisioner-function.js';
 
 export interface ApiProps {
   table: Table;
-  keysSecret: ISecret;
   catalogPath: string;
   /** Settings every function gets (GitHub URLs, token lifetimes, ...). */
   environment: Record<string, string>;
@@ -20,7 +16,10 @@ export interface ApiProps {
   issuer?: string;
 }
 
-/** The HTTP API: one route and one function per entry of the route table, and a `$default` fallback. */
+/**
+ * The HTTP API: one route and one function per entry of the route table, and a `$default` fallback.
+ * What each function may touch is granted from `operationAccess` by the stack, once every resource exists.
+ */
 export class Api extends Construct {
   readonly httpApi: HttpApi;
   readonly functions = new Map<Operation | 'fallback', ProvisionerFunction>();
@@ -42,16 +41,7 @@ export class Api extends Construct {
     });
 
     for (const [operation, spec] of routeEntries) {
-      const access = operationAccess[operation];
-      const fn = new ProvisionerFunction(this, operation, {
-        operation,
-        timeoutSeconds: spec.timeoutSeconds,
-        memoryMb: spec.memoryMb,
-        catalogPath: props.catalogPath,
-        environment: { ...environment, ...(access.signs && { PROVISIONER_KEYS_SECRET: props.keysSecret.secretArn }) },
-      });
-      grantTable(props.table, fn, access.table ?? []);
-      if (access.signs) props.keysSecret.grantRead(fn);
+      const fn = new ProvisionerFunction(this, operation, { operation, timeoutSeconds: spec.timeoutSeconds, memoryMb: spec.memoryMb, catalogPath: props.catalogPath, environment });
       this.httpApi.addRoutes({ path: spec.path, methods: [HttpMethod[spec.method]], integration: new HttpLambdaIntegration(operation, fn) });
       this.functions.set(operation, fn);
     }

@@ -1,9 +1,36 @@
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Stack, Validations } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { tags } from '../src/adapters/aws/ec2-compute.js';
 import { tableSchema } from '../src/store/table.js';
+import type { OperationAccess } from './operation-access.js';
+import type { ProvisionerFunction } from './provisioner-function.js';
+import type { Schedules } from './schedules.js';
 
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+
+/** The resources an access entry can name. */
+export interface AccessResources {
+  table: Table;
+  keysSecret: ISecret;
+  schedules: Schedules;
+}
+
+/** Gives a function exactly what its `operationAccess` entry says, field by field, and nothing else. */
+export function grantAccess(fn: ProvisionerFunction, access: OperationAccess, resources: AccessResources): void {
+  grantTable(resources.table, fn, access.table ?? []);
+  if (access.signs) {
+    fn.addEnvironment('PROVISIONER_KEYS_SECRET', resources.keysSecret.secretArn);
+    resources.keysSecret.grantRead(fn);
+  }
+  if (access.schedules) {
+    if ('creates' in access.schedules) resources.schedules.grantCreate(fn, access.schedules.creates);
+    else resources.schedules.grantDelete(fn);
+  }
+  if (access.ec2) grantEc2(fn, access.ec2);
+}
 
 /**
  * Exactly the DynamoDB actions named, on the table; Query also on the named index (no `index/*`).
@@ -14,4 +41,62 @@ export function grantTable(table: Table, grantee: IGrantable, actions: TableActi
   const resources = [table.tableArn];
   if (actions.includes('Query')) resources.push(...tableSchema.indexes.map((index) => `${table.tableArn}/index/${index.name}`));
   grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources }));
+}
+
+/**
+ * EC2 by level: describe (no resource-level permissions exist); `manage` also terminates only
+ * instances tagged as ours; `launch` also runs instances and volumes that must carry that tag.
+ */
+export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAccess['ec2']>): void {
+  const stack = Stack.of(fn);
+  const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;
+  const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
+  policy(new PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+  acknowledgeWildcards(fn.role, ['Resource::*'], 'ec2:DescribeInstances supports no resource-level permissions; it reads only.');
+  if (level === 'read') return;
+
+  policy(
+    new PolicyStatement({
+      actions: ['ec2:TerminateInstances'],
+      resources: [arn('instance')],
+      conditions: { StringEquals: { [`aws:ResourceTag/${tags.managed}`]: 'true' } },
+    }),
+  );
+  acknowledgeWildcards(fn.role, [`Resource::${ec2Finding('instance')}`], 'Instance ids are made by EC2 at launch; terminating is limited to instances tagged provisioner:managed.');
+  if (level === 'manage') return;
+
+  policy(
+    new PolicyStatement({
+      actions: ['ec2:RunInstances'],
+      resources: [arn('instance'), arn('volume')],
+      conditions: { StringEquals: { [`aws:RequestTag/${tags.managed}`]: 'true' } },
+    }),
+  );
+  policy(
+    new PolicyStatement({
+      actions: ['ec2:RunInstances'],
+      resources: [arn('network-interface'), arn('subnet'), arn('security-group'), arn('launch-template'), arn('key-pair'), `arn:${stack.partition}:ec2:${stack.region}::image/*`],
+    }),
+  );
+  policy(
+    new PolicyStatement({
+      actions: ['ec2:CreateTags'],
+      resources: [arn('instance'), arn('volume')],
+      conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+    }),
+  );
+  acknowledgeWildcards(
+    fn.role,
+    ['volume', 'network-interface', 'subnet', 'security-group', 'launch-template', 'key-pair'].map((type) => `Resource::${ec2Finding(type)}`).concat('Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*'),
+    'RunInstances touches resources named by the catalog\'s launch templates; new instances and volumes must carry the provisioner:managed tag.',
+  );
+}
+
+/** How cdk-nag spells an EC2 ARN of any resource of a type in this account and region. */
+const ec2Finding = (type: string) => `arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${type}/*`;
+
+/** Acknowledges IAM5 wildcard findings on a role, each with the reason it is as narrow as it can be. */
+export function acknowledgeWildcards(scope: Construct | undefined, findings: string[], reason: string): void {
+  if (!scope) return;
+  for (const finding of findings) Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
 }

@@ -1,16 +1,35 @@
-import type { Operation } from '../src/api/routes.js';
+import { type Operation, fallbackOperation } from '../src/api/routes.js';
+import type { ScheduleTarget, scheduleTargets } from '../src/scheduling/targets.js';
 import type { TableAction } from './grants.js';
 
+/** The functions that run only as schedule targets: a target whose `lambda` is not a route. */
+export type TargetOnlyFunction = Exclude<(typeof scheduleTargets)[ScheduleTarget]['lambda'], Operation>;
+
+/** Every function whose access this table decides: one per route, the fallback, the target-only ones. */
+export type FunctionName = Operation | typeof fallbackOperation | TargetOnlyFunction;
+
 /**
- * What each operation's function may touch beyond its own logs. Typed by the route table, so a new
- * route does not compile until it says.
+ * What a function may touch beyond its own logs, as data. `grantAccess` (lib/grants.ts) turns each
+ * field into exactly its IAM statements and environment; absent means not at all. Later backends
+ * (ECS, S3) become fields here too.
  */
 export interface OperationAccess {
+  /** DynamoDB actions on the table (Query also on its indexes). */
   table?: TableAction[];
   /** Reads the signing-key secret: only the functions that sign tokens. */
   signs?: true;
-  /** Works clusters: EC2 (by tag) and the schedule group; `creates` names the schedules it makes. */
-  clusters?: { creates: ('destroy' | 'check-deadline')[] };
+  /**
+   * Schedules in the stack's group. `creates` names the targets it makes schedules of (it gets their
+   * ARNs and may pass the scheduler role; it may also delete); `deletes` only removes them.
+   * A function cannot create schedules of a target it runs itself: its ARN in its own environment
+   * would be a cycle.
+   */
+  schedules?: { creates: [ScheduleTarget, ...ScheduleTarget[]] } | { deletes: true };
+  /**
+   * EC2 clusters, each level including the one before: `read` describes instances, `manage` also
+   * terminates those tagged as ours, `launch` also runs instances that must carry that tag.
+   */
+  ec2?: 'read' | 'manage' | 'launch';
 }
 
 /** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
@@ -18,7 +37,13 @@ const authenticated: TableAction[] = ['GetItem', 'UpdateItem'];
 /** Cluster state transitions and audit events. */
 const clusterState: TableAction[] = ['GetItem', 'UpdateItem', 'PutItem', 'Query'];
 
-export const operationAccess: Record<Operation, OperationAccess> = {
+/**
+ * THE access table, keyed by function name (the folder under `lambdas/`). Typed by the route table
+ * and the schedule-target table, so a new route or target-only function does not compile until it
+ * says what it may touch.
+ */
+export const operationAccess: Record<FunctionName, OperationAccess> = {
+  [fallbackOperation]: {},
   health: {},
   openapi: {},
   login: { table: authenticated, signs: true },
@@ -26,11 +51,13 @@ export const operationAccess: Record<Operation, OperationAccess> = {
   access: { table: authenticated, signs: true },
   jwks: { table: ['GetItem'] },
   'openid-configuration': {},
-  'list-clusters': { table: clusterState, clusters: { creates: [] } },
-  'get-cluster': { table: clusterState, clusters: { creates: [] } },
-  deploy: { table: clusterState, clusters: { creates: ['destroy', 'check-deadline'] } },
-  'schedule-destroy': { table: clusterState, clusters: { creates: ['destroy'] } },
-  'cancel-destroy': { table: clusterState, clusters: { creates: [] } },
-  destroy: { table: clusterState, clusters: { creates: ['check-deadline'] } },
+  // Reading a cluster asks the backend and cleans up after a failed or late one (schedules, instances).
+  'list-clusters': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  'get-cluster': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  deploy: { table: clusterState, schedules: { creates: ['destroy', 'check-deadline'] }, ec2: 'launch' },
+  'schedule-destroy': { table: clusterState, schedules: { creates: ['destroy'] }, ec2: 'manage' },
+  'cancel-destroy': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
+  'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
 };

@@ -5,8 +5,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCatalog } from '../src/domain/catalog.js';
 import { Api } from './api.js';
-import { Clusters } from './clusters.js';
+import { grantAccess } from './grants.js';
 import { Identity } from './identity.js';
+import { type FunctionName, operationAccess } from './operation-access.js';
+import type { ProvisionerFunction } from './provisioner-function.js';
+import { Schedules } from './schedules.js';
 import { State } from './state.js';
 
 export interface ProvisionerSettings {
@@ -23,12 +26,12 @@ export interface ProvisionerSettings {
 
 const exampleCatalog = fileURLToPath(new URL('../catalog/example.json', import.meta.url));
 
-/** Provisioner: the stateful table and keys, and the stateless API on top of them. */
+/** Provisioner: the stateful table and keys, the stateless API on top of them, and its timed actions. */
 export class ProvisionerStack extends Stack {
   readonly state: State;
   readonly identity: Identity;
   readonly api: Api;
-  readonly clusters: Clusters;
+  readonly schedules: Schedules;
 
   constructor(scope: Construct, id: string, props: StackProps & { settings?: ProvisionerSettings } = {}) {
     super(scope, id, props);
@@ -45,8 +48,12 @@ export class ProvisionerStack extends Stack {
     if (settings.oidcAudience) environment.PROVISIONER_OIDC_AUDIENCE = settings.oidcAudience;
     if (settings.userTokenTtl) environment.PROVISIONER_USER_TOKEN_TTL = settings.userTokenTtl;
     if (settings.clusterTokenTtl) environment.PROVISIONER_CLUSTER_TOKEN_TTL = settings.clusterTokenTtl;
-    this.api = new Api(this, 'Api', { table: this.state.table, keysSecret: this.identity.keysSecret, catalogPath, environment, issuer: settings.issuer });
-    this.clusters = new Clusters(this, 'Clusters', { table: this.state.table, catalogPath, functions: this.api.functions, environment: this.api.environment });
+    this.api = new Api(this, 'Api', { table: this.state.table, catalogPath, environment, issuer: settings.issuer });
+    this.schedules = new Schedules(this, 'Schedules', { functions: this.api.functions, catalogPath, environment: this.api.environment });
+    // Every function's access, from the one table, once every resource it may name exists.
+    const functions = new Map<FunctionName, ProvisionerFunction>([...this.api.functions, ...this.schedules.functions]);
+    const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules };
+    for (const [name, fn] of functions) grantAccess(fn, operationAccess[name], resources);
     new CfnOutput(this, 'RotateKeysFunction', {
       value: this.identity.rotateKeys.functionName,
       description: 'aws lambda invoke --function-name <this> --payload \'{"action":"rotate"}\' --cli-binary-format raw-in-base64-out /dev/stdout',

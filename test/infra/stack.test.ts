@@ -4,7 +4,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { routeEntries, routeKey } from '../../src/api/routes.js';
+import { type ScheduleTarget, scheduleTargetNames, scheduleTargets, targetArnVariable } from '../../src/scheduling/targets.js';
 import { tableSchema } from '../../src/store/table.js';
+import { type OperationAccess, operationAccess } from '../../lib/operation-access.js';
 import { ProvisionerStack } from '../../lib/provisioner-stack.js';
 import { writeCatalog } from '../support/local-api.js';
 import { spawn } from 'node:child_process';
@@ -29,6 +31,16 @@ beforeAll(() => {
   app.synth();
   template = Template.fromStack(stack);
 });
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+
+/** The policy statements that allow `action`, with the logical ids of the roles they are attached to. */
+const statements = (action: string): { roles: string[]; statement: Statement }[] =>
+  Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+    (policy.Properties.PolicyDocument.Statement as Statement[])
+      .filter((s) => [s.Action].flat().includes(action))
+      .map((statement) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref), statement })),
+  );
 
 describe('ProvisionerStack', () => {
 
@@ -142,15 +154,7 @@ describe('ProvisionerStack identity', () => {
   });
 });
 
-describe('ProvisionerStack clusters', () => {
-
-  type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
-  const statements = (action: string): { roles: string[]; statement: Statement }[] =>
-    Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
-      (policy.Properties.PolicyDocument.Statement as Statement[])
-        .filter((s) => [s.Action].flat().includes(action))
-        .map((statement) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref), statement })),
-    );
+describe('ProvisionerStack schedules and EC2', () => {
 
   it('has a schedule group and a scheduler role trusted by the scheduler of this account only', () => {
     expect(Object.keys(template.findResources('AWS::Scheduler::ScheduleGroup'))).toHaveLength(1);
@@ -163,10 +167,10 @@ describe('ProvisionerStack clusters', () => {
 
   it('lets the scheduler role invoke only the destroy and deadline-check functions', () => {
     const invokes = statements('lambda:InvokeFunction');
-    expect(invokes.every(({ roles }) => roles.every((r) => r.startsWith('ClustersSchedulerRole')))).toBe(true);
+    expect(invokes.every(({ roles }) => roles.every((r) => r.startsWith('SchedulesSchedulerRole')))).toBe(true);
     const targets = JSON.stringify(invokes.map(({ statement }) => statement.Resource));
     expect(targets).toMatch(/Apidestroy/);
-    expect(targets).toMatch(/Clusterscheckdeadline/);
+    expect(targets).toMatch(/Schedulescheckdeadline/);
     expect(targets).not.toMatch(/Apideploy|Apilogin/);
   });
 
@@ -174,7 +178,7 @@ describe('ProvisionerStack clusters', () => {
     const passes = statements('iam:PassRole');
     expect(passes.length).toBeGreaterThan(0);
     for (const { statement } of passes) {
-      expect(JSON.stringify(statement.Resource)).toMatch(/ClustersSchedulerRole/);
+      expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
     expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy']);
@@ -197,7 +201,85 @@ describe('ProvisionerStack clusters', () => {
     expect(env('Apideploy')).toMatchObject({ PROVISIONER_TARGET_DESTROY_ARN: expect.anything(), PROVISIONER_TARGET_CHECK_DEADLINE_ARN: expect.anything() });
     expect(env('Apidestroy').PROVISIONER_TARGET_DESTROY_ARN).toBeUndefined();
     expect(env('Apidestroy').PROVISIONER_TARGET_CHECK_DEADLINE_ARN).toBeDefined();
-    expect(env('Clusterscheckdeadline').PROVISIONER_SCHEDULE_GROUP).toBeDefined();
+    expect(env('Schedulescheckdeadline').PROVISIONER_SCHEDULE_GROUP).toBeDefined();
+  });
+});
+
+describe('ProvisionerStack access table', () => {
+
+  /** Our functions by name (their handler folder), with logical id, role and environment. */
+  const functionsByName = () =>
+    new Map(
+      Object.entries(template.findResources('AWS::Lambda::Function'))
+        .filter(([, fn]) => fn.Properties.Handler === 'index.handler')
+        .map(([id, fn]) => {
+          const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+          return [String(env.PROVISIONER_OPERATION), { id, role: fn.Properties.Role['Fn::GetAtt'][0] as string, env }] as const;
+        }),
+    );
+  const accessOf = (name: string): OperationAccess => (operationAccess as Record<string, OperationAccess | undefined>)[name] ?? {};
+  const createsOf = (access: OperationAccess): readonly ScheduleTarget[] => (access.schedules && 'creates' in access.schedules ? access.schedules.creates : []);
+
+  /** The actions each field stands for, written out here independently of the grant code. */
+  function expectedActions(access: OperationAccess): string[] {
+    const ec2 = { read: ['ec2:DescribeInstances'], manage: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], launch: ['ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags'] };
+    const schedules = !access.schedules ? [] : 'creates' in access.schedules ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'] : ['scheduler:DeleteSchedule'];
+    return [
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      ...(access.table ?? []).map((action) => `dynamodb:${action}`),
+      ...(access.signs ? ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] : []),
+      ...schedules,
+      ...(access.ec2 ? ec2[access.ec2] : []),
+    ].sort();
+  }
+
+  const actionsOf = (role: string): string[] =>
+    [
+      ...new Set(
+        Object.values(template.findResources('AWS::IAM::Policy'))
+          .filter((policy) => policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+          .flatMap((policy) => (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((s) => [s.Action].flat())),
+      ),
+    ].sort();
+
+  it('has an entry for every function but the key rotation (which the identity construct owns)', () => {
+    expect(Object.keys(operationAccess).sort()).toEqual([...functionsByName().keys()].filter((name) => name !== 'rotate-keys').sort());
+  });
+
+  it('gives each function exactly the actions its entry names, so only an ec2 launch entry may RunInstances', () => {
+    for (const [name, access] of Object.entries(operationAccess)) {
+      const fn = functionsByName().get(name);
+      expect({ name, actions: fn && actionsOf(fn.role) }).toEqual({ name, actions: expectedActions(access) });
+    }
+  });
+
+  it('lets the scheduler role invoke every schedule target\'s function, and nothing else', () => {
+    const functions = functionsByName();
+    const invokes = statements('lambda:InvokeFunction');
+    expect(new Set(invokes.flatMap(({ roles }) => roles))).toEqual(new Set([expect.stringMatching(/^SchedulesSchedulerRole/)]));
+    const invokedIds = invokes.flatMap(({ statement }) => [...JSON.stringify(statement.Resource).matchAll(/"Fn::GetAtt":\["(\w+)","Arn"\]/g)].map((m) => m[1]));
+    const invoked = new Set([...functions].filter(([, fn]) => invokedIds.includes(fn.id)).map(([name]) => name));
+    expect(invoked).toEqual(new Set(scheduleTargetNames.map((target) => scheduleTargets[target].lambda)));
+  });
+
+  it('hands a target\'s ARN to exactly the functions whose entry creates it, and the scheduler settings to those with schedules', () => {
+    const functions = functionsByName();
+    for (const [name, { env }] of functions) {
+      const access = accessOf(name);
+      for (const target of scheduleTargetNames) {
+        const targetId = functions.get(scheduleTargets[target].lambda)?.id;
+        const expected = createsOf(access).includes(target) ? { 'Fn::GetAtt': [targetId, 'Arn'] } : undefined;
+        expect({ name, target, arn: env[targetArnVariable(target)] }).toEqual({ name, target, arn: expected });
+      }
+      expect({ name, group: env.PROVISIONER_SCHEDULE_GROUP !== undefined }).toEqual({ name, group: access.schedules !== undefined });
+    }
+  });
+
+  it('refuses to give a target\'s function its own ARN (a cycle CloudFormation would reject)', () => {
+    // Skipping bundling: only the construct tree matters here.
+    const stack = new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Cycle');
+    expect(() => stack.schedules.grantCreate(stack.schedules.targetFunction('destroy'), ['destroy'])).toThrow(/cannot create schedules of it/);
   });
 });
 
