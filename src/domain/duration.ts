@@ -9,10 +9,3 @@ export function parseDuration(text: string): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * units[match[2] as keyof typeof units];
 }
-
-export function formatDuration(ms: number): string {
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
-    if (ms % units[unit] === 0) return `${ms / units[unit]}${unit}`;
-  }
-  return `${Math.ceil(ms / 1000)}s`;
-}

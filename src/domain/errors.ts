@@ -15,7 +15,6 @@ export const errorStatus = {
   not_found: 404,
   cluster_not_found: 404,
   method_not_allowed: 405,
-  conflict: 409,
   scheduled_for_delete: 409,
   schedule_locked: 409,
   cluster_not_deployed: 409,
@@ -46,9 +45,4 @@ export class ProvisionerError extends Error {
     this.name = 'ProvisionerError';
     this.status = errorStatus[code];
   }
-}
-
-/** A condition that can only be true if the code is wrong; never shown to a client. */
-export function assertNever(value: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }
