@@ -7,7 +7,7 @@ import type { Key } from '../ports.js';
  * `<kind>#<id>`: the head item `state` holds the current version with its latest audit events, and
  * `events#<first version>` items hold older events in chunks, moved there as the head fills.
  */
-export type EntityKind = 'cluster';
+export type EntityKind = 'cluster' | 'run' | 'workbench' | 'workspace';
 
 const archivePrefix = 'events#';
 /** Versions are zero-padded so that the sort key orders them. */
