@@ -150,6 +150,17 @@ export class Entities<S extends Versioned> {
     throw new ProvisionerError('service_unavailable', `${this.type.kind} ${id} is being changed by many requests at once; retry shortly.`, undefined, { 'retry-after': '1' });
   }
 
+  /**
+   * A page of entities from a secondary-index list (heads carry `gsi1pk` = the list, `gsi1sk` = the
+   * order within it, both set by their changes). Eventually consistent, as index reads are.
+   */
+  async list(partition: string, limit: number, nextToken?: string, newestFirst = true): Promise<Page<S>> {
+    const page = await this.store.query({ index: 'gsi1', partition, limit, nextToken, newestFirst });
+    const prefix = `${this.type.kind}#`;
+    const items = page.items.filter((item) => item.pk.startsWith(prefix)).map((item) => this.fromItem(item.pk.slice(prefix.length), item));
+    return { items, ...(page.nextToken && { nextToken: page.nextToken }) };
+  }
+
   /** The audit trail, newest first, `limit` at a time: the head's events, then the archived chunks. */
   async trail(id: string, limit: number, nextToken?: string): Promise<Page<AuditEvent>> {
     const before = nextToken === undefined ? Infinity : decodeTrailCursor(nextToken);
