@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { matchRoute } from '../src/api/match.js';
 import { type Operation, operations, routeKey, routes } from '../src/api/routes.js';
 import { fallbackHandler } from '../src/http/fallback.js';
+import { bodyTooLarge, maxBodyBytes } from '../src/http/middleware.js';
 import type { HttpEvent, HttpHandler, HttpResult } from '../src/http/types.js';
 import type { Dispatch } from '../src/adapters/local/store-scheduler.js';
 import { type ScheduleTarget, scheduleTargetNames, scheduleTargets } from '../src/scheduling/targets.js';
@@ -45,6 +46,14 @@ export async function startLocalServer(options: { port: number; host?: string })
   const server = createServer((req, res) => {
     void serve(req, res, handlers, fallback);
   });
+  // Headers past Node's limit never reach a handler: answer them in the API's error shape too.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const [status, code, message] = tooLarge ? [431, 'headers_too_large', 'The request headers are too large.'] : [400, 'invalid_request', 'The request is not valid HTTP.'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -69,6 +78,14 @@ export async function startLocalServer(options: { port: number; host?: string })
 async function serve(req: IncomingMessage, res: ServerResponse, handlers: Map<Operation, HttpHandler>, fallback: HttpHandler): Promise<void> {
   try {
     const body = await readBody(req);
+    if (body === undefined) {
+      // Stop reading a body past the cap (as API Gateway stops at its own): 413 without buffering it.
+      const requestId = randomUUID();
+      const error = bodyTooLarge();
+      write(res, { statusCode: error.status, headers: { 'content-type': 'application/json', 'x-request-id': requestId, connection: 'close' }, body: JSON.stringify({ error: { code: error.code, message: error.message, details: error.details } }) });
+      req.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
     const match = matchRoute(method, url.pathname);
@@ -96,10 +113,19 @@ async function serve(req: IncomingMessage, res: ServerResponse, handlers: Map<Op
   }
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** The body, or undefined once it passes `maxBodyBytes` (declared or read). */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        req.pause();
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });

@@ -37,7 +37,8 @@ export const jsonDocument = z.record(z.string(), z.unknown());
 export const clusterName = z.string().check(z.regex(resourceNamePattern, `must be a cluster name: ${resourceNameRule}`));
 export const clusterParams = z.object({ cluster: clusterName });
 
-const secretToken = z.string().check(z.minLength(1), z.maxLength(8192));
+/** Tokens are printable ASCII: a control character or a space is bad input, not a GitHub failure to retry. */
+const secretToken = z.string().check(z.minLength(1), z.maxLength(8192), z.regex(/^[\x21-\x7e]+$/, 'must be printable characters only (no spaces or control characters)'));
 
 /** Exactly one of the two credentials; neither is ever echoed in an error. */
 export const loginBody = z

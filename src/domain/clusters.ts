@@ -1,7 +1,7 @@
 import type { Catalog, ClusterEntry } from './catalog.js';
 import { durationRule, parseDuration } from './duration.js';
 import { ProvisionerError } from './errors.js';
-import { atLeast, type Caller } from './levels.js';
+import type { Caller } from './levels.js';
 
 /**
  * The cluster state machine of the seed's DEPLOY, SCHEDULE_DESTROY and DESTROY, as pure decisions.
@@ -67,28 +67,40 @@ export function visibleCluster(catalog: Catalog, name: string, caller: Caller): 
   return cluster;
 }
 
-/** A cluster the caller may deploy, schedule and destroy (403 otherwise, as the seed's rules say). */
+/**
+ * A cluster the caller may deploy, schedule and destroy: 404 when they may not even see it (the
+ * same answer as for no such cluster), 403 when they see it but may not manage it.
+ */
 export function manageableCluster(catalog: Catalog, name: string, caller: Caller): ClusterEntry {
-  const cluster = clusterNamed(catalog, name);
+  const cluster = visibleCluster(catalog, name, caller);
   authorizeManage(caller, cluster, catalog);
   return cluster;
 }
 
-/** DEPLOY, DESTROY and SCHEDULE_DESTROY: a private cluster needs its org's members, a public one administrators. */
+/**
+ * DEPLOY, DESTROY and SCHEDULE_DESTROY: a private cluster is managed by the members of its
+ * organization (its `org`, the catalog's by default: the same test ACCESS and reads use), a public
+ * one by administrators.
+ */
 export function authorizeManage(caller: Caller, cluster: ClusterEntry, catalog: Catalog): void {
   if (caller.level === 'administrator') return;
   if (caller.level === 'anonymous') throw new ProvisionerError('authentication_required', `Log in to manage ${cluster.name}.`);
-  const org = cluster.org ?? catalog.organization;
-  if (cluster.visibility === 'private' && atLeast(caller.level, 'org_member') && caller.orgs.includes(org)) return;
+  const org = clusterOrg(cluster, catalog);
+  if (cluster.visibility === 'private' && caller.orgs.includes(org)) return;
   throw new ProvisionerError(
     'forbidden',
     cluster.visibility === 'public' ? `${cluster.name} is public: only administrators deploy or destroy it.` : `${cluster.name} is managed by members of ${org}.`,
   );
 }
 
+/** The organization whose members use a private cluster. */
+export function clusterOrg(cluster: ClusterEntry, catalog: Catalog): string {
+  return cluster.org ?? catalog.organization;
+}
+
 /** Who sees a cluster in lists and reads: everyone for public ones; its org and administrators for private ones. */
 export function canSee(caller: Caller, cluster: ClusterEntry, catalog: Catalog): boolean {
-  return cluster.visibility === 'public' || caller.level === 'administrator' || caller.orgs.includes(cluster.org ?? catalog.organization);
+  return cluster.visibility === 'public' || caller.level === 'administrator' || caller.orgs.includes(clusterOrg(cluster, catalog));
 }
 
 /** True while a destroy is scheduled and now is inside the lock window before it. */

@@ -1,6 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { RouteSpec } from '../api/routes.js';
 import type { AuthDeps } from '../deps.js';
+import { ProvisionerError } from '../domain/errors.js';
+import { anonymousCaller } from '../domain/levels.js';
 import { requireLevel } from '../domain/policy.js';
 import { authenticate, enforceRateLimit } from './auth.js';
 import { stateOf } from './middleware.js';
@@ -12,15 +14,26 @@ import type { HttpEvent, HttpResult } from './types.js';
  */
 type HttpMiddleware = MiddlewareObj<HttpEvent, HttpResult>;
 
-/** The caller from the bearer token (anonymous without one; 401 for a bad one). */
+/**
+ * The caller from the bearer token (anonymous without one; 401 for a bad one). A refused token
+ * counts against its source's anonymous limit first, so forged tokens cannot skip rate limiting.
+ */
 export function authentication(): HttpMiddleware {
   return {
     before: async (request) => {
       const state = stateOf(request);
-      state.caller = await authenticate(request.event, state.deps as AuthDeps, state.log);
+      const deps = state.deps as AuthDeps;
+      try {
+        state.caller = await authenticate(request.event, deps, state.log);
+      } catch (error) {
+        if (error instanceof ProvisionerError && error.code === 'invalid_token') await enforceRateLimit(anonymousCaller, sourceIpOf(request.event), deps, state.log);
+        throw error;
+      }
     },
   };
 }
+
+const sourceIpOf = (event: HttpEvent) => event.requestContext?.http?.sourceIp ?? 'unknown';
 
 /** The route's lowest level: 401 asking an anonymous caller to log in, 403 for others. */
 export function minimumLevel(spec: RouteSpec): HttpMiddleware {
@@ -37,7 +50,7 @@ export function rateLimit(spec: RouteSpec): HttpMiddleware {
   return {
     before: async (request) => {
       const state = stateOf(request);
-      const counted = enforceRateLimit(state.caller, request.event.requestContext?.http?.sourceIp ?? 'unknown', state.deps as AuthDeps, state.log);
+      const counted = enforceRateLimit(state.caller, sourceIpOf(request.event), state.deps as AuthDeps, state.log);
       if (spec.rateLimit !== 'parallel') return counted;
       counted.catch(() => undefined); // awaited in `after`; an operation that fails first must not leave it unhandled
       counting.set(request.event, counted);

@@ -1,7 +1,6 @@
 import type { Routes } from '../api/routes.js';
-import { clusterNamed } from '../domain/clusters.js';
+import { visibleCluster } from '../domain/clusters.js';
 import { callerFromActions, callerFromGitHub, catalogOrgs } from '../domain/identity.js';
-import { authorizeAccess } from '../domain/policy.js';
 import { ok } from '../http/reply.js';
 import type { OperationFn } from '../http/types.js';
 import type { AuthDeps, Deps } from '../deps.js';
@@ -27,7 +26,7 @@ export const login: OperationFn<Routes['login'], LoginDeps> = async ({ body }, {
     ttlSeconds: deps.tokenSettings.userTokenTtlSeconds,
     now: deps.clock.now(),
   });
-  log.info('login', { sub: caller.sub, level: caller.level, method: body.github_token ? 'github' : 'actions' });
+  log.info('login', { sub: caller.sub, user_level: caller.level, method: body.github_token ? 'github' : 'actions' });
   return ok(
     { token: issued.token, token_type: 'Bearer' as const, expires_at: issued.expiresAt.toISOString(), user: { login: caller.login, level: caller.level, orgs: caller.orgs } },
     noStore,
@@ -37,10 +36,9 @@ export const login: OperationFn<Routes['login'], LoginDeps> = async ({ body }, {
 export const whoami: OperationFn<Routes['whoami'], unknown> = async (_input, { caller }) =>
   ok({ login: caller.login, level: caller.level, orgs: caller.orgs });
 
-/** ACCESS: a cluster JWT (`aud` = the cluster) for a caller the cluster's policy admits. */
+/** ACCESS: a cluster JWT (`aud` = the cluster) for anyone who may see the cluster (its org's members and administrators when private). */
 export const access: OperationFn<Routes['access'], AuthDeps & Pick<Deps, 'keyRing'>> = async ({ params }, { deps, caller }) => {
-  const cluster = clusterNamed(deps.catalog, params.cluster);
-  authorizeAccess(caller, cluster, deps.catalog);
+  const cluster = visibleCluster(deps.catalog, params.cluster, caller);
   const issued = await signClusterToken(await deps.keyRing.signingKey(), cluster.name, caller, {
     issuer: deps.tokenSettings.issuer,
     ttlSeconds: deps.tokenSettings.clusterTokenTtlSeconds,

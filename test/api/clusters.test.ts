@@ -65,7 +65,8 @@ async function reset(cluster: string): Promise<void> {
 describe('who may deploy', () => {
   it.each<[string, 'gil' | 'olga' | 'alice' | undefined, string, number]>([
     ['anonymous', undefined, 'acme-dev', 401],
-    ['a GitHub member', 'gil', 'acme-dev', 403],
+    ['a GitHub member, a private cluster they cannot see (as if it did not exist)', 'gil', 'acme-dev', 404],
+    ['a GitHub member, a public cluster', 'gil', 'demo', 403],
     ['an org member, a private cluster', 'olga', 'acme-dev', 202],
     ['an org member, a public cluster', 'olga', 'demo', 403],
     ['an administrator, a public cluster', 'alice', 'demo', 202],
@@ -202,7 +203,7 @@ describe('schedule destroy: the 5-minute lock', () => {
     expect((await schedule('acme-dev', { in: '31d' })).status).toBe(400);
     expect((await schedule('acme-dev', { in: '1h', at: new Date().toISOString() })).status).toBe(400);
     expect((await schedule('acme-dev', { in: 'soon' })).status).toBe(400);
-    expect((await schedule('acme-dev', { in: '1h' }, token.gil)).status).toBe(403);
+    expect((await schedule('acme-dev', { in: '1h' }, token.gil)).status).toBe(404);
   });
 
   it('keeps an org member within max_ttl of the deployment, and their schedule from being cancelled', async () => {

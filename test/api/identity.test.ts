@@ -146,8 +146,8 @@ describe('login with a GitHub Actions OIDC token', () => {
 
 describe('the authorization matrix: 4 levels × public/private × login/whoami/access', () => {
   const expected: Record<(typeof levels)[number], { private: number }> = {
-    anonymous: { private: 401 },
-    github_member: { private: 403 },
+    anonymous: { private: 404 },
+    github_member: { private: 404 },
     org_member: { private: 200 },
     administrator: { private: 200 },
   };
@@ -173,7 +173,10 @@ describe('the authorization matrix: 4 levels × public/private × login/whoami/a
       expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(3600);
       expect(claims.jti).toBeTruthy();
     } else {
-      expect(privateAccess.body.error.code).toBe(level === 'anonymous' ? 'authentication_required' : 'forbidden');
+      // Exactly what an unknown cluster answers: a caller who may not see it learns nothing of it.
+      const unknown = await api.call('POST', '/v1/clusters/no-such/access', { token });
+      expect(privateAccess.body.error.code).toBe('cluster_not_found');
+      expect(privateAccess.body.error.message).toBe(unknown.body.error.message.replace('no-such', 'acme-dev'));
     }
   });
 

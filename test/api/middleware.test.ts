@@ -69,6 +69,14 @@ describe('the HTTP middleware stack', () => {
     expect(result.headers?.['x-request-id']).toBe('req-123');
   });
 
+  it('answers a body over 64 KB 413 body_too_large in Lambda too, even base64-encoded', async () => {
+    const big = JSON.stringify({ nodes: 2, name: 'x'.repeat(65 * 1024) });
+    for (const body of [big, Buffer.from(big).toString('base64')]) {
+      const result = await echo(event({ body, isBase64Encoded: body !== big }), context);
+      expect([result.statusCode, JSON.parse(result.body ?? '').error.code]).toEqual([413, 'body_too_large']);
+    }
+  });
+
   it('answers a non-JSON content type 415', async () => {
     const result = await echo(event({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'nodes=2' }), context);
     expect(result.statusCode).toBe(415);

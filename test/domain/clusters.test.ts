@@ -355,6 +355,8 @@ describe('who manages and who sees a cluster', () => {
   it("lets members of a private cluster's organization manage it (the catalog's by default)", () => {
     expect(manage(olga, acmeDev)).not.toThrow();
     expect(manage(otto, betaLab)).not.toThrow();
+    // A member of the cluster's own org only (a github_member for the catalog) manages it too, as ACCESS admits them.
+    expect(manage(bea, betaLab)).not.toThrow();
   });
 
   it("refuses members of other organizations a private cluster (403), naming the cluster's organization", () => {
@@ -391,15 +393,18 @@ describe('who manages and who sees a cluster', () => {
     expect(visibleCluster(catalog, 'acme-dev', admin)).toBe(acmeDev);
   });
 
-  it('returns the entry of a cluster the caller may manage; 404 for an unknown one, 401/403 for the rest', () => {
+  it('returns the entry of a cluster the caller may manage; 404 for an unknown or hidden one, 403 for one they see but may not manage', () => {
     expect(manageableCluster(catalog, 'beta-lab', otto)).toBe(betaLab);
     expect(manageableCluster(catalog, 'demo', admin)).toBe(demo);
 
     expect(thrown(() => manageableCluster(catalog, 'no-such', admin))).toMatchObject({ code: 'cluster_not_found', status: 404 });
     expect(thrown(() => manageableCluster(catalog, 'no-such', anonymousCaller))).toMatchObject({ code: 'cluster_not_found' });
-    expect(thrown(() => manageableCluster(catalog, 'acme-dev', anonymousCaller))).toMatchObject({ code: 'authentication_required', status: 401 });
+    expect(thrown(() => manageableCluster(catalog, 'demo', anonymousCaller))).toMatchObject({ code: 'authentication_required', status: 401 });
     expect(thrown(() => manageableCluster(catalog, 'demo', olga))).toMatchObject({ code: 'forbidden', status: 403 });
-    // Today a private cluster the caller cannot see answers 403 here (404 on reads).
-    expect(thrown(() => manageableCluster(catalog, 'beta-lab', olga))).toMatchObject({ code: 'forbidden', status: 403 });
+    // A private cluster the caller cannot see answers exactly as a missing one, on every route.
+    const hidden = thrown(() => manageableCluster(catalog, 'beta-lab', olga));
+    expect(hidden).toMatchObject({ code: 'cluster_not_found', status: 404 });
+    expect(hidden.message).not.toContain('beta.');
+    expect(thrown(() => manageableCluster(catalog, 'acme-dev', anonymousCaller))).toMatchObject({ code: 'cluster_not_found', status: 404 });
   });
 });
