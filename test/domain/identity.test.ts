@@ -11,6 +11,12 @@ import { testCatalog } from '../support/local-api.js';
 const catalog: Catalog = parseCatalog(JSON.stringify({ ...testCatalog, clusters: [...testCatalog.clusters, { name: 'beta-lab', visibility: 'private', org: 'beta', backend: { kind: 'local' } }] }), 'test');
 
 describe('the catalog', () => {
+  it('refuses an org member max_ttl the scheduler could not honour (over 30 days)', () => {
+    const withTtl = (max_ttl: string) => JSON.stringify({ ...testCatalog, limits: { org_member: { max_ttl } } });
+    expect(parseCatalog(withTtl('30d'), 'ok.json').limits.org_member?.max_ttl).toBe('30d');
+    expect(() => parseCatalog(withTtl('31d'), 'my.json')).toThrow(/limits\.org_member\.max_ttl: must be at most 30d/);
+  });
+
   it('names the source and every bad field', () => {
     const bad = { ...testCatalog, clusters: [{ name: 'Bad Name', visibility: 'secret', backend: { kind: 'ec2', launch_template: 'nope' } }] };
     expect(() => parseCatalog(JSON.stringify(bad), 'my.json')).toThrow(CatalogError);

@@ -1,5 +1,6 @@
 import * as z from '../../zod.js';
-import { visibilities } from '../clusters.js';
+import { defaultRules, visibilities } from '../clusters.js';
+import { parseDuration } from '../duration.js';
 import { duration, githubName, positive, resourceName } from './fields.js';
 
 const backend = z.discriminatedUnion('kind', [
@@ -31,7 +32,14 @@ export const clustersSection = {
   ),
   limits: z._default(
     z.strictObject({
-      org_member: z.optional(z.strictObject({ max_nodes: z.optional(positive), max_ttl: z.optional(duration), max_deployments: z.optional(positive) })),
+      org_member: z.optional(
+        z.strictObject({
+          max_nodes: z.optional(positive),
+          // Every org member's deployment gets a destroy schedule this far out: it must be one the scheduler accepts.
+          max_ttl: z.optional(duration.check(z.refine((text) => (parseDuration(text) ?? 0) <= defaultRules.maxScheduleAheadMs, { message: 'must be at most 30d, the furthest a destroy can be scheduled' }))),
+          max_deployments: z.optional(positive),
+        }),
+      ),
     }),
     {},
   ),
