@@ -51,7 +51,8 @@ const catalogArb = fc
       limits: fc.record(
         {
           org_member: fc.record(
-            { max_nodes: fc.integer({ min: 1, max: 50 }), max_ttl: durationArb, max_deployments: fc.integer({ min: 1, max: 5 }) },
+            // The catalog admits a max_ttl of at most 30 days (what the scheduler accepts).
+            { max_nodes: fc.integer({ min: 1, max: 50 }), max_ttl: durationArb.filter((d) => (parseDuration(d) ?? Infinity) <= defaultRules.maxScheduleAheadMs), max_deployments: fc.integer({ min: 1, max: 5 }) },
             { requiredKeys: [] },
           ),
         },
