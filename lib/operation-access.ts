@@ -60,4 +60,5 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
 };

@@ -1,6 +1,6 @@
 import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import { CfnSchedule, ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { type Operation, routes } from '../src/api/routes.js';
 import { type ScheduleTarget, scheduleTargetNames, scheduleTargets, targetArnVariable } from '../src/scheduling/targets.js';
@@ -44,6 +44,17 @@ export class Schedules extends Construct {
     this.targets = Object.fromEntries(scheduleTargetNames.map((target) => [target, runs(target)])) as Record<ScheduleTarget, ProvisionerFunction>;
     const invoked = new Set(Object.values(this.targets));
     for (const fn of invoked) fn.grantInvoke(this.schedulerRole);
+    // Standing schedules (the janitor's hourly sweep) are made here, from the table's `every`.
+    for (const target of scheduleTargetNames) {
+      const entry = scheduleTargets[target];
+      if (!('every' in entry)) continue;
+      new CfnSchedule(this, `Every-${target}`, {
+        groupName: this.scheduleGroup.scheduleGroupName,
+        scheduleExpression: entry.every,
+        flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 15 },
+        target: { arn: this.targets[target].functionArn, roleArn: this.schedulerRole.roleArn, input: '{}', retryPolicy: { maximumRetryAttempts: 2 } },
+      });
+    }
     acknowledgeWildcards(
       this.schedulerRole,
       [...invoked].map((fn) => `Resource::<${stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*`),

@@ -25,7 +25,11 @@ async function main(): Promise<void> {
     throw error;
   }
   runtime.servedAt(server.url);
-  await runtime.startScheduler(await scheduledDispatch());
+  const dispatch = await scheduledDispatch();
+  await runtime.startScheduler(dispatch);
+  // The janitor as in AWS: at start (what a crash left half done converges) and every hour.
+  await dispatch('janitor', {});
+  setInterval(() => void dispatch('janitor', {}), 3_600_000).unref();
   const where = config.PROVISIONER_MEMORY ? 'in memory' : `in ${config.PROVISIONER_DATA_DIR}/`;
   console.log(`Provisioner API listening on ${server.url} (state ${where}). Ctrl-C stops it.`);
 

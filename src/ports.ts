@@ -153,6 +153,13 @@ export interface DeploymentStatus {
   reason?: string;
 }
 
+/** What the janitor removed: a deployment no cluster knows any more. */
+export interface SweptDeployment {
+  /** The cluster its resources were tagged with (unknown when the tag is missing). */
+  cluster?: string;
+  deploymentId: string;
+}
+
 /** The machines of a cluster: EC2 instances in AWS, local processes on this machine. */
 export interface ClusterCompute {
   /** Starts the nodes; calling it again for the same deployment starts nothing new. */
@@ -160,4 +167,10 @@ export interface ClusterCompute {
   status(deployment: Deployment): Promise<DeploymentStatus>;
   /** Stops every node of the deployment; nothing left counts as done. */
   destroy(deployment: Deployment): Promise<void>;
+  /**
+   * The janitor: removes every resource carrying the project's tags whose deployment is not in
+   * `active` and that was created before `createdBefore` (so a deploy under way is never swept).
+   * Returns the deployments it removed resources of.
+   */
+  sweep(active: ReadonlySet<string>, createdBefore: Date): Promise<SweptDeployment[]>;
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoStore } from '../adapters/aws/dynamo-store.js';
 import { GitHubActionsTokens } from '../adapters/github/actions-oidc.js';
@@ -71,7 +72,8 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     api: () => ({ issuer: tokenSettings.issuer, jwksUrl: `${apiUrl}/.well-known/jwks.json` }),
     logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
     detached: !config.PROVISIONER_MEMORY,
-  });
+    owner: config.PROVISIONER_MEMORY ? `memory-${randomUUID()}` : resolve(config.PROVISIONER_DATA_DIR),
+  }, clock);
   const deps: Deps = {
     clock,
     store,

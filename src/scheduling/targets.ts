@@ -18,6 +18,13 @@ export const scheduleTargets = {
     lambda: 'check-deadline',
     input: z.object({ cluster: z.string(), check_id: z.string() }),
   },
+  /** Every hour: re-examine every cluster and remove backend resources no active deployment owns. */
+  janitor: {
+    lambda: 'janitor',
+    input: z.object({}),
+    /** A standing schedule the stack creates (EventBridge Scheduler's expression), not one the functions make. */
+    every: 'rate(1 hour)',
+  },
 } as const;
 
 export type ScheduleTarget = keyof typeof scheduleTargets;

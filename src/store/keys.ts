@@ -21,10 +21,11 @@ export const entityKeys = {
   archivesBefore: (kind: EntityKind, id: string, version: number) => ({ partition: `${kind}#${id}`, prefix: archivePrefix, through: archiveSort(Math.max(0, version - 1)) }),
 };
 
-/** Secondary-index lists (`gsi1pk`): who deployed what, the local scheduler's queue. */
+/** Secondary-index lists (`gsi1pk`): who deployed what, the local scheduler's queue, the local backend's deployments. */
 export const listKeys = {
   deployer: (sub: string) => `deployer#${sub}`,
   schedules: 'schedules',
+  localDeployments: 'localdeploys',
 };
 
 /** The local scheduler's items: one per schedule, ordered by time on the `schedules` list. */

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiProcess, freePort, until } from '../support/api-process.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { testCatalog, writeCatalog } from '../support/local-api.js';
+
+// End to end: real processes (the API, cluster nodes) start under whatever load the machine has.
+jest.setTimeout(120_000);
 
 /**
  * The Makefile flow end to end, against `npm start` with real local cluster processes: log in, deploy

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,9 @@ import { createClusterVerifier } from '../../src/tokens/cluster-verifier.js';
 import { ApiProcess, freePort } from '../support/api-process.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { testCatalog, writeCatalog } from '../support/local-api.js';
+
+// End to end: real processes (the API, cluster nodes) start under whatever load the machine has.
+jest.setTimeout(120_000);
 
 /** The CLI, the SDK behind it, and the example Makefile, end to end against `npm start`. */
 const github = new FakeGitHub();

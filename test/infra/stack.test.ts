@@ -47,9 +47,10 @@ describe('ProvisionerStack', () => {
   /** Our functions; CDK's own trigger provider is not one of them. */
   const ours = () => Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => fn.Properties.Handler === 'index.handler');
 
-  it('has one function per route plus the fallback, the key rotation and the deadline check, all nodejs22.x on arm64', () => {
+  it('has one function per route plus the fallback, the key rotation and each target-only function (deadline check, janitor), all nodejs22.x on arm64', () => {
     const functions = ours();
-    expect(functions).toHaveLength(routeEntries.length + 3);
+    const targetOnly = new Set(Object.values(scheduleTargets).map((t) => t.lambda).filter((lambda) => !routeEntries.some(([operation]) => operation === lambda)));
+    expect(functions).toHaveLength(routeEntries.length + 2 + targetOnly.size);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -341,7 +342,7 @@ describe('each function\'s environment', () => {
 
   it('gives every function what its providers read, so none fails its cold start on a missing setting', async () => {
     const all = functions();
-    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), 'check-deadline', 'fallback', 'rotate-keys'].sort());
+    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), 'check-deadline', 'janitor', 'fallback', 'rotate-keys'].sort());
     const failures: string[] = [];
     // Two at a time: each loads the handler's whole module graph.
     for (let i = 0; i < all.length; i += 2) {

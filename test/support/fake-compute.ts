@@ -1,4 +1,4 @@
-import type { ClusterCompute, Deployment, DeploymentStatus } from '../../src/ports.js';
+import type { ClusterCompute, Deployment, DeploymentStatus, SweptDeployment } from '../../src/ports.js';
 
 /** A backend that counts its calls and reports whatever state the test sets. */
 export class FakeCompute implements ClusterCompute {
@@ -21,6 +21,13 @@ export class FakeCompute implements ClusterCompute {
     this.destroyed.push(d.deploymentId);
     // Terminating takes a while: still there until the test says it is gone.
     if (this.states.has(d.deploymentId)) this.states.set(d.deploymentId, { state: 'pending', endpoints: [] });
+  }
+
+  /** Forgets (and reports) every deployment not in `active`, as a janitor would terminate it. */
+  async sweep(active: ReadonlySet<string>): Promise<SweptDeployment[]> {
+    const swept = this.deployed.filter((d) => !active.has(d.deploymentId) && this.states.get(d.deploymentId)?.state !== 'gone');
+    for (const d of swept) this.states.set(d.deploymentId, { state: 'gone', endpoints: [] });
+    return swept.map((d) => ({ cluster: d.cluster, deploymentId: d.deploymentId }));
   }
 
   /** The latest deployment of a cluster. */

@@ -1,7 +1,7 @@
 import type * as Ec2Module from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ProvisionerError } from '../../domain/errors.js';
-import type { ClusterCompute, Deployment, DeploymentStatus } from '../../ports.js';
+import type { ClusterCompute, Deployment, DeploymentStatus, SweptDeployment } from '../../ports.js';
 
 /** The tags every instance carries; IAM allows terminating only instances tagged as ours. */
 export const tags = { managed: 'provisioner:managed', cluster: 'provisioner:cluster', deployment: 'provisioner:deployment' } as const;
@@ -67,20 +67,36 @@ export class Ec2ClusterCompute implements ClusterCompute {
     if (ids.length > 0) await client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids }));
   }
 
-  private async instances({ cluster, deploymentId }: Deployment) {
+  async sweep(active: ReadonlySet<string>, createdBefore: Date): Promise<SweptDeployment[]> {
+    const { sdk, client } = await this.ec2();
+    const stray = (await this.describe([{ Name: `tag:${tags.managed}`, Values: ['true'] }, { Name: 'instance-state-name', Values: live }])).filter((instance) => {
+      const deployment = instance.Tags?.find((t) => t.Key === tags.deployment)?.Value;
+      return deployment !== undefined && !active.has(deployment) && instance.LaunchTime !== undefined && instance.LaunchTime < createdBefore;
+    });
+    const ids = stray.flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+    if (ids.length > 0) await client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids }));
+    const swept = new Map<string, SweptDeployment>();
+    for (const instance of stray) {
+      const tag = (key: string) => instance.Tags?.find((t) => t.Key === key)?.Value;
+      const deploymentId = tag(tags.deployment) ?? '';
+      swept.set(deploymentId, { deploymentId, ...(tag(tags.cluster) && { cluster: tag(tags.cluster) }) });
+    }
+    return [...swept.values()];
+  }
+
+  private instances({ cluster, deploymentId }: Deployment) {
+    return this.describe([
+      { Name: `tag:${tags.cluster}`, Values: [cluster.name] },
+      { Name: `tag:${tags.deployment}`, Values: [deploymentId] },
+    ]);
+  }
+
+  private async describe(Filters: { Name: string; Values: string[] }[]) {
     const { sdk, client } = await this.ec2();
     const found = [];
     let NextToken: string | undefined;
     do {
-      const page = await client.send(
-        new sdk.DescribeInstancesCommand({
-          Filters: [
-            { Name: `tag:${tags.cluster}`, Values: [cluster.name] },
-            { Name: `tag:${tags.deployment}`, Values: [deploymentId] },
-          ],
-          NextToken,
-        }),
-      );
+      const page = await client.send(new sdk.DescribeInstancesCommand({ Filters, NextToken }));
       found.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
       NextToken = page.NextToken;
     } while (NextToken);

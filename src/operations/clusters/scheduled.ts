@@ -1,6 +1,6 @@
 import type { Actor } from '../../actor.js';
 import type { TargetInput } from '../../scheduling/targets.js';
-import { checkDeadline, type ClusterDeps, scheduledDestroy } from './use-cases.js';
+import { checkDeadline, type ClusterDeps, scheduledDestroy, sweepClusters } from './use-cases.js';
 
 /** The `destroy` target: a destroy schedule fired. */
 export const runScheduledDestroy = (input: TargetInput<'destroy'>, deps: ClusterDeps, actor: Actor) => scheduledDestroy(deps, actor, input.cluster, input.schedule_id);
@@ -8,3 +8,9 @@ export const runScheduledDestroy = (input: TargetInput<'destroy'>, deps: Cluster
 /** The `check-deadline` target: a deadline came. */
 export const runDeadlineCheck = async (input: TargetInput<'check-deadline'>, deps: ClusterDeps, actor: Actor) =>
   (await checkDeadline(deps, actor, input.cluster, input.check_id)).status;
+
+/** The `janitor` target: re-examine every cluster, remove what no active deployment owns. */
+export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps, actor: Actor) => {
+  const { examined, swept } = await sweepClusters(deps, actor);
+  return { examined, swept: swept.map((s) => s.deploymentId) };
+};

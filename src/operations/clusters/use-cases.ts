@@ -16,7 +16,7 @@ import {
 } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
-import type { ClusterCompute, Scheduler, Store } from '../../ports.js';
+import type { ClusterCompute, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType } from '../../store/entity.js';
 import { listKeys } from '../../store/keys.js';
 import * as z from '../../zod.js';
@@ -143,15 +143,22 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
       gsi1pk: listKeys.deployer(caller.sub),
       gsi1sk: name,
     };
+    // The schedules exist before the state points at them, so a crash after the write still has its
+    // deadline check (and its destroy); a crash before it leaves stale schedules that do nothing.
+    const checkName = scheduleName('check', name, checkId);
+    const destroyName = scheduleId && scheduleName('destroy', name, scheduleId);
+    await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: name, check_id: checkId } });
+    if (decision.destroyAt && scheduleId && destroyName) {
+      await deps.scheduler.schedule({ name: destroyName, at: decision.destroyAt, target: 'destroy', payload: { cluster: name, schedule_id: scheduleId } });
+    }
     return {
       from: state,
       change: change(actor, 'deploy', set, { nodes: decision.nodes, version: decision.version, deployment_id: deploymentId }),
+      lost: async () => {
+        await Promise.all([deps.scheduler.cancel(checkName), destroyName ? deps.scheduler.cancel(destroyName) : undefined]);
+      },
       after: async (started) => {
         logged(actor, started, state, 'deploy');
-        await deps.scheduler.schedule({ name: scheduleName('check', name, checkId), at: deadline, target: 'check-deadline', payload: { cluster: name, check_id: checkId } });
-        if (decision.destroyAt && scheduleId) {
-          await deps.scheduler.schedule({ name: scheduleName('destroy', name, scheduleId), at: decision.destroyAt, target: 'destroy', payload: { cluster: name, schedule_id: scheduleId } });
-        }
         try {
           await deps.compute.deploy({ cluster, deploymentId, nodes: decision.nodes, version: decision.version });
         } catch (error) {
@@ -178,13 +185,15 @@ async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       const checkId = shortId();
       const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
       const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), destroy_at: undefined, schedule_id: undefined, check_id: checkId, gsi1pk: undefined, gsi1sk: undefined };
+      const checkName = scheduleName('check', cluster.name, checkId);
+      await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
       return {
         from: state,
         change: change(actor, 'destroy', set),
+        lost: () => deps.scheduler.cancel(checkName),
         after: async (destroying) => {
           logged(actor, destroying, state, 'destroy');
           await removeSchedules(deps, cluster.name, state);
-          await deps.scheduler.schedule({ name: scheduleName('check', cluster.name, checkId), at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
           if (state.deployment_id) await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
           return refresh(deps, clusters, actor, cluster, destroying);
         },
@@ -319,4 +328,33 @@ export async function checkDeadline(deps: ClusterDeps, actor: Actor, clusterName
 /** The audit trail of a cluster the caller may see, newest first. */
 export async function clusterTrail(deps: Pick<ClusterDeps, 'store' | 'clock'>, name: string, limit: number, nextToken?: string) {
   return clustersOf(deps).trail(name, limit, nextToken);
+}
+
+/**
+ * The janitor (hourly in AWS, at every start and `npm run janitor` locally): re-examines every
+ * cluster, so a deploy or destroy that a crash left half done converges, then removes backend
+ * resources that no deploying or running cluster owns (a destroy that landed while its deploy was
+ * still launching, a crash between launch and record) and records each removal on the cluster's trail.
+ */
+export async function sweepClusters(deps: ClusterDeps, actor: Actor): Promise<{ examined: number; swept: SweptDeployment[] }> {
+  const startedAt = deps.clock.now();
+  const clusters = clustersOf(deps);
+  const active = new Set<string>();
+  for (const cluster of deps.catalog.clusters) {
+    const state = await refresh(deps, clusters, actor, cluster, await clusters.load(cluster.name));
+    if (state.deployment_id && (state.status === 'deploying' || state.status === 'running')) active.add(state.deployment_id);
+  }
+  const swept = await deps.compute.sweep(active, startedAt);
+  for (const { cluster: name, deploymentId } of swept) {
+    const cluster = deps.catalog.clusters.find((c) => c.name === name);
+    actor.log.warn('swept resources of an inactive deployment', { cluster: name, deployment_id: deploymentId });
+    if (!cluster) continue;
+    await clusters.update<ClusterState>(cluster.name, async (state) => ({
+      from: state,
+      change: change(actor, 'swept', {}, { deployment_id: deploymentId }),
+      // A destroy the sweep completed is settled here too, not at the next read.
+      after: async (written) => refresh(deps, clusters, actor, cluster, logged(actor, written, state, 'swept')),
+    }));
+  }
+  return { examined: deps.catalog.clusters.length, swept };
 }
