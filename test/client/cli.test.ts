@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,18 @@ import { testCatalog, writeCatalog } from '../support/local-api.js';
 /** The CLI, the SDK behind it, and the example Makefile, end to end against `npm start`. */
 const github = new FakeGitHub();
 let api: ApiProcess;
+let apiEnv: Record<string, string>;
 const cacheDir = mkdtempSync(join(tmpdir(), 'provisioner-cli-'));
+
+// Every command is a new node process compiling TypeScript: seconds each on a busy machine.
+jest.setTimeout(180_000);
 
 beforeAll(async () => {
   await github.start();
   github.users.set('gh-olga', { login: 'olga', orgs: { acme: 'active' } });
   github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
   github.deviceToken = 'gh-alice';
-  api = new ApiProcess(await freePort(), {
+  apiEnv = {
     PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-cli-api-')),
     PROVISIONER_GITHUB_API_URL: github.url,
     PROVISIONER_CATALOG: writeCatalog({
@@ -29,7 +33,8 @@ beforeAll(async () => {
         { name: 'stuck', visibility: 'private', backend: { kind: 'local', command: ['sleep', '30'] } },
       ],
     }),
-  });
+  };
+  api = new ApiProcess(await freePort(), apiEnv);
   await api.start();
 });
 
@@ -128,5 +133,24 @@ describe('the provisioner CLI', () => {
     const jwt = (await make('access')).stdout.trim();
     await expect(createClusterVerifier({ issuer: api.url, cluster: 'acme-dev' })(jwt)).resolves.toMatchObject({ cluster: 'acme-dev' });
     expect((await make('destroy')).stdout).toContain('acme-dev  absent');
+  });
+
+  it('recovers from a wiped server: logs in again with the configured GitHub token and drops the cluster JWTs it cached', async () => {
+    // Arrange
+    const env = { PROVISIONER_CACHE_DIR: mkdtempSync(join(tmpdir(), 'provisioner-wiped-')), PROVISIONER_GITHUB_TOKEN: 'gh-olga' };
+    const before = await cli(['access', 'demo'], env);
+    expect(before.code).toBe(0);
+    await api.stop();
+    api = new ApiProcess(api.port, { ...apiEnv, PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-cli-api-wiped-')) });
+    await api.start();
+
+    // Act
+    const me = await cli(['whoami'], env);
+    const access = await cli(['access', 'demo'], env);
+
+    // Assert
+    expect([me.code, me.stdout]).toEqual([0, expect.stringContaining('olga (org_member)')]);
+    expect(access.code).toBe(0);
+    await expect(createClusterVerifier({ issuer: api.url, cluster: 'demo' })(access.stdout.trim())).resolves.toMatchObject({ sub: 'github:olga' });
   });
 });
