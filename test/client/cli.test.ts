@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClusterVerifier } from '../../src/tokens/cluster-verifier.js';
@@ -50,7 +50,7 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: string[], env: Record<string, string>): Promise<Run> {
+function run(command: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       env: {
@@ -71,7 +71,14 @@ function run(command: string, args: string[], env: Record<string, string>): Prom
   });
 }
 
-const cli = (args: string[], env: Record<string, string> = {}) => run(process.execPath, ['client/cli/bin.mjs', ...args], env);
+const cli = (args: string[], env: Record<string, string | undefined> = {}) => run(process.execPath, ['client/cli/bin.mjs', ...args], env);
+
+/** A 0600 config file holding `text`. */
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'provisioner-cli-config-')), 'provisioner.toml');
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
+}
 
 describe('the provisioner CLI', () => {
   it('logs in with the GitHub device flow and caches the token for later commands', async () => {
@@ -133,6 +140,22 @@ describe('the provisioner CLI', () => {
     const jwt = (await make('access')).stdout.trim();
     await expect(createClusterVerifier({ issuer: api.url, cluster: 'acme-dev' })(jwt)).resolves.toMatchObject({ cluster: 'acme-dev' });
     expect((await make('destroy')).stdout).toContain('acme-dev  absent');
+  });
+
+  it('validates the configuration before acting: exit 2 naming the field, also under --json', async () => {
+    for (const url of ['123', '"localhost:4104"', '"ftp://provisioner.example.com"']) {
+      // Arrange
+      // No PROVISIONER_URL: the file's url is the one read.
+      const env = { PROVISIONER_CONFIG: configFile(`[defaults]\nurl = ${url}\n`), PROVISIONER_URL: undefined };
+
+      // Act
+      const result = await cli(['clusters', '--json'], env);
+
+      // Assert
+      expect(result.code).toBe(2);
+      expect(JSON.parse(result.stdout)).toEqual({ error: expect.objectContaining({ code: 'invalid_config', details: { field: 'url' } }) });
+      expect(result.stderr).toContain(`url in [defaults] of ${env.PROVISIONER_CONFIG}`);
+    }
   });
 
   it('recovers from a wiped server: logs in again with the configured GitHub token and drops the cluster JWTs it cached', async () => {
