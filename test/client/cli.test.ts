@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const cluster of ['acme-dev', 'stuck', 'broken']) await cli(['destroy', cluster], { PROVISIONER_GITHUB_TOKEN: 'gh-alice' }).catch(() => undefined);
+  for (const cluster of ['acme-dev', 'stuck', 'broken', 'demo']) await cli(['destroy', cluster], { PROVISIONER_GITHUB_TOKEN: 'gh-alice' }).catch(() => undefined);
   await api.stop();
   await github.stop();
 });
@@ -156,6 +156,20 @@ describe('the provisioner CLI', () => {
       expect(JSON.parse(result.stdout)).toEqual({ error: expect.objectContaining({ code: 'invalid_config', details: { field: 'url' } }) });
       expect(result.stderr).toContain(`url in [defaults] of ${env.PROVISIONER_CONFIG}`);
     }
+  });
+
+  it('validates --timeout before deploying: no unit is exit 2 and nothing is deployed', async () => {
+    // Arrange: an administrator, whom the API would let deploy demo.
+    const env = { PROVISIONER_CACHE_DIR: mkdtempSync(join(tmpdir(), 'provisioner-timeout-')), PROVISIONER_GITHUB_TOKEN: 'gh-alice' };
+
+    // Act
+    const unitless = await cli(['deploy', 'demo', '--wait', '--timeout', '10'], env);
+    const withoutWait = await cli(['deploy', 'demo', '--timeout', '10m'], env);
+
+    // Assert
+    expect([unitless.code, unitless.stderr]).toEqual([2, expect.stringMatching(/--timeout must be a duration such as 90s, 10m or 1h \(got 10\)/)]);
+    expect([withoutWait.code, withoutWait.stderr]).toEqual([2, expect.stringContaining('--timeout needs --wait')]);
+    expect((await api.call('GET', '/v1/clusters/demo')).body).toMatchObject({ status: 'absent' });
   });
 
   it('recovers from a wiped server: logs in again with the configured GitHub token and drops the cluster JWTs it cached', async () => {
