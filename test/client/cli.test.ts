@@ -50,7 +50,7 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
+function run(command: string, args: string[], env: Record<string, string | undefined>, stdin?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       env: {
@@ -61,8 +61,9 @@ function run(command: string, args: string[], env: Record<string, string | undef
         PROVISIONER_POLL_MS: '200',
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -71,7 +72,7 @@ function run(command: string, args: string[], env: Record<string, string | undef
   });
 }
 
-const cli = (args: string[], env: Record<string, string | undefined> = {}) => run(process.execPath, ['client/cli/bin.mjs', ...args], env);
+const cli = (args: string[], env: Record<string, string | undefined> = {}, stdin?: string) => run(process.execPath, ['client/cli/bin.mjs', ...args], env, stdin);
 
 /** A 0600 config file holding `text`. */
 function configFile(text: string): string {
@@ -170,6 +171,21 @@ describe('the provisioner CLI', () => {
     expect([unitless.code, unitless.stderr]).toEqual([2, expect.stringMatching(/--timeout must be a duration such as 90s, 10m or 1h \(got 10\)/)]);
     expect([withoutWait.code, withoutWait.stderr]).toEqual([2, expect.stringContaining('--timeout needs --wait')]);
     expect((await api.call('GET', '/v1/clusters/demo')).body).toMatchObject({ status: 'absent' });
+  });
+
+  it('logs in with a GitHub token read from stdin (--token -), and refuses an empty one', async () => {
+    // Arrange
+    const env = { PROVISIONER_CACHE_DIR: mkdtempSync(join(tmpdir(), 'provisioner-stdin-')) };
+
+    // Act
+    const login = await cli(['login', '--token', '-'], env, 'gh-olga\n');
+    const me = await cli(['whoami'], env);
+    const empty = await cli(['login', '--token', '-'], env, '\n');
+
+    // Assert
+    expect([login.code, login.stdout]).toEqual([0, expect.stringContaining('Logged in as olga')]);
+    expect(me.stdout).toContain('olga (org_member)');
+    expect([empty.code, empty.stderr]).toEqual([2, expect.stringContaining('no GitHub token on stdin')]);
   });
 
   it('recovers from a wiped server: logs in again with the configured GitHub token and drops the cluster JWTs it cached', async () => {
