@@ -1,3 +1,4 @@
+import { decodeProtectedHeader } from 'jose';
 import { createCall } from './call.js';
 import { ProvisionerApiError, type Session, sleep } from './session.js';
 import { cacheKey, type ClusterTokenCache, memoryTokenCache } from './token-cache.js';
@@ -13,6 +14,9 @@ export interface WaitOptions {
 
 /** Re-issue a cached cluster JWT this long before it expires. */
 const reuseMarginMs = 60_000;
+
+/** How long the API's published key ids are trusted before a cached cluster JWT is checked against them again. */
+const keyIdsTtlMs = 60_000;
 
 export interface ClustersServiceOptions {
   now?: () => number;
@@ -32,6 +36,17 @@ export function clustersService(session: Session, options: ClustersServiceOption
   const call = createCall(session);
   const params = (name: string) => ({ cluster: name });
   const pageQuery = (page: PageOptions) => ({ limit: page.limit, next_token: page.nextToken });
+
+  let keyIds: { at: number; ids: Set<string> } | undefined;
+  /** Whether the API still publishes the key that signed `token` (the JWKS read at most once a minute). */
+  const stillSigned = async (token: string): Promise<boolean> => {
+    if (!keyIds || now() - keyIds.at >= keyIdsTtlMs) {
+      const { keys } = await call('jwks');
+      keyIds = { at: now(), ids: new Set(keys.flatMap((k) => (typeof k.kid === 'string' ? [k.kid] : []))) };
+    }
+    const { kid } = decodeProtectedHeader(token);
+    return kid !== undefined && keyIds.ids.has(kid);
+  };
 
   const service = {
     list: (options: PageOptions = {}): Promise<Page<Cluster>> => call('list-clusters', { query: pageQuery(options) }),
@@ -53,13 +68,18 @@ export function clustersService(session: Session, options: ClustersServiceOption
     destroy: (name: string): Promise<Cluster> => call('destroy', { params: params(name) }),
     events: (name: string, options: PageOptions = {}): Promise<Page<ClusterEvent>> => call('cluster-events', { params: params(name), query: pageQuery(options) }),
 
-    /** A cluster JWT, cached until a minute before it expires: the call client libraries make all day. */
+    /**
+     * A cluster JWT, cached until a minute before it expires: the call client libraries make all day.
+     * A cached one is given only while the API still publishes its key: after two key rotations or a
+     * wiped server, clusters refuse it.
+     */
     async access(name: string): Promise<ClusterToken> {
       const key = cacheKey(options.url ?? '', await options.userToken?.(), name);
       const cached = cache.get(key);
-      if (cached && Date.parse(cached.expires_at) - now() > reuseMarginMs) return cached;
+      if (cached && Date.parse(cached.expires_at) - now() > reuseMarginMs && (await stillSigned(cached.token))) return cached;
       const value = await call('access', { params: params(name) });
-      cache.set(key, value);
+      // Keyed by the user JWT after the call: the API may have refused the one before, and it was renewed.
+      cache.set(cacheKey(options.url ?? '', await options.userToken?.(), name), value);
       return value;
     },
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Call, createCall } from './call.js';
 import type { ClientConfig } from './config.js';
 import { ProvisionerApiError, type Session, sleep } from './session.js';
+import { fileTokenCache } from './token-cache.js';
 import type { LoginResult } from './types.js';
 
 interface CachedToken {
@@ -16,8 +17,9 @@ const renewBeforeMs = 5 * 60_000;
 
 /**
  * The user JWT: the configured one (PROVISIONER_TOKEN), else the cached one while it has more than
- * five minutes left, else a fresh login with the configured GitHub token or, inside GitHub Actions
- * with `id-token: write`, an OIDC token. The cache is a 0600 file per API URL.
+ * five minutes left and the API has not refused it, else a fresh login with the configured GitHub
+ * token or, inside GitHub Actions with `id-token: write`, an OIDC token. The cache is a 0600 file
+ * per API URL.
  */
 export class Credentials {
   private current?: CachedToken;
@@ -36,7 +38,13 @@ export class Credentials {
     return join(this.config.cacheDir, 'credentials.json');
   }
 
-  async userToken(): Promise<string | undefined> {
+  /**
+   * The user JWT to send. Given the one the API just refused, forgets it, and the cluster JWTs cached
+   * for this API (signed with the same keys), before looking for another: a configured token stays
+   * (it is the user's to replace), a cached one gives way to a fresh login when one is possible.
+   */
+  async userToken(refused?: string): Promise<string | undefined> {
+    if (refused !== undefined) this.forgetRefused(refused);
     if (this.config.token) return this.config.token;
     const cached = this.current ?? this.readCache();
     if (cached && Date.parse(cached.expires_at) - this.now() > renewBeforeMs) return (this.current = cached).token;
@@ -109,6 +117,12 @@ export class Credentials {
   logout(): void {
     this.current = undefined;
     rmSync(this.cacheFile, { force: true });
+  }
+
+  private forgetRefused(refused: string): void {
+    fileTokenCache(this.config.cacheDir).forget(this.config.url);
+    // Only if still cached: a request running alongside may have replaced it already.
+    if ((this.current ?? this.readCache())?.token === refused) this.logout();
   }
 
   private save(result: LoginResult): LoginResult {

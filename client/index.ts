@@ -38,7 +38,7 @@ export function createClient(options: ClientOptions = {}) {
   const env = options.env ?? process.env;
   const config = { ...loadConfig(env), ...options.config };
   // The session asks the credentials for the user JWT; the credentials log in through the session.
-  const session: Session = new Session(config, (): Promise<string | undefined> => auth.userToken(), options.retryBaseMs);
+  const session: Session = new Session(config, (refused?: string): Promise<string | undefined> => auth.userToken(refused), options.retryBaseMs);
   const auth: Credentials = new Credentials(config, session, env);
   const call = createCall(session);
   return {

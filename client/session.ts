@@ -24,14 +24,21 @@ export interface RequestOptions {
 const retryable = new Set([429, 503]);
 
 /**
+ * Gives the user JWT to send, or undefined to send none. Called again with the token the API just
+ * refused (401 `invalid_token`): forget it, and return a new one if one can be had.
+ */
+export type TokenSource = (refused?: string) => Promise<string | undefined>;
+
+/**
  * The one place the client does HTTP: JSON both ways, the API's errors as ProvisionerApiError,
  * retries with exponential backoff and jitter on 429, 503 and network errors (honouring
- * Retry-After), and a timeout per attempt. 4xx answers are never retried.
+ * Retry-After), and a timeout per attempt. 4xx answers are never retried, except a refused user
+ * JWT: renewed once, and the request sent once more.
  */
 export class Session {
   constructor(
     private readonly config: Pick<ClientConfig, 'url' | 'retries' | 'timeoutMs'>,
-    private readonly token: () => Promise<string | undefined> = async () => undefined,
+    private readonly token: TokenSource = async () => undefined,
     private readonly retryBaseMs = 250,
   ) {}
 
@@ -39,14 +46,28 @@ export class Session {
     const url = new URL(this.config.url + path);
     for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
     const token = options.auth === false ? undefined : await this.token();
+    try {
+      return await this.send<T>(method, url, options.body, token);
+    } catch (error) {
+      // Keys rotated or the server's data wiped: the cached token will never pass again. The API
+      // refuses it before the operation runs, so sending the request once more is safe.
+      if (!token || !(error instanceof ProvisionerApiError && error.status === 401 && error.code === 'invalid_token')) throw error;
+      const renewed = await this.token(token);
+      if (!renewed || renewed === token) throw error;
+      return this.send<T>(method, url, options.body, renewed);
+    }
+  }
+
+  /** One request, with the retries. */
+  private async send<T>(method: string, url: URL, body: unknown, token: string | undefined): Promise<T> {
     const init: RequestInit = {
       method,
       headers: {
         accept: 'application/json',
-        ...(options.body !== undefined && { 'content-type': 'application/json' }),
+        ...(body !== undefined && { 'content-type': 'application/json' }),
         ...(token && { authorization: `Bearer ${token}` }),
       },
-      ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+      ...(body !== undefined && { body: JSON.stringify(body) }),
     };
     for (let attempt = 0; ; attempt++) {
       let response: Response;
@@ -66,9 +87,9 @@ export class Session {
         continue;
       }
       const text = await response.text();
-      const body = text ? safeJson(text) : undefined;
-      if (response.ok) return body as T;
-      const error = (body as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
+      const answer = text ? safeJson(text) : undefined;
+      if (response.ok) return answer as T;
+      const error = (answer as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
       throw new ProvisionerApiError(
         response.status,
         error?.code ?? `http_${response.status}`,

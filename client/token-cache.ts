@@ -7,7 +7,11 @@ import type { ClusterToken } from './types.js';
 export interface ClusterTokenCache {
   get(key: string): ClusterToken | undefined;
   set(key: string, token: ClusterToken): void;
+  /** Drops every token of one API, whoever the caller: used once the API refuses a token it signed, as its keys changed. */
+  forget(url: string): void;
 }
+
+const ofApi = (key: string, url: string) => key.startsWith(`${url}|`);
 
 /** The cache key: the API, a hash of the caller's user JWT (never the JWT itself), the cluster. */
 export function cacheKey(url: string, userToken: string | undefined, cluster: string): string {
@@ -28,18 +32,30 @@ export function fileTokenCache(dir: string, now: () => number = Date.now): Clust
       return {};
     }
   };
+  const write = (tokens: Record<string, ClusterToken>) => {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, JSON.stringify(tokens), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  };
   return {
     get: (key) => read()[key],
     set(key, token) {
       const live = Object.fromEntries(Object.entries(read()).filter(([, t]) => Date.parse(t.expires_at) > now()));
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(file, JSON.stringify({ ...live, [key]: token }), { mode: 0o600 });
-      chmodSync(file, 0o600);
+      write({ ...live, [key]: token });
+    },
+    forget(url) {
+      write(Object.fromEntries(Object.entries(read()).filter(([key]) => !ofApi(key, url))));
     },
   };
 }
 
 export function memoryTokenCache(): ClusterTokenCache {
   const tokens = new Map<string, ClusterToken>();
-  return { get: (key) => tokens.get(key), set: (key, token) => void tokens.set(key, token) };
+  return {
+    get: (key) => tokens.get(key),
+    set: (key, token) => void tokens.set(key, token),
+    forget(url) {
+      for (const key of [...tokens.keys()]) if (ofApi(key, url)) tokens.delete(key);
+    },
+  };
 }

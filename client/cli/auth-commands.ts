@@ -4,14 +4,20 @@ import { UsageError } from './output.js';
 
 export const authCommands: Record<string, Command> = {
   login: {
-    usage: 'login [--token TOKEN | --github-actions]',
-    summary: 'Log in: GitHub device flow by default, a GitHub token with --token (or - for stdin), or the Actions OIDC token',
+    usage: 'login [--token - | --github-actions]',
+    summary: 'Log in: GitHub device flow by default, a GitHub token read from stdin with --token -, or the Actions OIDC token',
     options: { token: { type: 'string' }, 'github-actions': { type: 'boolean' } },
     async run(context) {
       const { client, out } = context;
       let token = optionString(context, 'token');
-      if (token === '-') token = (await readStdin()).trim();
       if (token !== undefined && context.options['github-actions']) throw new UsageError('use either --token or --github-actions');
+      // From stdin the token stays out of shell history and `ps`; --token TOKEN still works for old scripts.
+      if (token === '-') {
+        if (process.stdin.isTTY) process.stderr.write('Paste a GitHub token, then Enter and Ctrl-D:\n');
+        token = (await readStdin()).trim();
+        if (!token) throw new UsageError('no GitHub token on stdin; try: gh auth token | provisioner login --token -');
+      }
+      if (token === '') throw new UsageError('--token is empty; pass the token on stdin: gh auth token | provisioner login --token -');
       const result = token
         ? await client.auth.login(token)
         : context.options['github-actions']

@@ -1,8 +1,8 @@
 import type { Command } from './commands.js';
-import { clusterLine, optionString, positional, waitIfAsked } from './commands.js';
+import { clusterLine, optionString, positional, waitIfAsked, waitOptions } from './commands.js';
 import { UsageError } from './output.js';
 
-const waitOptions = { wait: { type: 'boolean' }, timeout: { type: 'string' } } as const;
+const waitFlags = { wait: { type: 'boolean' }, timeout: { type: 'string' } } as const;
 
 export const clusterCommands: Record<string, Command> = {
   clusters: {
@@ -25,14 +25,15 @@ export const clusterCommands: Record<string, Command> = {
   deploy: {
     usage: 'deploy <cluster> [--nodes N] [--version V] [--ttl 4h] [--wait] [--timeout 10m]',
     summary: 'Deploy a cluster',
-    options: { nodes: { type: 'string' }, version: { type: 'string' }, ttl: { type: 'string' }, ...waitOptions },
+    options: { nodes: { type: 'string' }, version: { type: 'string' }, ttl: { type: 'string' }, ...waitFlags },
     async run(context) {
       const name = positional(context, 'cluster');
       const nodesText = optionString(context, 'nodes');
       const nodes = nodesText === undefined ? undefined : Number(nodesText);
       if (nodes !== undefined && !(Number.isInteger(nodes) && nodes > 0)) throw new UsageError(`--nodes must be a whole number above 0 (got ${nodesText})`);
+      const wait = waitOptions(context);
       const started = await context.client.clusters.deploy(name, { nodes, version: optionString(context, 'version'), ttl: optionString(context, 'ttl') });
-      const cluster = await waitIfAsked(context, name, 'running', started);
+      const cluster = await waitIfAsked(context, name, 'running', started, wait);
       context.out.result(cluster, clusterLine(cluster));
     },
   },
@@ -60,10 +61,11 @@ export const clusterCommands: Record<string, Command> = {
   destroy: {
     usage: 'destroy <cluster> [--wait] [--timeout 10m]',
     summary: 'Destroy a cluster',
-    options: waitOptions,
+    options: waitFlags,
     async run(context) {
       const name = positional(context, 'cluster');
-      const cluster = await waitIfAsked(context, name, 'absent', await context.client.clusters.destroy(name));
+      const wait = waitOptions(context);
+      const cluster = await waitIfAsked(context, name, 'absent', await context.client.clusters.destroy(name), wait);
       context.out.result(cluster, clusterLine(cluster));
     },
   },

@@ -38,16 +38,29 @@ export function clusterLine(c: Cluster): string {
   return parts.join('  ');
 }
 
-/** `--wait`: polls with a progress line until `target`, within `--timeout` (default 10m). */
-export async function waitIfAsked(context: CommandContext, name: string, target: ClusterStatus, current: Cluster): Promise<Cluster> {
-  if (!context.options.wait || current.status === target) return current;
-  const timeout = optionString(context, 'timeout') ?? '10m';
-  const match = /^(\d+)([smh])$/.exec(timeout);
-  if (!match) throw new UsageError(`--timeout must be a duration such as 90s, 10m or 1h (got ${timeout})`);
-  const timeoutMs = Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+/**
+ * `--wait [--timeout 10m]`, read before the command sends anything: a bad timeout must not be found
+ * after the deploy it was meant to bound. Undefined without --wait. A bare number is refused, since
+ * "10" could mean seconds or minutes.
+ */
+export function waitOptions(context: CommandContext): { timeoutMs: number } | undefined {
+  const timeout = optionString(context, 'timeout');
+  if (!context.options.wait) {
+    if (timeout !== undefined) throw new UsageError('--timeout needs --wait (it bounds the wait)');
+    return undefined;
+  }
+  const text = timeout ?? '10m';
+  const match = /^([1-9]\d*)([smh])$/.exec(text);
+  if (!match) throw new UsageError(`--timeout must be a duration such as 90s, 10m or 1h (got ${text})`);
+  return { timeoutMs: Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'] };
+}
+
+/** Polls with a progress line until `target`, within the `--timeout` of `wait`; returns `current` without `--wait`. */
+export async function waitIfAsked(context: CommandContext, name: string, target: ClusterStatus, current: Cluster, wait: { timeoutMs: number } | undefined): Promise<Cluster> {
+  if (!wait || current.status === target) return current;
   const intervalMs = Number(process.env.PROVISIONER_POLL_MS ?? 2_000);
   return context.client.clusters.waitFor(name, target, {
-    timeoutMs,
+    timeoutMs: wait.timeoutMs,
     intervalMs,
     onProgress: (c, elapsed) => context.out.progress(`${name}: ${c.status} (${Math.round(elapsed / 1000)} s)`),
   });

@@ -10,6 +10,8 @@ export class UsageError extends Error {}
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) return exit.usage;
   if (!(error instanceof ProvisionerApiError)) return exit.failed;
+  // The device flow without an OAuth client id is a configuration to complete, not an outage.
+  if (error.code === 'no_client_id') return exit.usage;
   if (error.code === 'timeout') return exit.timeout;
   if (error.status === 401 || error.status === 403 || error.code === 'not_in_github_actions' || error.code === 'device_flow_failed') return exit.auth;
   if (error.status === 400) return exit.usage;
@@ -42,11 +44,19 @@ export function output(json: boolean, stdout = process.stdout, stderr = process.
     },
     error(error) {
       if (last && stderr.isTTY) stderr.write('\n');
-      if (json && error instanceof ProvisionerApiError) {
-        stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, status: error.status, details: error.details } }, null, 2)}\n`);
-      }
+      // A script reading --json output gets an answer it can parse for every failure, not only the API's.
+      if (json) stdout.write(`${JSON.stringify({ error: errorJson(error) }, null, 2)}\n`);
       const code = error instanceof ProvisionerApiError ? ` (${error.code})` : '';
       stderr.write(`provisioner: ${(error as Error).message}${code}\n`);
     },
   };
+}
+
+/** The `error` object of --json output: the API's code and status, or the CLI's own code. */
+function errorJson(error: unknown): { code: string; message: string; status?: number; details?: Record<string, unknown> } {
+  const message = (error as Error).message;
+  if (error instanceof ProvisionerApiError) return { code: error.code, message, status: error.status, details: error.details };
+  if (error instanceof ConfigError) return { code: 'invalid_config', message, details: { field: error.field } };
+  if (error instanceof UsageError) return { code: 'usage', message };
+  return { code: 'failed', message };
 }

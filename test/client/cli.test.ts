@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClusterVerifier } from '../../src/tokens/cluster-verifier.js';
@@ -14,14 +14,18 @@ jest.setTimeout(120_000);
 /** The CLI, the SDK behind it, and the example Makefile, end to end against `npm start`. */
 const github = new FakeGitHub();
 let api: ApiProcess;
+let apiEnv: Record<string, string>;
 const cacheDir = mkdtempSync(join(tmpdir(), 'provisioner-cli-'));
+
+// Every command is a new node process compiling TypeScript: seconds each on a busy machine.
+jest.setTimeout(180_000);
 
 beforeAll(async () => {
   await github.start();
   github.users.set('gh-olga', { login: 'olga', orgs: { acme: 'active' } });
   github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
   github.deviceToken = 'gh-alice';
-  api = new ApiProcess(await freePort(), {
+  apiEnv = {
     PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-cli-api-')),
     PROVISIONER_GITHUB_API_URL: github.url,
     PROVISIONER_CATALOG: writeCatalog({
@@ -32,12 +36,13 @@ beforeAll(async () => {
         { name: 'stuck', visibility: 'private', backend: { kind: 'local', command: ['sleep', '30'] } },
       ],
     }),
-  });
+  };
+  api = new ApiProcess(await freePort(), apiEnv);
   await api.start();
 });
 
 afterAll(async () => {
-  for (const cluster of ['acme-dev', 'stuck', 'broken']) await cli(['destroy', cluster], { PROVISIONER_GITHUB_TOKEN: 'gh-alice' }).catch(() => undefined);
+  for (const cluster of ['acme-dev', 'stuck', 'broken', 'demo']) await cli(['destroy', cluster], { PROVISIONER_GITHUB_TOKEN: 'gh-alice' }).catch(() => undefined);
   await api.stop();
   await github.stop();
 });
@@ -48,7 +53,7 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: string[], env: Record<string, string>): Promise<Run> {
+function run(command: string, args: string[], env: Record<string, string | undefined>, stdin?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       env: {
@@ -59,8 +64,9 @@ function run(command: string, args: string[], env: Record<string, string>): Prom
         PROVISIONER_POLL_MS: '200',
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -69,7 +75,14 @@ function run(command: string, args: string[], env: Record<string, string>): Prom
   });
 }
 
-const cli = (args: string[], env: Record<string, string> = {}) => run(process.execPath, ['client/cli/bin.mjs', ...args], env);
+const cli = (args: string[], env: Record<string, string | undefined> = {}, stdin?: string) => run(process.execPath, ['client/cli/bin.mjs', ...args], env, stdin);
+
+/** A 0600 config file holding `text`. */
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'provisioner-cli-config-')), 'provisioner.toml');
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
+}
 
 describe('the provisioner CLI', () => {
   it('logs in with the GitHub device flow and caches the token for later commands', async () => {
@@ -131,5 +144,69 @@ describe('the provisioner CLI', () => {
     const jwt = (await make('access')).stdout.trim();
     await expect(createClusterVerifier({ issuer: api.url, cluster: 'acme-dev' })(jwt)).resolves.toMatchObject({ cluster: 'acme-dev' });
     expect((await make('destroy')).stdout).toContain('acme-dev  absent');
+  });
+
+  it('validates the configuration before acting: exit 2 naming the field, also under --json', async () => {
+    for (const url of ['123', '"localhost:4104"', '"ftp://provisioner.example.com"']) {
+      // Arrange
+      // No PROVISIONER_URL: the file's url is the one read.
+      const env = { PROVISIONER_CONFIG: configFile(`[defaults]\nurl = ${url}\n`), PROVISIONER_URL: undefined };
+
+      // Act
+      const result = await cli(['clusters', '--json'], env);
+
+      // Assert
+      expect(result.code).toBe(2);
+      expect(JSON.parse(result.stdout)).toEqual({ error: expect.objectContaining({ code: 'invalid_config', details: { field: 'url' } }) });
+      expect(result.stderr).toContain(`url in [defaults] of ${env.PROVISIONER_CONFIG}`);
+    }
+  });
+
+  it('validates --timeout before deploying: no unit is exit 2 and nothing is deployed', async () => {
+    // Arrange: an administrator, whom the API would let deploy demo.
+    const env = { PROVISIONER_CACHE_DIR: mkdtempSync(join(tmpdir(), 'provisioner-timeout-')), PROVISIONER_GITHUB_TOKEN: 'gh-alice' };
+
+    // Act
+    const unitless = await cli(['deploy', 'demo', '--wait', '--timeout', '10'], env);
+    const withoutWait = await cli(['deploy', 'demo', '--timeout', '10m'], env);
+
+    // Assert
+    expect([unitless.code, unitless.stderr]).toEqual([2, expect.stringMatching(/--timeout must be a duration such as 90s, 10m or 1h \(got 10\)/)]);
+    expect([withoutWait.code, withoutWait.stderr]).toEqual([2, expect.stringContaining('--timeout needs --wait')]);
+    expect((await api.call('GET', '/v1/clusters/demo')).body).toMatchObject({ status: 'absent' });
+  });
+
+  it('logs in with a GitHub token read from stdin (--token -), and refuses an empty one', async () => {
+    // Arrange
+    const env = { PROVISIONER_CACHE_DIR: mkdtempSync(join(tmpdir(), 'provisioner-stdin-')) };
+
+    // Act
+    const login = await cli(['login', '--token', '-'], env, 'gh-olga\n');
+    const me = await cli(['whoami'], env);
+    const empty = await cli(['login', '--token', '-'], env, '\n');
+
+    // Assert
+    expect([login.code, login.stdout]).toEqual([0, expect.stringContaining('Logged in as olga')]);
+    expect(me.stdout).toContain('olga (org_member)');
+    expect([empty.code, empty.stderr]).toEqual([2, expect.stringContaining('no GitHub token on stdin')]);
+  });
+
+  it('recovers from a wiped server: logs in again with the configured GitHub token and drops the cluster JWTs it cached', async () => {
+    // Arrange
+    const env = { PROVISIONER_CACHE_DIR: mkdtempSync(join(tmpdir(), 'provisioner-wiped-')), PROVISIONER_GITHUB_TOKEN: 'gh-olga' };
+    const before = await cli(['access', 'demo'], env);
+    expect(before.code).toBe(0);
+    await api.stop();
+    api = new ApiProcess(api.port, { ...apiEnv, PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-cli-api-wiped-')) });
+    await api.start();
+
+    // Act
+    const me = await cli(['whoami'], env);
+    const access = await cli(['access', 'demo'], env);
+
+    // Assert
+    expect([me.code, me.stdout]).toEqual([0, expect.stringContaining('olga (org_member)')]);
+    expect(access.code).toBe(0);
+    await expect(createClusterVerifier({ issuer: api.url, cluster: 'demo' })(access.stdout.trim())).resolves.toMatchObject({ sub: 'github:olga' });
   });
 });

@@ -45,7 +45,48 @@ github_token = "ghp_from_file"
 
   it('names what is wrong in a bad file or setting', () => {
     expect(() => loadConfig({ PROVISIONER_CONFIG: configFile('[defaults\n') })).toThrow(/not valid TOML/);
-    expect(() => loadConfig({ PROVISIONER_CONFIG: file, PROVISIONER_RETRIES: 'lots' })).toThrow(/retries must be a whole number/);
-    expect(() => loadConfig({ PROVISIONER_CONFIG: file, PROVISIONER_URL: 'not a url' })).toThrow(/url must be a URL/);
+    expect(() => loadConfig({ PROVISIONER_CONFIG: file, PROVISIONER_RETRIES: 'lots' })).toThrow(/PROVISIONER_RETRIES must be a whole number/);
+    expect(() => loadConfig({ PROVISIONER_CONFIG: file, PROVISIONER_URL: 'not a url' })).toThrow(/PROVISIONER_URL must be an http:\/\/ or https:\/\/ URL/);
+  });
+
+  it('refuses a url that is not an http(s) URL, naming the field and where it was set', () => {
+    for (const [text, shown] of [
+      ['url = 123', '123'],
+      ['url = "localhost:4104"', 'localhost:4104'],
+      ['url = "ftp://provisioner.example.com"', 'ftp://provisioner.example.com'],
+      ['url = "https://provisioner.example.com?x=1"', 'https://provisioner.example.com?x=1'],
+    ]) {
+      // Arrange
+      const path = configFile(`[defaults]\n${text}\n`);
+
+      // Act
+      const error = (() => {
+        try {
+          return loadConfig({ PROVISIONER_CONFIG: path });
+        } catch (e) {
+          return e;
+        }
+      })();
+
+      // Assert
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error).toMatchObject({ field: 'url', message: expect.stringContaining(`url in [defaults] of ${path}`) });
+      expect((error as Error).message).toContain(shown);
+    }
+    expect(() => loadConfig({ PROVISIONER_CONFIG: file, PROVISIONER_URL: 'localhost:4104' })).toThrow(/PROVISIONER_URL must be an http:\/\/ or https:\/\/ URL.*did you mean http:\/\/localhost:4104/);
+  });
+
+  it('refuses settings of the wrong type instead of failing later', () => {
+    const cases: [string, string][] = [
+      ['[defaults]\ngithub_url = "github.com"', 'github_url'],
+      ['[defaults]\naudience = 7', 'audience'],
+      ['[defaults]\nclient_id = true', 'client_id'],
+      ['[credentials]\ngithub_token = 123', 'github_token'],
+      ['[credentials]\ntoken = ["a"]', 'token'],
+      ['defaults = "https://x.example"', 'defaults'],
+    ];
+    for (const [text, field] of cases) {
+      expect(() => loadConfig({ PROVISIONER_CONFIG: configFile(`${text}\n`) })).toThrow(expect.objectContaining({ name: 'ConfigError', field }));
+    }
   });
 });

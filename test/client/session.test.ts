@@ -55,6 +55,62 @@ describe('the client session', () => {
     await expect(closed.request('GET', '/v1/health')).rejects.toMatchObject({ status: 0, code: 'unreachable' });
   });
 
+  describe('when the API refuses the user JWT (401 invalid_token)', () => {
+    // A server that honours only jwt-2, as after a key rotation or a wiped server.
+    let strict: Server;
+    let strictUrl = '';
+    const sent: string[] = [];
+    beforeAll(async () => {
+      strict = createServer((req, res) => {
+        sent.push(req.headers.authorization ?? '-');
+        const ok = req.headers.authorization === 'Bearer jwt-2';
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(ok ? { ok: true } : { error: { code: 'invalid_token', message: 'The bearer token was refused.' } }));
+      });
+      strictUrl = await listenLocal(strict);
+    });
+    afterAll(() => closeServer(strict));
+
+    const refusing = (renew: (refused: string) => string | undefined) => {
+      const refusals: string[] = [];
+      const token = async (refused?: string) => {
+        if (refused === undefined) return 'jwt-1';
+        refusals.push(refused);
+        return renew(refused);
+      };
+      return { session: new Session({ url: strictUrl, retries: 3, timeoutMs: 2_000 }, token, 1), refusals };
+    };
+
+    it('asks for a new token once, naming the refused one, and retries once with it', async () => {
+      // Arrange
+      const { session, refusals } = refusing(() => 'jwt-2');
+      sent.length = 0;
+
+      // Act
+      const answer = await session.request('POST', '/v1/clusters/demo/deploy', { body: {} });
+
+      // Assert
+      expect(answer).toEqual({ ok: true });
+      expect(refusals).toEqual(['jwt-1']);
+      expect(sent).toEqual(['Bearer jwt-1', 'Bearer jwt-2']);
+    });
+
+    it('gives up with the 401 when no other token can be had, or the new one is refused too', async () => {
+      for (const renewed of ['jwt-1', undefined, 'jwt-3']) {
+        // Arrange
+        const { session } = refusing(() => renewed);
+        sent.length = 0;
+
+        // Act
+        const error = await session.request('GET', '/v1/whoami').catch((e: unknown) => e);
+
+        // Assert
+        expect(error).toMatchObject({ status: 401, code: 'invalid_token' });
+        expect(sent).toEqual(renewed === 'jwt-3' ? ['Bearer jwt-1', 'Bearer jwt-3'] : ['Bearer jwt-1']);
+      }
+    });
+  });
+
   it('times out a request that gets no answer', async () => {
     const silent = createServer(() => undefined);
     const silentUrl = await listenLocal(silent);
