@@ -8,9 +8,6 @@ import { ApiProcess, freePort } from '../support/api-process.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { testCatalog, writeCatalog } from '../support/local-api.js';
 
-// End to end: real processes (the API, cluster nodes) start under whatever load the machine has.
-jest.setTimeout(120_000);
-
 /** The CLI, the SDK behind it, and the example Makefile, end to end against `npm start`. */
 const github = new FakeGitHub();
 let api: ApiProcess;
