@@ -65,6 +65,14 @@ export interface Store {
   increment(key: Key, by: number, ttl: number): Promise<number>;
   /** Overwrites the item: only for derived data with a single writer (e.g. the published JWKS). */
   put(item: NewItem): Promise<void>;
+  /**
+   * Adds `member` to the item's set of `members` if the set has fewer than `max` (or already holds
+   * it): one conditional write, so concurrent claims never exceed `max`. `members` maps each member
+   * to when it was claimed (so a caller can tell a stale slot from one whose request is on its way).
+   */
+  claim(key: Key, member: string, max: number, at: Date): Promise<{ won: boolean; members: Record<string, string> }>;
+  /** Removes `member` from the item's set; one absent counts as done. */
+  release(key: Key, member: string): Promise<void>;
 }
 
 /** Where the private signing keys live: Secrets Manager in AWS, a 0600 file locally. */

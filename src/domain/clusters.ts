@@ -117,11 +117,19 @@ export interface DeployRequest {
 export type DeployDecision =
   | { kind: 'running' }
   | { kind: 'deploying' }
-  | { kind: 'start'; nodes: number; version: string; destroyAt?: Date };
+  | {
+      kind: 'start';
+      nodes: number;
+      version: string;
+      destroyAt?: Date;
+      /** The caller's `max_deployments`: the store claims one of that many slots before the deployment starts. */
+      maxDeployments?: number;
+    };
 
 /**
  * DEPLOY: running → nothing to do; deploying → the same deployment; destroying or about to be
- * destroyed → 409; otherwise start one, within the cluster's and the caller's limits.
+ * destroyed → 409; otherwise start one, within the cluster's and the caller's limits (the count of
+ * deployments, which concurrent requests race for, is claimed in the store).
  */
 export function decideDeploy(
   state: ClusterState,
@@ -129,7 +137,6 @@ export function decideDeploy(
   caller: Caller,
   cluster: ClusterEntry,
   catalog: Catalog,
-  activeDeploymentsOfCaller: number,
   now: Date,
   rules: ClusterRules,
 ): DeployDecision {
@@ -144,11 +151,6 @@ export function decideDeploy(
   if (nodes > maxNodes) {
     throw new ProvisionerError('invalid_request', `nodes must be at most ${maxNodes} for ${cluster.name}${limits.max_nodes ? ' at your level' : ''}.`, { max_nodes: maxNodes });
   }
-  if (limits.max_deployments !== undefined && activeDeploymentsOfCaller >= limits.max_deployments) {
-    throw new ProvisionerError('deployment_limit_reached', `You already have ${activeDeploymentsOfCaller} deployments, the most allowed at your level; destroy one first.`, {
-      max_deployments: limits.max_deployments,
-    });
-  }
   const maxTtlMs = limits.max_ttl ? parseDuration(limits.max_ttl) : undefined;
   let ttlMs = request.ttl ? parseDuration(request.ttl) : undefined;
   if (request.ttl && ttlMs === undefined) throw new ProvisionerError('invalid_request', `ttl ${durationRule}.`);
@@ -158,7 +160,18 @@ export function decideDeploy(
   // An org member's deployment always gets a destroy schedule, no later than max_ttl.
   ttlMs ??= maxTtlMs;
   if (ttlMs !== undefined && ttlMs > rules.maxScheduleAheadMs) throw new ProvisionerError('invalid_request', 'ttl is too far ahead.');
-  return { kind: 'start', nodes, version: request.version ?? 'latest', ...(ttlMs !== undefined && { destroyAt: new Date(now.getTime() + ttlMs) }) };
+  return {
+    kind: 'start',
+    nodes,
+    version: request.version ?? 'latest',
+    ...(ttlMs !== undefined && { destroyAt: new Date(now.getTime() + ttlMs) }),
+    ...(limits.max_deployments !== undefined && { maxDeployments: limits.max_deployments }),
+  };
+}
+
+/** A caller who already holds all the deployments their level allows. */
+export function deploymentLimitReached(max: number): ProvisionerError {
+  return new ProvisionerError('deployment_limit_reached', `You already have ${max} deployments, the most allowed at your level; destroy one first.`, { max_deployments: max });
 }
 
 /**

@@ -21,9 +21,8 @@ export const entityKeys = {
   archivesBefore: (kind: EntityKind, id: string, version: number) => ({ partition: `${kind}#${id}`, prefix: archivePrefix, through: archiveSort(Math.max(0, version - 1)) }),
 };
 
-/** Secondary-index lists (`gsi1pk`): who deployed what, the local scheduler's queue, the local backend's deployments. */
+/** Secondary-index lists (`gsi1pk`): the local scheduler's queue, the local backend's deployments. */
 export const listKeys = {
-  deployer: (sub: string) => `deployer#${sub}`,
   schedules: 'schedules',
   localDeployments: 'localdeploys',
 };
@@ -33,6 +32,9 @@ export const scheduleKeys = {
   item: (name: string): Key => ({ pk: `schedule#${name}`, sk: 'schedule' }),
   order: (at: Date, name: string) => `${at.toISOString()}#${name}`,
 };
+
+/** The clusters a caller has deployed and not yet destroyed: the slots their `max_deployments` counts. */
+export const deploymentSlotsKey = (sub: string): Key => ({ pk: `deployments#${sub}`, sk: 'slots' });
 
 /** A fixed window's request counter: per subject (a network or a user), per window index. */
 export const rateKey = (subject: string, window: number): Key => ({ pk: `rate#${subject}`, sk: String(window) });

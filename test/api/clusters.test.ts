@@ -145,6 +145,25 @@ describe('deploy', () => {
     await reset('acme-x');
   });
 
+  it('starts exactly max_deployments of 20 parallel deploys by one member across clusters, and frees a slot when one ends', async () => {
+    // Arrange: acme-dev still holds one of olga's two slots (previous test); free it.
+    await reset('acme-dev');
+    const clusters = ['acme-dev', 'acme-qa', 'acme-x', 'acme-race'];
+
+    // Act
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => deploy(clusters[i % clusters.length] ?? '', token.olga)));
+
+    // Assert: exactly two clusters deploying, every other answer 409 or the same deployment.
+    const states = await Promise.all(clusters.map(async (c) => (await get(c)).body.status));
+    expect(states.filter((s) => s === 'deploying')).toHaveLength(2);
+    expect(answers.every((a) => a.status === 202 || (a.status === 409 && a.body.error.code === 'deployment_limit_reached'))).toBe(true);
+    const deployed = clusters.filter((_, i) => states[i] === 'deploying');
+    const waiting = clusters.find((_, i) => states[i] !== 'deploying') ?? '';
+    await reset(deployed[0] ?? '');
+    expect((await deploy(waiting, token.olga)).status).toBe(202);
+    for (const c of clusters) await reset(c);
+  });
+
   it('marks the cluster failed and answers 503 when the backend refuses to start it', async () => {
     compute.failDeploy = true;
     try {

@@ -147,12 +147,12 @@ function codeOf(fn: () => unknown): string | undefined {
 describe('cluster decisions, over random states, callers and times', () => {
   it('never start a second deployment: deploying stays deploying, running stays running', () => {
     fc.assert(
-      fc.property(stateArb(), deployRequestArb, callerArb, catalogArb, fc.nat({ max: 10 }), fc.nat(), nowArb, (seed, request, caller, catalog, active, index, now) => {
+      fc.property(stateArb(), deployRequestArb, callerArb, catalogArb, fc.nat(), nowArb, (seed, request, caller, catalog, index, now) => {
         const cluster = clusterOf(catalog, index);
         const state = stateAt(seed, cluster.name, now);
 
         let decision: ReturnType<typeof decideDeploy> | undefined;
-        onlyClientErrors(() => (decision = decideDeploy(state, request, caller, cluster, catalog, active, now, defaultRules)));
+        onlyClientErrors(() => (decision = decideDeploy(state, request, caller, cluster, catalog, now, defaultRules)));
 
         if (state.status === 'deploying') expect(decision).toEqual({ kind: 'deploying' });
         if (state.status === 'running') expect(decision).toEqual({ kind: 'running' });
@@ -219,7 +219,7 @@ describe('cluster decisions, over random states, callers and times', () => {
           const request = percentOfMax === undefined ? generated : { ...generated, ttl: `${near}${unit}` };
 
           let decision: ReturnType<typeof decideDeploy> | undefined;
-          onlyClientErrors(() => (decision = decideDeploy(state, request, caller, cluster, catalog, 0, now, defaultRules)));
+          onlyClientErrors(() => (decision = decideDeploy(state, request, caller, cluster, catalog, now, defaultRules)));
 
           if (decision?.kind === 'start') {
             expect(decision.destroyAt).toBeInstanceOf(Date);
@@ -259,10 +259,9 @@ describe('cluster decisions, over random states, callers and times', () => {
         destroyBodyArb,
         callerArb,
         catalogArb,
-        fc.nat({ max: 10 }),
         fc.constantFrom('demo', 'home-dev', 'beta-lab', 'big-public', 'no-such-cluster'),
         nowArb,
-        (seed, request, body, caller, catalog, active, name, now) => {
+        (seed, request, body, caller, catalog, name, now) => {
           // The generators stay inside what the API admits.
           expect(deployBody.safeParse(request).success).toBe(true);
           expect(destroyScheduleBody.safeParse(body).success).toBe(true);
@@ -274,7 +273,7 @@ describe('cluster decisions, over random states, callers and times', () => {
           if (cluster) {
             expect(typeof canSee(caller, cluster, catalog)).toBe('boolean');
             onlyClientErrors(() => authorizeManage(caller, cluster, catalog));
-            onlyClientErrors(() => decideDeploy(state, request, caller, cluster, catalog, active, now, defaultRules));
+            onlyClientErrors(() => decideDeploy(state, request, caller, cluster, catalog, now, defaultRules));
           }
           onlyClientErrors(() => decideSchedule(state, destroyTime(body, now), caller, catalog, now, defaultRules));
           onlyClientErrors(() => decideCancel(state, caller, catalog, now, defaultRules));

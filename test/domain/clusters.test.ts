@@ -7,6 +7,7 @@ import {
   decideCancel,
   decideDeploy,
   decideSchedule,
+  deploymentLimitReached,
   defaultRules,
   destroyTime,
   manageableCluster,
@@ -70,15 +71,15 @@ function thrown(fn: () => unknown): ProvisionerError {
 }
 
 describe('decideDeploy', () => {
-  const deploy = (s: ClusterState, request: Parameters<typeof decideDeploy>[1], who: Caller = olga, options: { cluster?: ClusterEntry; catalog?: Catalog; active?: number } = {}) =>
-    decideDeploy(s, request, who, options.cluster ?? acmeDev, options.catalog ?? catalog, options.active ?? 0, now, defaultRules);
+  const deploy = (s: ClusterState, request: Parameters<typeof decideDeploy>[1], who: Caller = olga, options: { cluster?: ClusterEntry; catalog?: Catalog } = {}) =>
+    decideDeploy(s, request, who, options.cluster ?? acmeDev, options.catalog ?? catalog, now, defaultRules);
 
   it('answers running for a running cluster, whatever the request, the limits or the lock', () => {
     // Arrange: a request over every limit, on a running cluster whose destroy is inside its lock.
     const locked = running({ destroy_at: iso(LOCK - 1) });
 
     // Act
-    const decision = deploy(locked, { nodes: 1000, ttl: '999d' }, olga, { active: 99 });
+    const decision = deploy(locked, { nodes: 1000, ttl: '999d' }, olga);
 
     // Assert
     expect(decision).toEqual({ kind: 'running' });
@@ -87,7 +88,7 @@ describe('decideDeploy', () => {
   it('answers the same deployment for a deploying cluster, never a second one', () => {
     const deploying = state({ status: 'deploying', version: 2, deployment_id: 'd-1', deadline: iso(5 * MINUTE), destroy_at: iso(LOCK - 1) });
 
-    const decision = deploy(deploying, { nodes: 1000, ttl: '1h' }, admin, { active: 99 });
+    const decision = deploy(deploying, { nodes: 1000, ttl: '1h' }, admin);
 
     expect(decision).toEqual({ kind: 'deploying' });
   });
@@ -134,15 +135,16 @@ describe('decideDeploy', () => {
   });
 
   it('lets administrators deploy without the level limits', () => {
-    const decision = deploy(state({ name: 'beta-lab' }), { nodes: 1000 }, admin, { cluster: betaLab, active: 50 });
+    const decision = deploy(state({ name: 'beta-lab' }), { nodes: 1000 }, admin, { cluster: betaLab });
 
     expect(decision).toEqual({ kind: 'start', nodes: 1000, version: 'latest' });
   });
 
-  it('refuses a deployment past max_deployments with 409 deployment_limit_reached', () => {
-    expect(deploy(state(), {}, olga, { active: 1 })).toMatchObject({ kind: 'start' });
+  it("hands an org member's max_deployments to the store's slot claim, and none for administrators", () => {
+    expect(deploy(state(), {}, olga)).toMatchObject({ kind: 'start', maxDeployments: 2 });
+    expect(deploy(state(), {}, admin)).not.toHaveProperty('maxDeployments');
 
-    const error = thrown(() => deploy(state(), {}, olga, { active: 2 }));
+    const error = deploymentLimitReached(2);
 
     expect(error).toMatchObject({ code: 'deployment_limit_reached', status: 409, details: { max_deployments: 2 } });
     expect(error.message).toContain('2 deployments');
@@ -155,7 +157,7 @@ describe('decideDeploy', () => {
   });
 
   it("gives an org member's deployment a destroy time of now + ttl, at most max_ttl", () => {
-    expect(deploy(state(), { ttl: '2h' }, olga)).toEqual({ kind: 'start', nodes: 1, version: 'latest', destroyAt: at(2 * HOUR) });
+    expect(deploy(state(), { ttl: '2h' }, olga)).toEqual({ kind: 'start', nodes: 1, version: 'latest', destroyAt: at(2 * HOUR), maxDeployments: 2 });
     expect(deploy(state(), { ttl: '8h' }, olga)).toMatchObject({ destroyAt: at(8 * HOUR) });
     expect(deploy(state(), { ttl: '480m' }, olga)).toMatchObject({ destroyAt: at(8 * HOUR) });
 
@@ -163,7 +165,7 @@ describe('decideDeploy', () => {
   });
 
   it("always gives an org member's deployment a destroy time: max_ttl when no ttl is asked", () => {
-    expect(deploy(state(), {}, olga)).toEqual({ kind: 'start', nodes: 1, version: 'latest', destroyAt: at(8 * HOUR) });
+    expect(deploy(state(), {}, olga)).toEqual({ kind: 'start', nodes: 1, version: 'latest', destroyAt: at(8 * HOUR), maxDeployments: 2 });
   });
 
   it('gives no destroy time without a ttl when there is no max_ttl, nor to administrators', () => {
@@ -182,7 +184,7 @@ describe('decideDeploy', () => {
     const error = thrown(() => deploy(state({ name: 'demo' }), { nodes: 5 }, gil, { cluster: demo }));
 
     expect(error).toMatchObject({ code: 'invalid_request', details: { max_nodes: 4 } });
-    expect(deploy(state({ name: 'demo' }), {}, systemCaller('scheduler'), { cluster: demo, active: 9 })).toEqual({ kind: 'start', nodes: 1, version: 'latest' });
+    expect(deploy(state({ name: 'demo' }), {}, systemCaller('scheduler'), { cluster: demo })).toEqual({ kind: 'start', nodes: 1, version: 'latest' });
   });
 });
 

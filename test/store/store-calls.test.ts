@@ -13,7 +13,7 @@ import { FakeCompute } from '../support/fake-compute.js';
 function counting(store: Store): { store: Store; calls: string[] } {
   const calls: string[] = [];
   const wrapped = Object.fromEntries(
-    (['get', 'createIfAbsent', 'transition', 'remove', 'query', 'increment', 'put'] as const).map((name) => [
+    (['get', 'createIfAbsent', 'transition', 'remove', 'query', 'increment', 'put', 'claim', 'release'] as const).map((name) => [
       name,
       (...args: unknown[]) => {
         calls.push(name);
@@ -75,8 +75,8 @@ describe('store round trips of every cluster operation (at most 3)', () => {
 
     const [deployed, deployCalls] = await step(() => deployCluster(deps, actor, 'acme-dev', { nodes: 2 }));
     expect(deployed.status).toBe('deploying');
-    // Read the state, count the caller's active deployments, one conditional write (state + event).
-    expect(deployCalls).toEqual(['get', 'query', 'createIfAbsent']);
+    // Read the state, claim one of the caller's deployment slots, one conditional write (state + event).
+    expect(deployCalls).toEqual(['get', 'claim', 'createIfAbsent']);
 
     compute.set('acme-dev', 'running', ['http://node-1']);
     const [running, readCalls] = await step(() => readCluster(deps, actor, catalog.clusters[0]!));
@@ -107,12 +107,13 @@ describe('store round trips of every cluster operation (at most 3)', () => {
     compute.set('acme-dev', 'gone');
     const [absent, checkCalls] = await step(() => checkDeadline(deps, actor, 'acme-dev', destroying.check_id ?? ''));
     expect(absent.status).toBe('absent');
-    expect(checkCalls).toEqual(['get', 'transition']);
+    // ... and the deployer's slot is given back.
+    expect(checkCalls).toEqual(['get', 'transition', 'release']);
 
     // Redeploying an absent cluster: the same three calls as the first time, the write an update now.
     const [redeployed, redeployCalls] = await step(() => deployCluster(deps, actor, 'acme-dev', {}));
     expect(redeployed.status).toBe('deploying');
-    expect(redeployCalls).toEqual(['get', 'query', 'transition']);
+    expect(redeployCalls).toEqual(['get', 'claim', 'transition']);
 
     const [trail, trailCalls] = await step(() => clusterTrail(deps, 'acme-dev', 5));
     expect(trail.items.map((e) => e.action)).toEqual(['deploy', 'absent', 'destroy', 'cancel-destroy', 'reschedule-destroy']);

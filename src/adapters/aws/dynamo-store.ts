@@ -152,6 +152,44 @@ export class DynamoStore implements Store {
     await this.send(() => this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, version: 1 } })));
   }
 
+  async claim(key: Key, member: string, max: number, at: Date): Promise<{ won: boolean; members: Record<string, string> }> {
+    // Each member's claim time is a top-level attribute of its own (`claimed:<member>`), set in the same write.
+    const names = { '#members': 'members', '#version': 'version', '#at': `claimed:${member}` };
+    try {
+      const { Attributes } = await this.send(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'ADD #members :member SET #version = if_not_exists(#version, :one), #at = :now',
+            ConditionExpression: 'attribute_not_exists(#members) OR contains(#members, :name) OR size(#members) < :max',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':member': new Set([member]), ':name': member, ':max': max, ':one': 1, ':now': at.toISOString() },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return { won: true, members: claimsOf(Attributes) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { won: false, members: claimsOf(await this.get(key)) };
+    }
+  }
+
+  async release(key: Key, member: string): Promise<void> {
+    await this.send(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'DELETE #members :member REMOVE #at',
+          ExpressionAttributeNames: { '#members': 'members', '#at': `claimed:${member}` },
+          ExpressionAttributeValues: { ':member': new Set([member]) },
+        }),
+      ),
+    );
+  }
+
   private live(item: StoredItem | undefined): StoredItem | undefined {
     if (!item) return undefined;
     return typeof item.ttl === 'number' && item.ttl < this.nowSeconds() ? undefined : item;
@@ -193,6 +231,12 @@ function isTransient(error: unknown): boolean {
   return ['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'TimeoutError'].includes(
     meta.name === 'Error' ? (meta.code ?? '') : meta.name,
   );
+}
+
+/** A slot item's members and when each was claimed. */
+function claimsOf(item: Record<string, unknown> | undefined): Record<string, string> {
+  const members = [...((item?.members as Set<string> | undefined) ?? [])];
+  return Object.fromEntries(members.map((m) => [m, String(item?.[`claimed:${m}`] ?? '')]));
 }
 
 function encodeCursor(key: Record<string, unknown>): string {

@@ -12,13 +12,14 @@ import {
   decideDeploy,
   decideSchedule,
   type DeployRequest,
+  deploymentLimitReached,
   manageableCluster,
 } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
 import type { ClusterCompute, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType } from '../../store/entity.js';
-import { listKeys } from '../../store/keys.js';
+import { deploymentSlotsKey } from '../../store/keys.js';
 import * as z from '../../zod.js';
 
 /**
@@ -61,8 +62,8 @@ const clusterEntity: EntityType<ClusterState> = {
 export const clustersOf = (deps: Pick<ClusterDeps, 'store' | 'clock'>) => new Entities(deps.store, clusterEntity, deps.clock);
 type Clusters = ReturnType<typeof clustersOf>;
 
-/** The fields a change may set: the state's, and the deployer list it is on. */
-type ClusterChange = Partial<Record<keyof Omit<ClusterState, 'version'> | 'gsi1pk' | 'gsi1sk', unknown>>;
+/** The fields a change may set. */
+type ClusterChange = Partial<Record<keyof Omit<ClusterState, 'version'>, unknown>>;
 
 function change(actor: Actor, action: string, set: ClusterChange, details?: Record<string, unknown>): Change {
   return { set, action, author: { sub: actor.caller.sub, requestId: actor.requestId }, ...(details && { details }) };
@@ -103,10 +104,36 @@ export async function readCluster(deps: ClusterDeps, actor: Actor, cluster: Clus
   return refresh(deps, clusters, asSystem(actor), cluster, await clusters.load(cluster.name));
 }
 
-/** Deploying clusters of this caller now counted against their `max_deployments`. */
-async function activeDeployments(store: Store, sub: string): Promise<number> {
-  const { items } = await store.query({ index: 'gsi1', partition: listKeys.deployer(sub), limit: 100 });
-  return items.filter((item) => item.status === 'deploying' || item.status === 'running').length;
+/** The statuses in which a deployment holds one of its deployer's `max_deployments` slots. */
+const holdsSlot = (state: ClusterState, sub: string) => state.deployed_by === sub && (state.status === 'deploying' || state.status === 'running' || state.status === 'destroying');
+
+/**
+ * Claims one of the caller's deployment slots for this cluster (one conditional write, so parallel
+ * deploys across clusters never exceed the limit). When full, slots whose cluster the caller no
+ * longer holds — claimed longer ago than a deploy takes, so not a request still on its way: a crash
+ * between a deployment's end and its release — are freed and the claim retried.
+ */
+async function claimSlot(deps: ClusterDeps, clusters: Clusters, sub: string, name: string, max: number) {
+  const key = deploymentSlotsKey(sub);
+  const now = deps.clock.now();
+  let claim = await deps.store.claim(key, name, max, now);
+  if (claim.won) return claim;
+  const settledBefore = now.getTime() - deps.clusterRules.operationTimeoutMs;
+  const stale = [];
+  for (const [other, claimedAt] of Object.entries(claim.members)) {
+    if (Date.parse(claimedAt) < settledBefore && !holdsSlot(await clusters.load(other), sub)) stale.push(other);
+  }
+  if (stale.length > 0) {
+    await Promise.all(stale.map((other) => deps.store.release(key, other)));
+    claim = await deps.store.claim(key, name, max, now);
+  }
+  if (!claim.won) throw deploymentLimitReached(max);
+  return claim;
+}
+
+/** A deployment that ended gives its deployer's slot back. */
+async function releaseSlot(deps: ClusterDeps, state: ClusterState): Promise<void> {
+  if (state.deployed_by) await deps.store.release(deploymentSlotsKey(state.deployed_by), state.name);
 }
 
 /** DEPLOY. Returns the cluster as this request left it (or found it, when another request won). */
@@ -114,14 +141,17 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
   const { caller } = actor;
   const cluster = manageableCluster(deps.catalog, name, caller);
   const clusters = clustersOf(deps);
+  let claimed = false;
   return clusters.update<ClusterState>(name, async (loaded) => {
     const state = await refresh(deps, clusters, asSystem(actor), cluster, loaded);
     const now = deps.clock.now();
-    // Only a new deployment by someone with limits needs their count of active ones.
-    const counted = state.status !== 'running' && state.status !== 'deploying' && caller.level !== 'administrator';
-    const active = counted ? await activeDeployments(deps.store, caller.sub) : 0;
-    const decision = decideDeploy(state, request, caller, cluster, deps.catalog, active, now, deps.clusterRules);
-    if (decision.kind !== 'start') return { done: state };
+    const decision = decideDeploy(state, request, caller, cluster, deps.catalog, now, deps.clusterRules);
+    if (decision.kind !== 'start') {
+      // A slot claimed by an attempt that lost the race, for a deployment that is not the caller's.
+      if (claimed && !holdsSlot(state, caller.sub)) await deps.store.release(deploymentSlotsKey(caller.sub), name);
+      return { done: state };
+    }
+    if (decision.maxDeployments !== undefined) claimed = Boolean(await claimSlot(deps, clusters, caller.sub, name, decision.maxDeployments));
     const deploymentId = randomUUID();
     const checkId = shortId();
     const scheduleId = decision.destroyAt ? shortId() : undefined;
@@ -140,8 +170,6 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
       check_id: checkId,
       endpoints: undefined,
       reason: undefined,
-      gsi1pk: listKeys.deployer(caller.sub),
-      gsi1sk: name,
     };
     // The schedules exist before the state points at them, so a crash after the write still has its
     // deadline check (and its destroy); a crash before it leaves stale schedules that do nothing.
@@ -155,7 +183,10 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
       from: state,
       change: change(actor, 'deploy', set, { nodes: decision.nodes, version: decision.version, deployment_id: deploymentId }),
       lost: async () => {
-        await Promise.all([deps.scheduler.cancel(checkName), destroyName ? deps.scheduler.cancel(destroyName) : undefined]);
+        await Promise.all([
+          deps.scheduler.cancel(checkName),
+          destroyName ? deps.scheduler.cancel(destroyName) : undefined,
+        ]);
       },
       after: async (started) => {
         logged(actor, started, state, 'deploy');
@@ -184,7 +215,7 @@ async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       if (state.status === 'absent' || state.status === 'destroying') return { done: state };
       const checkId = shortId();
       const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
-      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), destroy_at: undefined, schedule_id: undefined, check_id: checkId, gsi1pk: undefined, gsi1sk: undefined };
+      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), destroy_at: undefined, schedule_id: undefined, check_id: checkId };
       const checkName = scheduleName('check', cluster.name, checkId);
       await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
       return {
@@ -268,7 +299,10 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
     const written = await clusters.commit(cluster.name, state, change(actor, action, set, details));
     if (!written) return clusters.load(cluster.name);
     logged(actor, written, state, action);
-    if (state.check_id) await deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id));
+    await Promise.all([
+      state.check_id ? deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id)) : undefined,
+      written.status === 'absent' ? releaseSlot(deps, state) : undefined,
+    ]);
     return written;
   };
   if (state.status === 'deploying') {
@@ -300,11 +334,11 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
 
 /** Marks a deployment failed with its reason and removes what it left behind. */
 async function fail(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, reason: string): Promise<ClusterState> {
-  const set: ClusterChange = { status: 'failed', reason, deadline: undefined, destroy_at: undefined, schedule_id: undefined, check_id: undefined, gsi1pk: undefined, gsi1sk: undefined };
+  const set: ClusterChange = { status: 'failed', reason, deadline: undefined, destroy_at: undefined, schedule_id: undefined, check_id: undefined };
   const failed = await clusters.commit(cluster.name, state, change(actor, 'failed', set, { reason }));
   if (!failed) return clusters.load(cluster.name);
   logged(actor, failed, state, 'failed');
-  await removeSchedules(deps, cluster.name, state);
+  await Promise.all([removeSchedules(deps, cluster.name, state), releaseSlot(deps, state)]);
   if (state.deployment_id) await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
   return failed;
 }
