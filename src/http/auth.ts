@@ -2,9 +2,13 @@ import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
 import { rateWindow } from '../domain/rate-limit.js';
 import type { AuthDeps } from '../deps.js';
-import { TokenRejected, verifyUserToken } from '../tokens/tokens.js';
+import { TokenRejected } from '../tokens/tokens.js';
+import { VerifiedUserTokens } from '../tokens/verified-tokens.js';
 import type { Log } from '../log.js';
 import type { HttpEvent } from './types.js';
+
+/** One cache per container: a client's token is checked once, not on every request it sends. */
+const userTokens = new VerifiedUserTokens();
 
 /**
  * The caller a request's bearer token names: no header is anonymous; anything but a valid user JWT
@@ -16,7 +20,7 @@ export async function authenticate(event: HttpEvent, deps: AuthDeps, log: Log): 
   const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header);
   if (!match?.[1]) throw invalidToken('the Authorization header must be "Bearer <token>"');
   try {
-    return await verifyUserToken(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now() });
+    return await userTokens.verify(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now() });
   } catch (error) {
     if (error instanceof TokenRejected) {
       log.info('token refused', { reason: error.reason });
