@@ -5,6 +5,7 @@ import type { AuthDeps } from '../deps.js';
 import { TokenRejected } from '../tokens/tokens.js';
 import { VerifiedUserTokens } from '../tokens/verified-tokens.js';
 import type { Log } from '../log.js';
+import { GroupedIncrements } from './grouped-increments.js';
 import type { HttpEvent } from './types.js';
 
 /** One cache per container: a client's token is checked once, not on every request it sends. */
@@ -34,8 +35,11 @@ function invalidToken(why: string): ProvisionerError {
   return new ProvisionerError('invalid_token', `The bearer token was refused: ${why}. Log in again (POST /v1/login).`);
 }
 
+/** Concurrent requests of one caller in one process share an ADD (see GroupedIncrements). */
+const counters = new GroupedIncrements();
+
 /**
- * Counts the request against the caller's window (one atomic ADD) and rejects with 429 and
+ * Counts the request against the caller's window (an atomic ADD) and rejects with 429 and
  * Retry-After when over. A store failure lets the request through: the limit guards against abuse,
  * it does not authorize.
  */
@@ -45,7 +49,7 @@ export async function enforceRateLimit(caller: Caller, sourceIp: string, deps: A
   if (!window) return;
   let count: number;
   try {
-    count = await deps.store.increment({ pk: window.pk, sk: window.sk }, 1, window.endsAt);
+    count = await counters.increment(deps.store, { pk: window.pk, sk: window.sk }, window.endsAt);
   } catch (error) {
     log.warn('rate limit not counted', { error: (error as Error).message });
     return;
