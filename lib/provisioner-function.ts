@@ -21,7 +21,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * One Lambda per operation with the house defaults: Node 22 on arm64, bundled locally by esbuild
- * (minified, tree-shaken, source maps), its own log group with a retention, and its own role that
+ * with the AWS SDK (minified, tree-shaken, source maps beside the bundle), its own log group with a retention, and its own role that
  * may write only to that log group. Grants are added by the constructs that own the resources.
  */
 export class ProvisionerFunction extends NodejsFunction {
@@ -31,6 +31,7 @@ export class ProvisionerFunction extends NodejsFunction {
     role.addToPolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
     );
+    const { alias, ...options } = bundling;
     super(scope, id, {
       entry: `${root}lambdas/${props.operation}/index.ts`,
       handler: 'handler',
@@ -43,14 +44,14 @@ export class ProvisionerFunction extends NodejsFunction {
       role,
       logGroup,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'provisioner',
         PROVISIONER_OPERATION: props.operation,
         ...props.environment,
       },
       bundling: {
-        ...bundling,
+        ...options,
         format: OutputFormat.ESM,
+        esbuildArgs: { '--alias': Object.entries(alias).map(([from, to]) => `${from}=${to}`) },
         ...(props.catalogPath && {
           commandHooks: {
             beforeBundling: () => [],

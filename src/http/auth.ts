@@ -2,9 +2,14 @@ import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
 import { rateWindow } from '../domain/rate-limit.js';
 import type { AuthDeps } from '../deps.js';
-import { TokenRejected, verifyUserToken } from '../tokens/tokens.js';
+import { TokenRejected } from '../tokens/tokens.js';
+import { VerifiedUserTokens } from '../tokens/verified-tokens.js';
 import type { Log } from '../log.js';
+import { GroupedIncrements } from './grouped-increments.js';
 import type { HttpEvent } from './types.js';
+
+/** One cache per container: a client's token is checked once, not on every request it sends. */
+const userTokens = new VerifiedUserTokens();
 
 /**
  * The caller a request's bearer token names: no header is anonymous; anything but a valid user JWT
@@ -16,7 +21,7 @@ export async function authenticate(event: HttpEvent, deps: AuthDeps, log: Log): 
   const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header);
   if (!match?.[1]) throw invalidToken('the Authorization header must be "Bearer <token>"');
   try {
-    return await verifyUserToken(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now() });
+    return await userTokens.verify(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now() });
   } catch (error) {
     if (error instanceof TokenRejected) {
       log.info('token refused', { reason: error.reason });
@@ -30,8 +35,11 @@ function invalidToken(why: string): ProvisionerError {
   return new ProvisionerError('invalid_token', `The bearer token was refused: ${why}. Log in again (POST /v1/login).`);
 }
 
+/** Concurrent requests of one caller in one process share an ADD (see GroupedIncrements). */
+const counters = new GroupedIncrements();
+
 /**
- * Counts the request against the caller's window (one atomic ADD) and rejects with 429 and
+ * Counts the request against the caller's window (an atomic ADD) and rejects with 429 and
  * Retry-After when over. A store failure lets the request through: the limit guards against abuse,
  * it does not authorize.
  */
@@ -41,7 +49,7 @@ export async function enforceRateLimit(caller: Caller, sourceIp: string, deps: A
   if (!window) return;
   let count: number;
   try {
-    count = await deps.store.increment({ pk: window.pk, sk: window.sk }, 1, window.endsAt);
+    count = await counters.increment(deps.store, { pk: window.pk, sk: window.sk }, window.endsAt);
   } catch (error) {
     log.warn('rate limit not counted', { error: (error as Error).message });
     return;

@@ -29,7 +29,7 @@ export async function ensureKeys(vault: KeyVault, clock: Clock, publish?: (jwks:
  * picks up a rotation within that time without reading the vault on every request.
  */
 export class VaultKeys implements KeyRing, PublicKeys {
-  private cached?: { at: number; jwks: JSONWebKeySet; signing: Promise<SigningKey> };
+  private cached?: { at: number; jwks: JSONWebKeySet; signing: SigningKey };
 
   constructor(
     private readonly vault: KeyVault,

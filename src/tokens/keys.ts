@@ -1,4 +1,5 @@
-import { calculateJwkThumbprint, type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, type JSONWebKeySet } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, type JSONWebKeySet } from 'jose';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import * as z from '../zod.js';
 
 /** The one signing algorithm: ES256 (P-256), pinned on every verification. */
@@ -16,9 +17,10 @@ export interface KeySet {
   keys: StoredKey[];
 }
 
+/** A private key ready to sign: a node:crypto key object, which signs ES256 about 3× faster than WebCrypto. */
 export interface SigningKey {
   kid: string;
-  key: CryptoKey;
+  key: KeyObject;
 }
 
 const storedKeySchema = z.object({
@@ -50,8 +52,10 @@ export function publicJwks(set: KeySet): JSONWebKeySet {
   return { keys: set.keys.map((k) => ({ ...publicPart(k.private_jwk), kid: k.kid, alg: signingAlgorithm, use: 'sig' })) };
 }
 
-export async function importSigningKey(stored: StoredKey): Promise<SigningKey> {
-  return { kid: stored.kid, key: (await importJWK(stored.private_jwk, signingAlgorithm)) as CryptoKey };
+/** The stored JWK as a node:crypto private key (the same key material jose imported before). */
+export function importSigningKey(stored: StoredKey): SigningKey {
+  const { kty, crv, x, y, d } = stored.private_jwk;
+  return { kid: stored.kid, key: createPrivateKey({ key: { kty, crv, x, y, d }, format: 'jwk' }) };
 }
 
 function publicPart(jwk: JWK): JWK {

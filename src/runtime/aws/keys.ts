@@ -5,11 +5,12 @@ import { systemClock } from '../../domain/clock.js';
 import { VaultKeys } from '../../tokens/key-service.js';
 import * as z from '../../zod.js';
 import { once } from '../../deps.js';
+import { credentials } from './credentials.js';
 
 /** The secret holding the private keys; only the functions that sign (and rotate) may read it. */
 export const keyVault = once(() => {
   const { PROVISIONER_KEYS_SECRET } = readEnv({ PROVISIONER_KEYS_SECRET: z.string().check(z.minLength(1)) });
-  return new SecretsManagerKeyVault(new SecretsManagerClient({}), PROVISIONER_KEYS_SECRET);
+  return new SecretsManagerKeyVault(new SecretsManagerClient({ credentials }), PROVISIONER_KEYS_SECRET);
 });
 
 /** Re-read every 10 minutes: a rotation reaches warm containers without a read per request. */

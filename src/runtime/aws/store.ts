@@ -4,9 +4,10 @@ import { readEnv } from '../../config.js';
 import { systemClock } from '../../domain/clock.js';
 import * as z from '../../zod.js';
 import { once } from '../../deps.js';
+import { credentials } from './credentials.js';
 
 /** The table named by PROVISIONER_TABLE; built on first use, kept across warm invocations. */
 export const store = once(() => {
   const { PROVISIONER_TABLE } = readEnv({ PROVISIONER_TABLE: z.string().check(z.minLength(3)) });
-  return new DynamoStore(new DynamoDBClient({}), PROVISIONER_TABLE, systemClock);
+  return new DynamoStore(new DynamoDBClient({ credentials }), PROVISIONER_TABLE, systemClock);
 });
