@@ -1,3 +1,4 @@
+import { durationRule, parseDuration } from '../../src/domain/duration.js';
 import type { ProvisionerClient } from '../index.js';
 import type { Cluster, ClusterStatus } from '../types.js';
 import { type Output, UsageError } from './output.js';
@@ -50,9 +51,9 @@ export function waitOptions(context: CommandContext): { timeoutMs: number } | un
     return undefined;
   }
   const text = timeout ?? '10m';
-  const match = /^([1-9]\d*)([smh])$/.exec(text);
-  if (!match) throw new UsageError(`--timeout must be a duration such as 90s, 10m or 1h (got ${text})`);
-  return { timeoutMs: Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'] };
+  const timeoutMs = parseDuration(text);
+  if (timeoutMs === undefined) throw new UsageError(`--timeout ${durationRule} (got ${text})`);
+  return { timeoutMs };
 }
 
 /** Polls with a progress line until `target`, within the `--timeout` of `wait`; returns `current` without `--wait`. */

@@ -8,9 +8,10 @@ import type { Caller } from './levels.js';
  * sets no limit for (by default org members and administrators) are not limited.
  */
 export interface RateWindow {
-  /** Counter key: the subject and the window it counts. */
-  pk: string;
-  sk: string;
+  /** Who is counted: `net:<network>` or `user:<sub>`. */
+  subject: string;
+  /** Which window: its index since the epoch. */
+  index: number;
   limit: number;
   /** When the window ends (epoch seconds): the counter's TTL and the basis of Retry-After. */
   endsAt: number;
@@ -21,7 +22,7 @@ export function rateWindow(caller: Caller, sourceIp: string, catalog: Catalog, n
   if (!limit) return undefined;
   const subject = caller.level === 'anonymous' ? `net:${networkOf(sourceIp)}` : `user:${caller.sub}`;
   const index = Math.floor(now.getTime() / limit.windowMs);
-  return { pk: `rate#${subject}`, sk: String(index), limit: limit.requests, endsAt: Math.ceil(((index + 1) * limit.windowMs) / 1000) };
+  return { subject, index, limit: limit.requests, endsAt: Math.ceil(((index + 1) * limit.windowMs) / 1000) };
 }
 
 /** The network a source address belongs to: a.b.c.0/24, or the first 56 bits of an IPv6 address. */

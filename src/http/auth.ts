@@ -1,6 +1,7 @@
 import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
 import { rateWindow } from '../domain/rate-limit.js';
+import { rateKey } from '../store/keys.js';
 import type { AuthDeps } from '../deps.js';
 import { TokenRejected } from '../tokens/tokens.js';
 import { VerifiedUserTokens } from '../tokens/verified-tokens.js';
@@ -49,7 +50,7 @@ export async function enforceRateLimit(caller: Caller, sourceIp: string, deps: A
   if (!window) return;
   let count: number;
   try {
-    count = await counters.increment(deps.store, { pk: window.pk, sk: window.sk }, window.endsAt);
+    count = await counters.increment(deps.store, rateKey(window.subject, window.index), window.endsAt);
   } catch (error) {
     log.warn('rate limit not counted', { error: (error as Error).message });
     return;

@@ -168,7 +168,7 @@ describe('the provisioner CLI', () => {
     const withoutWait = await cli(['deploy', 'demo', '--timeout', '10m'], env);
 
     // Assert
-    expect([unitless.code, unitless.stderr]).toEqual([2, expect.stringMatching(/--timeout must be a duration such as 90s, 10m or 1h \(got 10\)/)]);
+    expect([unitless.code, unitless.stderr]).toEqual([2, expect.stringMatching(/--timeout must be a duration such as "90m", "4h" or "2d" \(got 10\)/)]);
     expect([withoutWait.code, withoutWait.stderr]).toEqual([2, expect.stringContaining('--timeout needs --wait')]);
     expect((await api.call('GET', '/v1/clusters/demo')).body).toMatchObject({ status: 'absent' });
   });

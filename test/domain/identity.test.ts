@@ -89,8 +89,8 @@ describe('rate windows', () => {
   it('counts anonymous callers by network and members by user, in fixed windows', () => {
     const limited = parseCatalog(JSON.stringify({ ...testCatalog, rate_limits: { anonymous: { requests: 5, per: '1m' }, github_member: { requests: 9, per: '1h' } } }), 't');
     const now = new Date('2026-11-23T12:00:30.000Z');
-    expect(rateWindow(anonymousCaller, '198.51.100.4', limited, now)).toEqual({ pk: 'rate#net:198.51.100.0/24', sk: String(Math.floor(now.getTime() / 60_000)), limit: 5, endsAt: Date.parse('2026-11-23T12:01:00Z') / 1000 });
-    expect(rateWindow({ ...anonymousCaller, sub: 'github:gil', level: 'github_member' }, '198.51.100.4', limited, now)?.pk).toBe('rate#user:github:gil');
+    expect(rateWindow(anonymousCaller, '198.51.100.4', limited, now)).toEqual({ subject: 'net:198.51.100.0/24', index: Math.floor(now.getTime() / 60_000), limit: 5, endsAt: Date.parse('2026-11-23T12:01:00Z') / 1000 });
+    expect(rateWindow({ ...anonymousCaller, sub: 'github:gil', level: 'github_member' }, '198.51.100.4', limited, now)?.subject).toBe('user:github:gil');
     expect(rateWindow({ ...anonymousCaller, level: 'administrator' }, '198.51.100.4', limited, now)).toBeUndefined();
     expect(rateLimitFor(limited, 'github_member')).toEqual({ requests: 9, windowMs: 3_600_000 });
   });

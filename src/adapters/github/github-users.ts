@@ -1,4 +1,4 @@
-import { Octokit } from '@octokit/rest';
+import type * as OctokitModule from '@octokit/rest';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { GitHubAccount, GitHubUsers } from '../../ports.js';
 
@@ -10,12 +10,16 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
  * never stored, logged or echoed.
  */
 export class OctokitGitHubUsers implements GitHubUsers {
+  /** Octokit loads on the first login, not at cold start: about 30 ms that other requests never need. */
+  private octokit?: Promise<typeof OctokitModule>;
+
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs = 8_000,
   ) {}
 
   async lookup(token: string, orgs: string[], adminTeam: { org: string; team: string } | undefined): Promise<GitHubAccount> {
+    const { Octokit } = await (this.octokit ??= import('@octokit/rest'));
     const octokit = new Octokit({ auth: token, baseUrl: this.baseUrl, log: silent, userAgent: 'provisioner', request: { signal: AbortSignal.timeout(this.timeoutMs) } });
     let login: string;
     try {
