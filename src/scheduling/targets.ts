@@ -1,4 +1,6 @@
 import * as z from '../zod.js';
+// workspaces
+import { workspaceTimers } from '../domain/workspaces.js';
 
 /**
  * THE table of timed actions: what a one-time schedule may run, the input it carries and the Lambda
@@ -17,6 +19,12 @@ export const scheduleTargets = {
   'check-deadline': {
     lambda: 'check-deadline',
     input: z.object({ cluster: z.string(), check_id: z.string() }),
+  },
+  // workspaces
+  /** A workspace's timer fired: delete it at its expiry or after it failed, or record the expiry notice; replaced timers do nothing. */
+  'workspace-timer': {
+    lambda: 'workspace-expire',
+    input: z.object({ workspace: z.string(), timer: z.enum(workspaceTimers), schedule_id: z.string() }),
   },
 } as const;
 
