@@ -355,8 +355,10 @@ export async function workspaceTimer(deps: WorkspaceDeps, actor: Actor, input: T
     if (state.expires_at !== undefined && deps.clock.now().getTime() < Date.parse(state.expires_at)) return 'stale';
     return (await remove(deps, workspaces, actor, state)).status;
   }
-  const current = await refresh(deps, workspaces, actor, state, false);
-  if (current.status === 'ready') return 'ready';
+  // Past its deadline a creating workspace becomes ready or failed; a refresh that lost a race (to an extend, say) reads again.
+  let current = state;
+  for (let attempt = 0; attempt < 3 && current.status === 'creating'; attempt++) current = await refresh(deps, workspaces, actor, current, false);
+  if (current.status !== 'failed') return current.status;
   return (await remove(deps, workspaces, actor, current)).status;
 }
 
