@@ -30,12 +30,22 @@ export interface OperationAccess {
    * terminates those tagged as ours, `launch` also runs instances that must carry that tag.
    */
   ec2?: 'read' | 'manage' | 'launch';
+  // workspaces
+  /**
+   * Workspace services in the stack's workspace cluster only (lib/workspaces.ts), each level
+   * including the one before: `read` describes them and their tasks, `manage` also deletes and
+   * re-tags them, `launch` also registers their task definitions and creates them, tagged as ours.
+   */
+  workspaces?: 'read' | 'manage' | 'launch';
 }
 
 /** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
 const authenticated: TableAction[] = ['GetItem', 'UpdateItem'];
 /** Cluster state transitions and audit events. */
 const clusterState: TableAction[] = ['GetItem', 'UpdateItem', 'PutItem', 'Query'];
+// workspaces
+/** Workspace state transitions, audit events and name claims. */
+const workspaceState: TableAction[] = ['GetItem', 'UpdateItem', 'PutItem', 'Query'];
 
 /**
  * THE access table, keyed by function name (the folder under `lambdas/`). Typed by the route table
@@ -61,4 +71,13 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
   janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  // workspaces: creating and reading may fail a workspace and move its cleanup schedule; deleting releases the name claim.
+  'workspace-create': { table: workspaceState, schedules: { creates: ['workspace-timer'] }, workspaces: 'launch' },
+  'workspace-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
+  'workspace-get': { table: workspaceState, schedules: { creates: ['workspace-timer'] }, workspaces: 'read' },
+  'workspace-expired': { table: authenticated },
+  'workspace-update': { table: workspaceState, schedules: { creates: ['workspace-timer'] }, workspaces: 'manage' },
+  'workspace-delete': { table: [...workspaceState, 'DeleteItem'], schedules: { deletes: true }, workspaces: 'manage' },
+  'workspace-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
+  'workspace-expire': { table: [...workspaceState, 'DeleteItem'], schedules: { deletes: true }, workspaces: 'manage' },
 };

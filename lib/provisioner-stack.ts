@@ -11,6 +11,8 @@ import { type FunctionName, operationAccess } from './operation-access.js';
 import type { ProvisionerFunction } from './provisioner-function.js';
 import { Schedules } from './schedules.js';
 import { State } from './state.js';
+// workspaces
+import { Workspaces } from './workspaces.js';
 
 export interface ProvisionerSettings {
   /** The catalog file shipped with the stack (default: catalog/example.json). */
@@ -38,7 +40,7 @@ export class ProvisionerStack extends Stack {
     const settings = props.settings ?? {};
     const catalogPath = resolve(settings.catalogPath ?? exampleCatalog);
     // A bad catalog fails the synth, naming the field, rather than every cold start.
-    parseCatalog(readFileSync(catalogPath, 'utf8'), catalogPath);
+    const catalog = parseCatalog(readFileSync(catalogPath, 'utf8'), catalogPath);
 
     this.state = new State(this, 'State');
     this.identity = new Identity(this, 'Identity', { table: this.state.table, catalogPath });
@@ -54,6 +56,12 @@ export class ProvisionerStack extends Stack {
     const functions = new Map<FunctionName, ProvisionerFunction>([...this.api.functions, ...this.schedules.functions]);
     const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules };
     for (const [name, fn] of functions) grantAccess(fn, operationAccess[name], resources);
+    // workspaces
+    const workspaces = new Workspaces(this, 'Workspaces', { catalog });
+    for (const [name, fn] of functions) {
+      const level = operationAccess[name].workspaces;
+      if (level) workspaces.grant(fn, level);
+    }
     new CfnOutput(this, 'RotateKeysFunction', {
       value: this.identity.rotateKeys.functionName,
       description: 'aws lambda invoke --function-name <this> --payload \'{"action":"rotate"}\' --cli-binary-format raw-in-base64-out /dev/stdout',

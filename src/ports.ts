@@ -182,3 +182,35 @@ export interface ClusterCompute {
    */
   sweep(active: ReadonlySet<string>, createdBefore: Date): Promise<SweptDeployment[]>;
 }
+
+// workspaces
+/** What a workspace backend starts: one workspace's components at their versions, with its environment. */
+export interface WorkspaceLaunch {
+  id: string;
+  name: string;
+  owner: string;
+  expiresAt: string;
+  /** Component → version; components with an image run as containers tagged with it. */
+  versions: Record<string, string>;
+  /** The merged values as environment variables. */
+  environment: Record<string, string>;
+}
+
+export interface WorkspaceStatus {
+  /** pending: on its way (or going away); running: serving at host:port; failed: will not run; gone: nothing left. */
+  state: 'pending' | 'running' | 'failed' | 'gone';
+  host?: string;
+  port?: number;
+  reason?: string;
+}
+
+/** Where workspaces run: an ECS service each in AWS, a local process each on this machine. */
+export interface WorkspaceBackend {
+  /** Starts the workspace; calling it again for the same id starts nothing new. */
+  create(launch: WorkspaceLaunch): Promise<void>;
+  status(id: string): Promise<WorkspaceStatus>;
+  /** Records a new expiry where the backend shows it (the AWS tags); optional. */
+  retag?(id: string, expiresAt: string): Promise<void>;
+  /** Stops and removes the workspace; nothing left counts as done. */
+  delete(id: string): Promise<void>;
+}

@@ -7,14 +7,14 @@ export interface CommandContext {
   client: ProvisionerClient;
   out: Output;
   args: string[];
-  options: Record<string, string | boolean | undefined>;
+  options: Record<string, string | boolean | string[] | undefined>;
 }
 
 export interface Command {
   usage: string;
   summary: string;
   /** Options beyond the global ones (--json, --help). */
-  options?: Record<string, { type: 'string' | 'boolean' }>;
+  options?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
   run(context: CommandContext): Promise<void>;
 }
 

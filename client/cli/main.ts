@@ -2,11 +2,18 @@ import { parseArgs } from 'node:util';
 import { createClient } from '../index.js';
 import { authCommands } from './auth-commands.js';
 import { clusterCommands } from './cluster-commands.js';
+// workspaces
+import { workspaceCommands } from './workspace-commands.js';
 import type { Command } from './commands.js';
 import { exit, exitCodeOf, output, UsageError } from './output.js';
 
 /** One command module per resource; later resources (runs, workbenches, workspaces) add theirs here. */
-const commands: Record<string, Command> = { ...authCommands, ...clusterCommands };
+const commands: Record<string, Command> = {
+  ...authCommands,
+  ...clusterCommands,
+  // workspaces
+  ...workspaceCommands,
+};
 
 function help(): string {
   const width = Math.max(...Object.values(commands).map((c) => c.usage.length));
@@ -42,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`usage: provisioner ${command.usage}\n${command.summary}\n`);
       return exit.ok;
     }
-    await command.run({ client: createClient(), out, args: positionals, options: values as Record<string, string | boolean | undefined> });
+    await command.run({ client: createClient(), out, args: positionals, options: values as Record<string, string | boolean | string[] | undefined> });
     return exit.ok;
   } catch (error) {
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

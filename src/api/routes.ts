@@ -17,6 +17,8 @@ import {
   page,
   pageQuery,
 } from './schemas.js';
+// workspaces
+import { createWorkspaceBody, extendWorkspaceBody, workspace, workspaceEvent, workspaceExpired, workspaceParams } from './schemas.js';
 
 /**
  * THE route table. CDK builds one Lambda and one HTTP API route per entry, the local server routes
@@ -179,6 +181,72 @@ export const routes = {
     params: clusterParams,
     query: pageQuery,
     responses: { 200: page(clusterEvent) },
+  }),
+  // workspaces
+  'workspace-create': route({
+    method: 'POST',
+    path: '/v1/workspaces',
+    auth: 'org_member',
+    summary: 'Create a workspace: 202 while creating (poll GET until ready); deleted at its expiry',
+    tag: 'workspaces',
+    body: createWorkspaceBody,
+    responses: { 202: workspace },
+  }),
+  'workspace-list': route({
+    method: 'GET',
+    path: '/v1/workspaces',
+    auth: 'org_member',
+    summary: 'Your workspaces (an administrator\'s: everyone\'s), newest first within an owner',
+    tag: 'workspaces',
+    query: pageQuery,
+    responses: { 200: page(workspace) },
+  }),
+  'workspace-get': route({
+    method: 'GET',
+    path: '/v1/workspaces/{id}',
+    auth: 'org_member',
+    summary: 'A workspace, its endpoints and expiry (asks the backend while creating or deleting)',
+    tag: 'workspaces',
+    params: workspaceParams,
+    responses: { 200: workspace },
+  }),
+  'workspace-expired': route({
+    method: 'GET',
+    path: '/v1/workspaces/{id}/expired',
+    auth: 'org_member',
+    summary: 'Whether a workspace is past its expiry',
+    tag: 'workspaces',
+    params: workspaceParams,
+    responses: { 200: workspaceExpired },
+  }),
+  'workspace-update': route({
+    method: 'PATCH',
+    path: '/v1/workspaces/{id}',
+    auth: 'org_member',
+    summary: 'Move a workspace\'s expiry (at most max_expiry after its creation)',
+    tag: 'workspaces',
+    params: workspaceParams,
+    body: extendWorkspaceBody,
+    responses: { 200: workspace },
+  }),
+  'workspace-delete': route({
+    method: 'DELETE',
+    path: '/v1/workspaces/{id}',
+    auth: 'org_member',
+    summary: 'Delete a workspace now: 202 while deleting',
+    tag: 'workspaces',
+    params: workspaceParams,
+    responses: { 202: workspace },
+  }),
+  'workspace-events': route({
+    method: 'GET',
+    path: '/v1/workspaces/{id}/events',
+    auth: 'org_member',
+    summary: 'The audit trail of a workspace, newest first (workspace.expiring among them)',
+    tag: 'workspaces',
+    params: workspaceParams,
+    query: pageQuery,
+    responses: { 200: page(workspaceEvent) },
   }),
 } as const;
 

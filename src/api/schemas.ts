@@ -4,6 +4,9 @@ import { errorCodes } from '../domain/errors.js';
 import { resourceNamePattern, resourceNameRule } from '../domain/names.js';
 import { levels } from '../domain/levels.js';
 import * as z from '../zod.js';
+// workspaces
+import { valueKeyPattern, valueKeyRule, versionPattern, versionRule, workspaceValue } from '../domain/catalog/workspaces.js';
+import { workspaceIdPattern, workspaceStatuses } from '../domain/workspaces.js';
 
 /** Schemas shared by several routes. Field names are snake_case, as in API.md. */
 
@@ -100,6 +103,46 @@ export const clusterEvent = z.object({
   action: z.string(),
   from: clusterStatus,
   to: clusterStatus,
+  request_id: z.string(),
+  details: z.optional(z.record(z.string(), z.unknown())),
+});
+
+// workspaces
+export const workspaceStatus = z.enum(workspaceStatuses);
+export const workspaceParams = z.object({ id: z.string().check(z.regex(workspaceIdPattern, 'must be a workspace id (ws- and 12 hex digits)')) });
+/** A duration from now or an ISO 8601 time; the domain checks it is in the future and within the limit. */
+const expiry = z.string().check(
+  z.refine((text) => durationPattern.test(text) || !Number.isNaN(Date.parse(text)), { message: 'must be a duration such as "36h" or "2d", or an ISO 8601 time' }),
+);
+export const createWorkspaceBody = z.strictObject({
+  name: z.optional(z.string().check(z.regex(resourceNamePattern, `must be a DNS label: ${resourceNameRule}`))),
+  expiry: z.optional(expiry),
+  versions: z.optional(z.record(z.string().check(z.regex(/^[a-z][a-z0-9]{0,30}$/, 'must be a component name')), z.string().check(z.regex(versionPattern, versionRule)))),
+  values: z.optional(z.record(z.string().check(z.regex(valueKeyPattern, valueKeyRule)), workspaceValue)),
+});
+export const extendWorkspaceBody = z.strictObject({ expiry });
+export const workspace = z.object({
+  id: z.string(),
+  name: z.string(),
+  owner: z.nullable(z.string()),
+  status: workspaceStatus,
+  created_at: z.nullable(z.string()),
+  expires_at: z.nullable(z.string()),
+  /** Seconds until the deletion. */
+  expires_in: z.nullable(z.number()),
+  versions: z.record(z.string(), z.string()),
+  /** Filled in from the catalog's templates once ready: console, notebooks, the client connection. */
+  endpoints: z.record(z.string(), z.string()),
+  reason: z.nullable(z.string()),
+  updated_at: z.nullable(z.string()),
+});
+export const workspaceExpired = z.object({ expired: z.boolean(), expires_at: z.nullable(z.string()) });
+export const workspaceEvent = z.object({
+  time: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  from: workspaceStatus,
+  to: workspaceStatus,
   request_id: z.string(),
   details: z.optional(z.record(z.string(), z.unknown())),
 });

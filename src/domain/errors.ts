@@ -27,6 +27,10 @@ export const errorStatus = {
   github_unavailable: 503,
   service_unavailable: 503,
   backend_unavailable: 503,
+  // workspaces
+  workspace_not_found: 404,
+  name_taken: 409,
+  workspace_not_active: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

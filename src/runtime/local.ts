@@ -18,6 +18,8 @@ import { type Clock, systemClock } from '../domain/clock.js';
 import type { TokenSettings } from '../ports.js';
 import { ensureKeys, VaultKeys } from '../tokens/key-service.js';
 import type { Deps } from '../deps.js';
+// workspaces
+import { LocalProcessWorkspaces } from '../adapters/local/process-workspaces.js';
 
 export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
 
@@ -74,6 +76,12 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     detached: !config.PROVISIONER_MEMORY,
     owner: config.PROVISIONER_MEMORY ? `memory-${randomUUID()}` : resolve(config.PROVISIONER_DATA_DIR),
   }, clock);
+  // workspaces: local processes whatever the catalog's backend (an ECS one cannot run here)
+  const workspaceBackend = new LocalProcessWorkspaces(store, {
+    command: catalog.workspaces.backend.kind === 'local' ? catalog.workspaces.backend.command : undefined,
+    logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
+    detached: !config.PROVISIONER_MEMORY,
+  });
   const deps: Deps = {
     clock,
     store,
@@ -88,6 +96,8 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     scheduler,
     compute,
     clusterRules: { ...defaultRules, operationTimeoutMs: config.PROVISIONER_OPERATION_TIMEOUT * 1000 },
+    // workspaces
+    workspaceBackend,
   };
   return {
     deps,
@@ -100,6 +110,8 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       scheduler.stop();
       // Persistent runtimes leave cluster nodes running for the next start to re-adopt.
       if (config.PROVISIONER_MEMORY) compute.stopAll();
+      // workspaces
+      if (config.PROVISIONER_MEMORY) workspaceBackend.stopAll();
       await dynamo.close();
     },
   };

@@ -1,4 +1,6 @@
 import * as z from '../zod.js';
+// workspaces
+import { workspaceTimers } from '../domain/workspaces.js';
 
 /**
  * THE table of timed actions: what a one-time schedule may run, the input it carries and the Lambda
@@ -24,6 +26,12 @@ export const scheduleTargets = {
     input: z.object({}),
     /** A standing schedule the stack creates (EventBridge Scheduler's expression), not one the functions make. */
     every: 'rate(1 hour)',
+  },
+  // workspaces
+  /** A workspace's timer fired: delete it at its expiry or after it failed, or record the expiry notice; replaced timers do nothing. */
+  'workspace-timer': {
+    lambda: 'workspace-expire',
+    input: z.object({ workspace: z.string(), timer: z.enum(workspaceTimers), schedule_id: z.string() }),
   },
 } as const;
 

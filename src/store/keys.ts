@@ -44,3 +44,15 @@ export const publishedKeysKey: Key = { pk: 'keys', sk: 'jwks' };
 
 /** The local backend's record of one deployment's node processes. */
 export const localDeploymentKey = (deploymentId: string): Key => ({ pk: `localdeploy#${deploymentId}`, sk: 'nodes' });
+
+// workspaces
+/** Workspace lists and the claim that makes a workspace name unique (created if absent, removed on delete). */
+export const workspaceKeys = {
+  /** Every workspace head is on this list, ordered by owner then creation: one Query serves an owner (a prefix) and administrators (all). */
+  list: 'workspaces',
+  order: (owner: string, createdAt: string, id: string) => `${owner}#${createdAt}#${id}`,
+  ownerPrefix: (owner: string) => `${owner}#`,
+  name: (name: string): Key => ({ pk: `workspace-name#${name}`, sk: 'claim' }),
+  /** The local backend's record of one workspace's process. */
+  localProcess: (id: string): Key => ({ pk: `localworkspace#${id}`, sk: 'process' }),
+};

@@ -127,13 +127,23 @@ describe('call, against the local API', () => {
     'cancel-destroy': [{ params: { cluster: 'demo' } }],
     destroy: [{ params: { cluster: 'demo' } }],
     'cluster-events': [{ params: { cluster: 'demo' }, query: { limit: 10 } }],
+    // workspaces: the routes after create act on the workspace it made
+    'workspace-create': [{ body: { name: 'call-sample', expiry: '36h', versions: { pachd: '2.6.0' }, values: { 'pachd.logLevel': 'debug' } } }],
+    'workspace-list': [{ query: { limit: 5 } }],
+    get 'workspace-get'() { return [{ params: { id: workspaceId } }] as CallArgs<'workspace-get'>; },
+    get 'workspace-expired'() { return [{ params: { id: workspaceId } }] as CallArgs<'workspace-expired'>; },
+    get 'workspace-update'() { return [{ params: { id: workspaceId }, body: { expiry: '5d' } }] as CallArgs<'workspace-update'>; },
+    get 'workspace-delete'() { return [{ params: { id: workspaceId } }] as CallArgs<'workspace-delete'>; },
+    get 'workspace-events'() { return [{ params: { id: workspaceId }, query: { limit: 10 } }] as CallArgs<'workspace-events'>; },
   };
+  let workspaceId = '';
   const callWithSample = <O extends Operation>(operation: O) => client.call(operation, ...samples[operation]);
 
   it('reaches every route of the table, and gets the answer its response schema describes', async () => {
     for (const [operation, spec] of routeEntries) {
       // Act
       const answer = await callWithSample(operation);
+      if (operation === 'workspace-create') workspaceId = (answer as { id: string }).id;
 
       // Assert
       const matches = Object.values(spec.responses).some((schema) => z.safeParse(schema, answer).success);

@@ -47,7 +47,7 @@ describe('ProvisionerStack', () => {
   /** Our functions; CDK's own trigger provider is not one of them. */
   const ours = () => Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => fn.Properties.Handler === 'index.handler');
 
-  it('has one function per route plus the fallback, the key rotation and each target-only function (deadline check, janitor), all nodejs22.x on arm64', () => {
+  it('has one function per route plus the fallback, the key rotation and each target-only function (deadline check, janitor, workspace expiry), all nodejs22.x on arm64', () => {
     const functions = ours();
     const targetOnly = new Set(Object.values(scheduleTargets).map((t) => t.lambda).filter((lambda) => !routeEntries.some(([operation]) => operation === lambda)));
     expect(functions).toHaveLength(routeEntries.length + 2 + targetOnly.size);
@@ -182,7 +182,7 @@ describe('ProvisionerStack schedules and EC2', () => {
       expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
-    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy']);
+    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate']);
   });
 
   it('launches EC2 instances only from deploy, tagged, and terminates only tagged ones', () => {
@@ -224,6 +224,11 @@ describe('ProvisionerStack access table', () => {
   /** The actions each field stands for, written out here independently of the grant code. */
   function expectedActions(access: OperationAccess): string[] {
     const ec2 = { read: ['ec2:DescribeInstances'], manage: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], launch: ['ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags'] };
+    const workspaces = {
+      read: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks'],
+      manage: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource'],
+      launch: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:CreateService', 'ecs:RegisterTaskDefinition'],
+    };
     const schedules = !access.schedules ? [] : 'creates' in access.schedules ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'] : ['scheduler:DeleteSchedule'];
     return [
       'logs:CreateLogStream',
@@ -232,6 +237,7 @@ describe('ProvisionerStack access table', () => {
       ...(access.signs ? ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] : []),
       ...schedules,
       ...(access.ec2 ? ec2[access.ec2] : []),
+      ...(access.workspaces ? workspaces[access.workspaces] : []),
     ].sort();
   }
 
@@ -342,7 +348,8 @@ describe('each function\'s environment', () => {
 
   it('gives every function what its providers read, so none fails its cold start on a missing setting', async () => {
     const all = functions();
-    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), 'check-deadline', 'janitor', 'fallback', 'rotate-keys'].sort());
+    const targetOnly = Object.values(scheduleTargets).map((t) => t.lambda).filter((lambda) => !routeEntries.some(([operation]) => operation === lambda));
+    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), ...new Set(targetOnly), 'fallback', 'rotate-keys'].sort());
     const failures: string[] = [];
     // Two at a time: each loads the handler's whole module graph.
     for (let i = 0; i < all.length; i += 2) {
@@ -351,11 +358,42 @@ describe('each function\'s environment', () => {
       results.forEach((result, j) => failures.push(...result.map((f) => `${batch[j]?.PROVISIONER_OPERATION}: ${f}`)));
     }
     expect(failures).toEqual([]);
-  }, 120_000);
+    // Each of ~25 functions loads its module graph in a process of its own.
+  }, 300_000);
 
   it('notices a missing setting (the check above can fail)', async () => {
     const deploy = functions().find((env) => env.PROVISIONER_OPERATION === 'deploy') ?? {};
     const { PROVISIONER_SCHEDULER_ROLE_ARN: _removed, ...without } = deploy;
     expect(await buildProviders('deploy', without)).toEqual([expect.stringContaining('PROVISIONER_SCHEDULER_ROLE_ARN is not set')]);
+  });
+});
+
+describe('ProvisionerStack workspaces', () => {
+  it('has one workspace cluster, with container insights', () => {
+    template.resourceCountIs('AWS::ECS::Cluster', 1);
+    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  });
+
+  it('scopes every ECS action to the workspace cluster but RegisterTaskDefinition, which must carry our tag', () => {
+    const ecsStatements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[]).filter((s) => [s.Action].flat().some((a) => a.startsWith('ecs:'))),
+    );
+    expect(ecsStatements.length).toBeGreaterThan(0);
+    for (const statement of ecsStatements) {
+      if ([statement.Action].flat().includes('ecs:RegisterTaskDefinition')) {
+        expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } });
+        continue;
+      }
+      expect(JSON.stringify(statement.Resource)).toMatch(/WorkspacesCluster|task-definition\/provisioner-workspace-/);
+    }
+    const launchers = statements('ecs:CreateService').flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, ''));
+    expect(new Set(launchers)).toEqual(new Set(['Apiworkspacecreate']));
+  });
+
+  it('lets the scheduler role invoke the workspace expiry function, which only deletes schedules', () => {
+    const targets = JSON.stringify(statements('lambda:InvokeFunction').map(({ statement }) => statement.Resource));
+    expect(targets).toMatch(/Schedulesworkspaceexpire/);
+    expect(targets).not.toMatch(/Apiworkspace/);
+    expect(operationAccess['workspace-expire'].schedules).toEqual({ deletes: true });
   });
 });

@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProvisionerError } from '../../domain/errors.js';
+import type { Store, WorkspaceBackend, WorkspaceLaunch, WorkspaceStatus } from '../../ports.js';
+import { workspaceKeys } from '../../store/keys.js';
+
+export const exampleWorkspacePath = fileURLToPath(new URL('../../../local/example-workspace.ts', import.meta.url));
+const projectRoot = dirname(dirname(exampleWorkspacePath));
+
+interface ProcessRecord {
+  pid: number;
+  port: number;
+  /** The process's start time (Linux /proc), so a pid reused later is never taken for ours. */
+  started?: string;
+}
+
+export interface LocalWorkspaceOptions {
+  /** The command each workspace runs (default: the example workspace server). */
+  command?: string[];
+  /** Workspace logs go to `<logDir>/workspace-<id>.log`; none when undefined. */
+  logDir?: string;
+  /** Persistent runtimes start workspaces in their own process group, so they outlive a restart of `npm start`. */
+  detached: boolean;
+}
+
+/**
+ * Catalog workspace backend `{"kind": "local", "command"?}`: one process per workspace on a free
+ * port, its environment the workspace's merged values, recorded in the table so status and delete
+ * work across restarts (as the local cluster backend does for its nodes).
+ */
+export class LocalProcessWorkspaces implements WorkspaceBackend {
+  private readonly started = new Set<number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: LocalWorkspaceOptions,
+  ) {}
+
+  async create(launch: WorkspaceLaunch): Promise<void> {
+    if (await this.store.get(workspaceKeys.localProcess(launch.id))) return;
+    const command = this.options.command ?? [process.execPath, '--import', 'tsx', exampleWorkspacePath];
+    const port = await freePort();
+    const output = this.logFile(launch.id);
+    const [file = process.execPath, ...args] = command;
+    const child = spawn(file, args, {
+      cwd: projectRoot,
+      detached: this.options.detached,
+      stdio: ['ignore', output, output],
+      env: { ...process.env, ...launch.environment, PORT: String(port), WORKSPACE_ID: launch.id, WORKSPACE_VARIABLES: JSON.stringify(Object.keys(launch.environment)) },
+    });
+    child.unref();
+    if (typeof output === 'number') closeSync(output);
+    if (child.pid === undefined) throw new ProvisionerError('backend_unavailable', `Could not start ${file} for workspace ${launch.id}.`);
+    this.started.add(child.pid);
+    const record: ProcessRecord = { pid: child.pid, port, started: startTime(child.pid) };
+    // Another call recorded this workspace first: ours is surplus.
+    if (!(await this.store.createIfAbsent({ ...workspaceKeys.localProcess(launch.id), process: record }))) this.kill(record.pid);
+  }
+
+  async status(id: string): Promise<WorkspaceStatus> {
+    const record = await this.record(id);
+    if (!record) return { state: 'gone' };
+    if (!alive(record)) return { state: 'failed', reason: 'the workspace process exited' };
+    return (await accepts(record.port)) ? { state: 'running', host: '127.0.0.1', port: record.port } : { state: 'pending' };
+  }
+
+  async delete(id: string): Promise<void> {
+    const record = await this.record(id);
+    if (!record) return;
+    if (alive(record)) this.kill(record.pid);
+    await this.store.remove(workspaceKeys.localProcess(id));
+  }
+
+  /** Stops the workspaces this process started (a `--memory` runtime's shutdown). */
+  stopAll(): void {
+    this.started.forEach((pid) => this.kill(pid));
+  }
+
+  private async record(id: string): Promise<ProcessRecord | undefined> {
+    return (await this.store.get(workspaceKeys.localProcess(id)))?.process as ProcessRecord | undefined;
+  }
+
+  private kill(pid: number): void {
+    try {
+      process.kill(this.options.detached ? -pid : pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    this.started.delete(pid);
+  }
+
+  private logFile(id: string): 'ignore' | number {
+    if (!this.options.logDir) return 'ignore';
+    mkdirSync(this.options.logDir, { recursive: true });
+    return openSync(join(this.options.logDir, `workspace-${id}.log`), 'a');
+  }
+}
+
+function alive(record: ProcessRecord): boolean {
+  try {
+    process.kill(record.pid, 0);
+  } catch {
+    return false;
+  }
+  return record.started === undefined || startTime(record.pid) === record.started;
+}
+
+/** Field 22 of /proc/<pid>/stat; undefined where there is no /proc. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', timeout: 500 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,370 @@
+import { randomBytes } from 'node:crypto';
+import type { Actor } from '../../actor.js';
+import type { Catalog } from '../../domain/catalog.js';
+import type { Clock } from '../../domain/clock.js';
+import { ProvisionerError } from '../../domain/errors.js';
+import { systemCaller } from '../../domain/levels.js';
+import {
+  type CreateRequest,
+  decideCreate,
+  decideExtend,
+  endpointsOf,
+  environmentOf,
+  expiresIn,
+  isWorkspaceId,
+  mergedValues,
+  noticeTime,
+  unknownWorkspace,
+  visibleWorkspace,
+  workspaceNotFound,
+  workspaceRules,
+  type WorkspaceState,
+  workspaceStatuses,
+  type WorkspaceTimer,
+} from '../../domain/workspaces.js';
+import { workspaceValue } from '../../domain/catalog/workspaces.js';
+import type { Page, Scheduler, Store, WorkspaceBackend } from '../../ports.js';
+import type { TargetInput } from '../../scheduling/targets.js';
+import { type AuditEvent, type Change, Entities, type EntityType } from '../../store/entity.js';
+import { workspaceKeys } from '../../store/keys.js';
+import * as z from '../../zod.js';
+
+/**
+ * The workspace use cases: CREATE, LIST, GET, EXPIRED, EXTEND, DELETE and the timed calls. Each
+ * change is one conditional write of the workspace (with its audit event), then its side effects.
+ * The expiry is a one-time schedule per workspace (never a sweep over all of them); every schedule
+ * carries an id the workspace records, so a schedule that was replaced does nothing when it fires.
+ */
+export interface WorkspaceDeps {
+  store: Store;
+  clock: Clock;
+  catalog: Catalog;
+  scheduler: Scheduler;
+  workspaceBackend: WorkspaceBackend;
+}
+
+const fields = z.object({
+  id: z.string(),
+  status: z.enum(workspaceStatuses),
+  name: z.optional(z.string()),
+  owner: z.optional(z.string()),
+  created_at: z.optional(z.string()),
+  expires_at: z.optional(z.string()),
+  deadline: z.optional(z.string()),
+  versions: z.optional(z.record(z.string(), z.string())),
+  values: z.optional(z.record(z.string(), workspaceValue)),
+  endpoints: z.optional(z.record(z.string(), z.string())),
+  reason: z.optional(z.string()),
+  failed_at: z.optional(z.string()),
+  expire_id: z.optional(z.string()),
+  notice_id: z.optional(z.string()),
+  cleanup_id: z.optional(z.string()),
+  updated_at: z.optional(z.string()),
+});
+
+const workspaceEntity: EntityType<WorkspaceState> = { kind: 'workspace', initial: unknownWorkspace, fields };
+
+const workspacesOf = (deps: Pick<WorkspaceDeps, 'store' | 'clock'>) => new Entities(deps.store, workspaceEntity, deps.clock);
+type Workspaces = ReturnType<typeof workspacesOf>;
+
+/** The fields a change may set: the state's, and the list it is on. */
+type WorkspaceChange = Partial<Record<keyof Omit<WorkspaceState, 'version'> | 'gsi1pk' | 'gsi1sk', unknown>>;
+
+function change(actor: Actor, action: string, set: WorkspaceChange, details?: Record<string, unknown>): Change {
+  return { set, action, author: { sub: actor.caller.sub, requestId: actor.requestId }, ...(details && { details }) };
+}
+
+function logged(actor: Actor, written: WorkspaceState, from: WorkspaceState, action: string): WorkspaceState {
+  actor.log.info('workspace event', { workspace: written.id, action, from: from.status, to: written.status, actor: actor.caller.sub });
+  return written;
+}
+
+/** Progress found while answering a read is Provisioner's doing, not the reader's. */
+const asSystem = (actor: Actor): Actor => ({ ...actor, caller: systemCaller('system') });
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+const scheduleName = (timer: WorkspaceTimer, id: string, scheduleId: string) => `${timer}-${id}-${scheduleId}`;
+const idField: Record<WorkspaceTimer, 'expire_id' | 'notice_id' | 'cleanup_id'> = { expire: 'expire_id', notice: 'notice_id', cleanup: 'cleanup_id' };
+
+/** Creates a timer's schedule and returns its id, for the workspace to record. */
+async function startTimer(scheduler: Scheduler, timer: WorkspaceTimer, id: string, at: Date): Promise<string> {
+  const scheduleId = hex(6);
+  await scheduler.schedule({ name: scheduleName(timer, id, scheduleId), at, target: 'workspace-timer', payload: { workspace: id, timer, schedule_id: scheduleId } });
+  return scheduleId;
+}
+
+async function stopTimers(scheduler: Scheduler, state: WorkspaceState, timers: readonly WorkspaceTimer[]): Promise<void> {
+  await Promise.all(
+    timers.map((timer) => {
+      const scheduleId = state[idField[timer]];
+      return scheduleId ? scheduler.cancel(scheduleName(timer, state.id, scheduleId)) : undefined;
+    }),
+  );
+}
+
+/** The API's view of a workspace. */
+export function workspaceView(state: WorkspaceState, now: Date) {
+  return {
+    id: state.id,
+    name: state.name ?? state.id,
+    owner: state.owner ?? null,
+    status: state.status,
+    created_at: state.created_at ?? null,
+    expires_at: state.expires_at ?? null,
+    expires_in: expiresIn(state, now),
+    versions: state.versions ?? {},
+    endpoints: state.endpoints ?? {},
+    reason: state.reason ?? null,
+    updated_at: state.updated_at ?? null,
+  };
+}
+
+/**
+ * A workspace the caller may see, as stored (404 for anything else, without a read for a malformed
+ * id). A deleted one only for its trail, which outlives it.
+ */
+async function loadVisible(workspaces: Workspaces, actor: Actor, id: string, deleted = false): Promise<WorkspaceState> {
+  if (!isWorkspaceId(id)) throw workspaceNotFound(id);
+  return visibleWorkspace(await workspaces.load(id), actor.caller, deleted);
+}
+
+/** CREATE: claims the name, records the workspace, schedules its timers, then asks the backend to start it. */
+export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request: CreateRequest): Promise<WorkspaceState> {
+  const catalog = deps.catalog.workspaces;
+  const now = deps.clock.now();
+  const decision = decideCreate(request, catalog, now);
+  const id = `ws-${hex(6)}`;
+  const name = await claimName(deps.store, decision.name, id);
+  const rules = workspaceRules(catalog);
+  const deadline = new Date(now.getTime() + rules.createTimeoutMs);
+  const workspaces = workspacesOf(deps);
+  return workspaces.update<WorkspaceState>(id, async (state) => {
+    if (state.version !== 0) return { done: state };
+    const notice = noticeTime(decision.expiresAt, now, rules);
+    // Made before the write that records their ids; a crash in between leaves schedules that find no workspace and do nothing.
+    const expireId = await startTimer(deps.scheduler, 'expire', id, decision.expiresAt);
+    const noticeId = notice && (await startTimer(deps.scheduler, 'notice', id, notice));
+    const cleanupId = await startTimer(deps.scheduler, 'cleanup', id, new Date(deadline.getTime() + rules.failedTtlMs));
+    const set: WorkspaceChange = {
+      id,
+      name,
+      status: 'creating',
+      owner: actor.caller.sub,
+      created_at: now.toISOString(),
+      expires_at: decision.expiresAt.toISOString(),
+      deadline: deadline.toISOString(),
+      versions: decision.versions,
+      values: decision.values,
+      expire_id: expireId,
+      notice_id: noticeId,
+      cleanup_id: cleanupId,
+      gsi1pk: workspaceKeys.list,
+      gsi1sk: workspaceKeys.order(actor.caller.sub, now.toISOString(), id),
+    };
+    return {
+      from: state,
+      change: change(actor, 'create', set, { name, expires_at: decision.expiresAt.toISOString(), versions: decision.versions }),
+      after: async (created) => {
+        logged(actor, created, state, 'create');
+        const launched = notice ? created : await recordNotice(workspacesOf(deps), actor, created);
+        try {
+          await deps.workspaceBackend.create(launchOf(deps.catalog, launched));
+        } catch (error) {
+          await fail(deps, workspacesOf(deps), actor, launched, `the backend refused the workspace: ${(error as Error).message}`, true);
+          throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${catalog.backend.kind} backend could not start ${name}; retry shortly.`, undefined, { 'retry-after': '5' });
+        }
+        return launched;
+      },
+    };
+  });
+}
+
+/** What the backend starts: the versions and the merged values of a recorded workspace. */
+function launchOf(catalog: Catalog, state: WorkspaceState) {
+  const full = { id: state.id, name: state.name ?? state.id, owner: state.owner ?? '', expires_at: state.expires_at ?? '', versions: state.versions ?? {}, values: state.values ?? {} };
+  return { id: full.id, name: full.name, owner: full.owner, expiresAt: full.expires_at, versions: full.versions, environment: environmentOf(mergedValues(catalog.workspaces, full)) };
+}
+
+/** A name is unique while its workspace exists: a conditional claim item, since there is no transaction. */
+async function claimName(store: Store, name: string | undefined, id: string): Promise<string> {
+  if (name !== undefined) {
+    if (await store.createIfAbsent({ ...workspaceKeys.name(name), id })) return name;
+    throw new ProvisionerError('name_taken', `A workspace named ${name} exists; choose another name or leave it out to get one.`, { field: 'name' });
+  }
+  // Generated names collide only by chance: a few tries.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const generated = `ws-${hex(3)}`;
+    if (await store.createIfAbsent({ ...workspaceKeys.name(generated), id })) return generated;
+  }
+  throw new ProvisionerError('service_unavailable', 'Could not generate a free workspace name; retry, or give one.', undefined, { 'retry-after': '1' });
+}
+
+/** LIST: the caller's workspaces (an administrator's: everyone's), one Query of the workspace list. */
+export async function listWorkspaces(deps: Pick<WorkspaceDeps, 'store'>, actor: Actor, limit: number, nextToken?: string): Promise<Page<WorkspaceState>> {
+  const all = actor.caller.level === 'administrator';
+  const page = await deps.store.query({ index: 'gsi1', partition: workspaceKeys.list, ...(!all && { prefix: workspaceKeys.ownerPrefix(actor.caller.sub) }), limit, nextToken, newestFirst: true });
+  const items = page.items.flatMap((item) => {
+    const parsed = fields.safeParse(item);
+    return parsed.success ? [{ ...parsed.data, version: item.version }] : [];
+  });
+  return { items, ...(page.nextToken && { nextToken: page.nextToken }) };
+}
+
+/** GET: the workspace, brought up to date by asking the backend while it is creating or deleting. */
+export async function readWorkspace(deps: WorkspaceDeps, actor: Actor, id: string): Promise<WorkspaceState> {
+  const workspaces = workspacesOf(deps);
+  const state = await loadVisible(workspaces, actor, id);
+  const fresh = await refresh(deps, workspaces, asSystem(actor), state, true);
+  // Deleted while being read: gone for the reader too.
+  return visibleWorkspace(fresh, systemCaller('system'));
+}
+
+/** EXPIRED: from the store only. */
+export async function workspaceExpiry(deps: Pick<WorkspaceDeps, 'store' | 'clock'>, actor: Actor, id: string) {
+  const state = await loadVisible(workspacesOf(deps), actor, id);
+  const expiresAt = state.expires_at ?? null;
+  return { expired: expiresAt !== null && deps.clock.now().getTime() >= Date.parse(expiresAt), expires_at: expiresAt };
+}
+
+/** EXTEND (or shorten): the new deletion schedule first, the workspace points at it, the old one removed after. */
+export async function extendWorkspace(deps: WorkspaceDeps, actor: Actor, id: string, expiry: string): Promise<WorkspaceState> {
+  const workspaces = workspacesOf(deps);
+  const loaded = await loadVisible(workspaces, actor, id);
+  const rules = workspaceRules(deps.catalog.workspaces);
+  return workspaces.update<WorkspaceState>(
+    id,
+    async (state) => {
+      const now = deps.clock.now();
+      const expiresAt = decideExtend(state, expiry, deps.catalog.workspaces, now);
+      const notice = noticeTime(expiresAt, now, rules);
+      const expireId = await startTimer(deps.scheduler, 'expire', id, expiresAt);
+      const noticeId = notice && (await startTimer(deps.scheduler, 'notice', id, notice));
+      const made = { ...state, expire_id: expireId, notice_id: noticeId };
+      return {
+        from: state,
+        change: change(actor, 'extend', { expires_at: expiresAt.toISOString(), expire_id: expireId, notice_id: noticeId }, { from: state.expires_at, expires_at: expiresAt.toISOString() }),
+        after: async (extended) => {
+          logged(actor, extended, state, 'extend');
+          await stopTimers(deps.scheduler, state, ['expire', 'notice']);
+          await deps.workspaceBackend.retag?.(id, expiresAt.toISOString());
+          return notice ? extended : recordNotice(workspaces, actor, extended);
+        },
+        lost: () => stopTimers(deps.scheduler, made, ['expire', 'notice']),
+      };
+    },
+    loaded,
+  );
+}
+
+/** DELETE from the API: owners and administrators. */
+export async function deleteWorkspace(deps: WorkspaceDeps, actor: Actor, id: string): Promise<WorkspaceState> {
+  const workspaces = workspacesOf(deps);
+  return remove(deps, workspaces, actor, await loadVisible(workspaces, actor, id));
+}
+
+/** Deleting and deleted stay so; anything else starts the deletion: timers off, name released, backend told. */
+async function remove(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, loaded: WorkspaceState): Promise<WorkspaceState> {
+  return workspaces.update<WorkspaceState>(
+    loaded.id,
+    async (state) => {
+      if (state.status === 'deleting' || state.status === 'deleted' || state.version === 0) return { done: state };
+      const set: WorkspaceChange = { status: 'deleting', deadline: undefined, expire_id: undefined, notice_id: undefined, cleanup_id: undefined };
+      return {
+        from: state,
+        change: change(actor, 'delete', set),
+        after: async (deleting) => {
+          logged(actor, deleting, state, 'delete');
+          await stopTimers(deps.scheduler, state, ['expire', 'notice', 'cleanup']);
+          // Only the one request that won the write to `deleting` gets here, so the claim is still this workspace's.
+          if (state.name) await deps.store.remove(workspaceKeys.name(state.name));
+          await deps.workspaceBackend.delete(state.id);
+          return refresh(deps, workspaces, actor, deleting, false);
+        },
+      };
+    },
+    loaded,
+  );
+}
+
+/**
+ * Progress, found by asking the backend: creating becomes ready (with its endpoints) or failed (on
+ * the backend's word or past its deadline); deleting becomes deleted once nothing is left.
+ * `reschedule`: a failure moves the cleanup to `failed_ttl` from now (the timer function, which
+ * cannot schedule itself, deletes right away instead).
+ */
+async function refresh(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, state: WorkspaceState, reschedule: boolean): Promise<WorkspaceState> {
+  if (state.status !== 'creating' && state.status !== 'deleting') return state;
+  const status = await deps.workspaceBackend.status(state.id);
+  if (state.status === 'deleting') {
+    if (status.state !== 'gone') return state;
+    const written = await workspaces.commit(state.id, state, change(actor, 'deleted', { status: 'deleted', endpoints: undefined, gsi1pk: undefined, gsi1sk: undefined }));
+    return written ? logged(actor, written, state, 'deleted') : workspaces.load(state.id);
+  }
+  if (status.state === 'running' && status.host !== undefined && status.port !== undefined) {
+    const endpoints = endpointsOf(deps.catalog.workspaces, { host: status.host, port: status.port, id: state.id, name: state.name ?? state.id });
+    const written = await workspaces.commit(state.id, state, change(actor, 'ready', { status: 'ready', endpoints, deadline: undefined, cleanup_id: undefined }, { endpoints }));
+    if (!written) return workspaces.load(state.id);
+    await stopTimers(deps.scheduler, state, ['cleanup']);
+    return logged(actor, written, state, 'ready');
+  }
+  const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
+  // 'gone' while creating means not started yet (the backend call may still be on its way).
+  if (status.state === 'failed' || pastDeadline) {
+    const reason = status.state === 'failed' ? (status.reason ?? 'the backend reports it failed') : `not ready by its deadline ${state.deadline}`;
+    return fail(deps, workspaces, actor, state, reason, reschedule);
+  }
+  return state;
+}
+
+/** Marks a workspace failed with its reason; it stays for `failed_ttl` (to be looked at), then the cleanup deletes it. */
+async function fail(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, state: WorkspaceState, reason: string, reschedule: boolean): Promise<WorkspaceState> {
+  const now = deps.clock.now();
+  const cleanupId = reschedule ? await startTimer(deps.scheduler, 'cleanup', state.id, new Date(now.getTime() + workspaceRules(deps.catalog.workspaces).failedTtlMs)) : state.cleanup_id;
+  const set: WorkspaceChange = { status: 'failed', reason, failed_at: now.toISOString(), deadline: undefined, cleanup_id: cleanupId };
+  const failed = await workspaces.commit(state.id, state, change(actor, 'failed', set, { reason }));
+  if (!failed) {
+    if (reschedule && cleanupId) await deps.scheduler.cancel(scheduleName('cleanup', state.id, cleanupId));
+    return workspaces.load(state.id);
+  }
+  if (reschedule) await stopTimers(deps.scheduler, state, ['cleanup']);
+  return logged(actor, failed, state, 'failed');
+}
+
+/** Records `workspace.expiring` (the hook for notifications): a change of no status, in the workspace's events. */
+async function recordNotice(workspaces: Workspaces, actor: Actor, state: WorkspaceState): Promise<WorkspaceState> {
+  const written = await workspaces.commit(state.id, state, change(actor, 'workspace.expiring', { notice_id: undefined }, { expires_at: state.expires_at }));
+  return written ?? workspaces.load(state.id);
+}
+
+/** A workspace timer fired: only the schedule the workspace still records does anything. */
+export async function workspaceTimer(deps: WorkspaceDeps, actor: Actor, input: TargetInput<'workspace-timer'>): Promise<string> {
+  if (!isWorkspaceId(input.workspace)) return 'stale';
+  const workspaces = workspacesOf(deps);
+  const state = await workspaces.load(input.workspace);
+  if (state[idField[input.timer]] !== input.schedule_id) {
+    actor.log.info('replaced workspace schedule fired; nothing to do', { workspace: input.workspace, timer: input.timer, schedule_id: input.schedule_id });
+    return 'stale';
+  }
+  if (input.timer === 'notice') {
+    if (state.status !== 'creating' && state.status !== 'ready') return 'stale';
+    await recordNotice(workspaces, actor, state);
+    return 'noticed';
+  }
+  if (input.timer === 'expire') {
+    // Belt and braces: an expiry moved later is recorded before its old schedule is removed.
+    if (state.expires_at !== undefined && deps.clock.now().getTime() < Date.parse(state.expires_at)) return 'stale';
+    return (await remove(deps, workspaces, actor, state)).status;
+  }
+  // Past its deadline a creating workspace becomes ready or failed; a refresh that lost a race (to an extend, say) reads again.
+  let current = state;
+  for (let attempt = 0; attempt < 3 && current.status === 'creating'; attempt++) current = await refresh(deps, workspaces, actor, current, false);
+  if (current.status !== 'failed') return current.status;
+  return (await remove(deps, workspaces, actor, current)).status;
+}
+
+/** The audit trail of a workspace the caller may see, newest first. */
+export async function workspaceTrail(deps: Pick<WorkspaceDeps, 'store' | 'clock'>, actor: Actor, id: string, limit: number, nextToken?: string): Promise<Page<AuditEvent>> {
+  const workspaces = workspacesOf(deps);
+  await loadVisible(workspaces, actor, id, true);
+  return workspaces.trail(id, limit, nextToken);
+}
