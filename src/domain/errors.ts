@@ -25,6 +25,9 @@ export const errorStatus = {
   github_unavailable: 503,
   service_unavailable: 503,
   backend_unavailable: 503,
+  // workbenches
+  workbench_not_found: 404,
+  limit_exceeded: 403,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
