@@ -2,6 +2,8 @@ import type { Catalog } from './domain/catalog.js';
 import type { Clock } from './domain/clock.js';
 import type { ClusterRules } from './domain/clusters.js';
 import type { ActionsTokens, ClusterCompute, GitHubUsers, KeyRing, PublicKeys, Scheduler, Store, TokenSettings } from './ports.js';
+// workbenches
+import type { WorkbenchCompute } from './ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -19,6 +21,8 @@ export interface Deps {
   scheduler: Scheduler;
   compute: ClusterCompute;
   clusterRules: ClusterRules;
+  // workbenches
+  workbenchCompute: WorkbenchCompute;
 }
 
 /** What every authenticated, rate-limited route needs besides its own dependencies. */

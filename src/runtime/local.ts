@@ -1,4 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+// workbenches
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoStore } from '../adapters/aws/dynamo-store.js';
@@ -17,6 +20,8 @@ import { type Clock, systemClock } from '../domain/clock.js';
 import type { TokenSettings } from '../ports.js';
 import { ensureKeys, VaultKeys } from '../tokens/key-service.js';
 import type { Deps } from '../deps.js';
+// workbenches
+import { LocalWorkbenchCompute } from '../adapters/local/process-workbenches.js';
 
 export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
 
@@ -86,6 +91,13 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     scheduler,
     compute,
     clusterRules: { ...defaultRules, operationTimeoutMs: config.PROVISIONER_OPERATION_TIMEOUT * 1000 },
+    // workbenches
+    workbenchCompute: new LocalWorkbenchCompute(store, {
+      command: catalog.workbenches.local.command,
+      dataDir: join(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-workbenches-')) : config.PROVISIONER_DATA_DIR, 'workbenches'),
+      logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
+      detached: !config.PROVISIONER_MEMORY,
+    }),
   };
   return {
     deps,
@@ -98,6 +110,8 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       scheduler.stop();
       // Persistent runtimes leave cluster nodes running for the next start to re-adopt.
       if (config.PROVISIONER_MEMORY) compute.stopAll();
+      // workbenches
+      if (config.PROVISIONER_MEMORY && deps.workbenchCompute instanceof LocalWorkbenchCompute) deps.workbenchCompute.stopAll();
       await dynamo.close();
     },
   };

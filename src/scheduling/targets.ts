@@ -18,6 +18,12 @@ export const scheduleTargets = {
     lambda: 'check-deadline',
     input: z.object({ cluster: z.string(), check_id: z.string() }),
   },
+  // workbenches
+  /** A workbench ran for the catalog's max_runtime: stop it, unless it was stopped or started again since. */
+  'workbench-auto-stop': {
+    lambda: 'workbench-stop',
+    input: z.object({ workbench: z.string(), stop_id: z.string() }),
+  },
 } as const;
 
 export type ScheduleTarget = keyof typeof scheduleTargets;

@@ -41,3 +41,10 @@ export const publishedKeysKey: Key = { pk: 'keys', sk: 'jwks' };
 
 /** The local backend's record of one deployment's node processes. */
 export const localDeploymentKey = (deploymentId: string): Key => ({ pk: `localdeploy#${deploymentId}`, sk: 'nodes' });
+
+// workbenches
+/** A workbench owner's list (`gsi1pk`, ordered by creation) and the local backend's record of a run's process. */
+export const workbenchKeys = {
+  owner: (sub: string) => `workbench-owner#${sub}`,
+  localRun: (runId: string): Key => ({ pk: `localworkbench#${runId}`, sk: 'process' }),
+};
