@@ -19,12 +19,16 @@ import { clustersService } from './clusters.js';
 import { Credentials } from './credentials.js';
 import { Session } from './session.js';
 import { fileTokenCache } from './token-cache.js';
+// workbenches
+import { workbenchesService } from './workbenches.js';
 
 export type { Call, CallArgs } from './call.js';
 export { ConfigError, type ClientConfig, loadConfig } from './config.js';
 export { ProvisionerApiError } from './session.js';
 export type * from './types.js';
 export { createClusterVerifier, TokenRejected } from '../src/tokens/cluster-verifier.js';
+// workbenches
+export type { NewWorkbench, Workbench, WorkbenchStatus, WorkbenchWaitOptions } from './workbenches.js';
 
 export interface ClientOptions {
   /** Overrides of the loaded configuration. */
@@ -55,6 +59,8 @@ export function createClient(options: ClientOptions = {}) {
       token: () => auth.userToken(),
     },
     clusters: clustersService(session, { cache: fileTokenCache(config.cacheDir), userToken: () => auth.userToken(), url: config.url }),
+    // workbenches
+    workbenches: workbenchesService(session),
   };
 }
 

@@ -11,6 +11,8 @@ import { type FunctionName, operationAccess } from './operation-access.js';
 import type { ProvisionerFunction } from './provisioner-function.js';
 import { Schedules } from './schedules.js';
 import { State } from './state.js';
+// workbenches
+import { grantWorkbenches } from './workbenches.js';
 
 export interface ProvisionerSettings {
   /** The catalog file shipped with the stack (default: catalog/example.json). */
@@ -54,6 +56,8 @@ export class ProvisionerStack extends Stack {
     const functions = new Map<FunctionName, ProvisionerFunction>([...this.api.functions, ...this.schedules.functions]);
     const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules };
     for (const [name, fn] of functions) grantAccess(fn, operationAccess[name], resources);
+    // workbenches
+    grantWorkbenches(functions, catalogPath);
     new CfnOutput(this, 'RotateKeysFunction', {
       value: this.identity.rotateKeys.functionName,
       description: 'aws lambda invoke --function-name <this> --payload \'{"action":"rotate"}\' --cli-binary-format raw-in-base64-out /dev/stdout',

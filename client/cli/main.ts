@@ -4,9 +4,11 @@ import { authCommands } from './auth-commands.js';
 import { clusterCommands } from './cluster-commands.js';
 import type { Command } from './commands.js';
 import { exit, exitCodeOf, output, UsageError } from './output.js';
+// workbenches
+import { workbenchCommands } from './workbench-commands.js';
 
 /** One command module per resource; later resources (runs, workbenches, workspaces) add theirs here. */
-const commands: Record<string, Command> = { ...authCommands, ...clusterCommands };
+const commands: Record<string, Command> = { ...authCommands, ...clusterCommands, ...workbenchCommands };
 
 function help(): string {
   const width = Math.max(...Object.values(commands).map((c) => c.usage.length));

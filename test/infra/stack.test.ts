@@ -175,17 +175,19 @@ describe('ProvisionerStack schedules and EC2', () => {
   });
 
   it('passes only the scheduler role, only to the scheduler, and only from functions that create schedules', () => {
-    const passes = statements('iam:PassRole');
+    // The workbench functions' PassRole of ECS task roles is checked with the workbenches below.
+    const passes = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Condition).includes('scheduler.amazonaws.com'));
     expect(passes.length).toBeGreaterThan(0);
     for (const { statement } of passes) {
       expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
-    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy']);
+    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy', 'Apiworkbenchcreate', 'Apiworkbenchstart']);
   });
 
   it('launches EC2 instances only from deploy, tagged, and terminates only tagged ones', () => {
-    const launches = statements('ec2:RunInstances');
+    // Dedicated workbench instances are checked with the workbenches below.
+    const launches = statements('ec2:RunInstances').filter(({ roles }) => !roles.every((r) => r.startsWith('Apiworkbench')));
     expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy']));
     expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
     for (const { statement } of statements('ec2:TerminateInstances')) {
@@ -223,6 +225,14 @@ describe('ProvisionerStack access table', () => {
   /** The actions each field stands for, written out here independently of the grant code. */
   function expectedActions(access: OperationAccess): string[] {
     const ec2 = { read: ['ec2:DescribeInstances'], manage: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], launch: ['ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags'] };
+    // With the example catalog's dedicated launch template.
+    const workbenchRead = ['ecs:ListTasks', 'ecs:DescribeTasks', 'ec2:DescribeInstances'];
+    const workbenchManage = [...workbenchRead, 'ecs:StopTask', 'ec2:StopInstances', 'ec2:TerminateInstances'];
+    const workbenchActions = {
+      read: workbenchRead,
+      manage: workbenchManage,
+      launch: [...workbenchManage, 'ecs:RunTask', 'ecs:TagResource', 'iam:PassRole', 'ec2:StartInstances', 'ec2:RunInstances', 'ec2:CreateTags'],
+    };
     const schedules = !access.schedules ? [] : 'creates' in access.schedules ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'] : ['scheduler:DeleteSchedule'];
     return [
       'logs:CreateLogStream',
@@ -231,7 +241,8 @@ describe('ProvisionerStack access table', () => {
       ...(access.signs ? ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] : []),
       ...schedules,
       ...(access.ec2 ? ec2[access.ec2] : []),
-    ].sort();
+      ...(access.workbenches ? workbenchActions[access.workbenches] : []),
+    ].filter((action, i, all) => all.indexOf(action) === i).sort();
   }
 
   const actionsOf = (role: string): string[] =>
@@ -356,5 +367,46 @@ describe('each function\'s environment', () => {
     const deploy = functions().find((env) => env.PROVISIONER_OPERATION === 'deploy') ?? {};
     const { PROVISIONER_SCHEDULER_ROLE_ARN: _removed, ...without } = deploy;
     expect(await buildProviders('deploy', without)).toEqual([expect.stringContaining('PROVISIONER_SCHEDULER_ROLE_ARN is not set')]);
+  });
+});
+
+// workbenches
+describe('ProvisionerStack workbenches', () => {
+  const cluster = 'arn:aws:ecs:us-east-1:123456789012:cluster/workbenches';
+  const rolesOf = (action: string) => new Set(statements(action).flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')));
+
+  it('runs tasks only of the workbench family, only in the workbench cluster, only from create, start and delete', () => {
+    expect(rolesOf('ecs:RunTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete']));
+    for (const { statement } of statements('ecs:RunTask')) {
+      expect(statement.Resource).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/workbench:*');
+      expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': cluster } });
+    }
+  });
+
+  it('stops and describes tasks only in the workbench cluster', () => {
+    for (const action of ['ecs:StopTask', 'ecs:DescribeTasks']) {
+      for (const { statement } of statements(action)) {
+        expect(statement.Resource).toBe('arn:aws:ecs:us-east-1:123456789012:task/workbenches/*');
+        expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': cluster } });
+      }
+    }
+    expect(rolesOf('ecs:StopTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete', 'Apiworkbenchget', 'Apiworkbenchstop']));
+  });
+
+  it('passes only the task roles, only to ECS tasks', () => {
+    const ecsPasses = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Condition).includes('ecs-tasks'));
+    expect(ecsPasses.length).toBe(3);
+    for (const { statement } of ecsPasses) {
+      expect(statement.Resource).toEqual(['arn:aws:iam::123456789012:role/workbench-task', 'arn:aws:iam::123456789012:role/workbench-execution']);
+      expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    }
+  });
+
+  it('starts, stops and terminates only instances tagged as ours, and launches them only tagged', () => {
+    for (const action of ['ec2:StartInstances', 'ec2:StopInstances']) {
+      for (const { statement } of statements(action)) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+    }
+    const workbenchLaunches = statements('ec2:RunInstances').filter(({ roles }) => roles.every((r) => r.startsWith('Apiworkbench')));
+    expect(workbenchLaunches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
   });
 });
