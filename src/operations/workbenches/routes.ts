@@ -17,12 +17,12 @@ import {
   workbenchView,
 } from './use-cases.js';
 
-/** The workbench routes: HTTP in (params, query, body), a use case, HTTP out. */
+/** The workbench routes: HTTP in (params, query, body), a use case, HTTP out. Lists and shares need only the store. */
 type Deps = AuthDeps & WorkbenchDeps;
 
 const actorOf = (context: OperationContext<unknown>): Actor => ({ caller: context.caller, requestId: context.requestId, log: context.log });
 
-export const listRoute: OperationFn<Routes['workbench-list'], Deps> = async ({ query }, context) => {
+export const listRoute: OperationFn<Routes['workbench-list'], AuthDeps> = async ({ query }, context) => {
   const { caller } = context;
   let owner = caller.sub;
   if (query.owner !== undefined && query.owner !== caller.login) {
@@ -52,8 +52,8 @@ export const stopRoute: OperationFn<Routes['workbench-stop'], Deps> = async ({ p
 export const deleteRoute: OperationFn<Routes['workbench-delete'], Deps> = async ({ params }, context) =>
   ok(workbenchView(await deleteWorkbench(context.deps, actorOf(context), params.id)));
 
-export const shareRoute: OperationFn<Routes['workbench-share'], Deps> = async ({ params }, context) =>
+export const shareRoute: OperationFn<Routes['workbench-share'], AuthDeps> = async ({ params }, context) =>
   ok(workbenchView(await shareWorkbench(context.deps, actorOf(context), params.id, params.login, true)));
 
-export const unshareRoute: OperationFn<Routes['workbench-unshare'], Deps> = async ({ params }, context) =>
+export const unshareRoute: OperationFn<Routes['workbench-unshare'], AuthDeps> = async ({ params }, context) =>
   ok(workbenchView(await shareWorkbench(context.deps, actorOf(context), params.id, params.login, false)));

@@ -201,7 +201,7 @@ export async function readWorkbench(deps: WorkbenchDeps, actor: Actor, id: strin
 }
 
 /** A page of the workbenches of `ownerSub`, as stored (a read of one asks the backend). */
-export async function listWorkbenches(deps: WorkbenchDeps, ownerSub: string, limit: number, nextToken?: string) {
+export async function listWorkbenches(deps: Pick<WorkbenchDeps, 'store' | 'clock'>, ownerSub: string, limit: number, nextToken?: string) {
   return workbenchesOf(deps).list(workbenchKeys.owner(ownerSub), limit, nextToken, false);
 }
 
@@ -278,7 +278,7 @@ export async function deleteWorkbench(deps: WorkbenchDeps, actor: Actor, id: str
 }
 
 /** Share with a login (idempotent), or revoke; the owner's (or an administrator's) only. */
-export async function shareWorkbench(deps: WorkbenchDeps, actor: Actor, id: string, login: string, share: boolean): Promise<WorkbenchState> {
+export async function shareWorkbench(deps: Pick<WorkbenchDeps, 'store' | 'clock'>, actor: Actor, id: string, login: string, share: boolean): Promise<WorkbenchState> {
   return workbenchesOf(deps).update<WorkbenchState>(id, async (state) => {
     requireOwner(state, actor.caller, share ? 'share' : 'revoke shares of');
     const shares = state.shares ?? [];
