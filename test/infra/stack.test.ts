@@ -361,7 +361,7 @@ describe('each function\'s environment', () => {
       results.forEach((result, j) => failures.push(...result.map((f) => `${batch[j]?.PROVISIONER_OPERATION}: ${f}`)));
     }
     expect(failures).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('notices a missing setting (the check above can fail)', async () => {
     const deploy = functions().find((env) => env.PROVISIONER_OPERATION === 'deploy') ?? {};
