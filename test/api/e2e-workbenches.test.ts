@@ -83,11 +83,11 @@ describe('workbenches against npm start', () => {
     await expect(fetch(started.endpoint)).rejects.toThrow();
     expect(existsSync(join(dataDir, 'workbenches', created.id))).toBe(false);
     expect((await cli(['workbench', 'status', created.id])).code).not.toBe(0);
-  }, 90_000);
+  }, 180_000);
 
   it('exits 2 on bad usage', async () => {
     expect((await cli(['workbench'])).code).toBe(2);
     expect((await cli(['workbench', 'create', 'x', '--memory', '1024'])).code).toBe(2);
     expect((await cli(['workbench', 'share', 'wb-000000000000'])).code).toBe(2);
-  });
+  }, 60_000);
 });
