@@ -203,6 +203,10 @@ describe('ownership', () => {
     expect(backend.removed).toContain(id);
     expect((await get(id, 'olga')).status).toBe(404);
     expect((await get(id, 'alice')).status).toBe(404);
+    // Deleting again retries only the cleanup, and only for its owner.
+    expect((await remove(id, 'oscar')).status).toBe(404);
+    expect((await remove(id, 'olga')).status).toBe(200);
+    expect(backend.removed.filter((w) => w === id)).toHaveLength(2);
     const list = await api.call('GET', '/v1/workbenches?limit=100', { token: token.olga });
     expect(list.body.items.map((w: { id: string }) => w.id)).not.toContain(id);
   });

@@ -78,7 +78,7 @@ function logged(actor: Actor, written: WorkbenchState, from: WorkbenchState, act
 const asSystem = (actor: Actor): Actor => ({ ...actor, caller: systemCaller('system') });
 const shortId = () => randomBytes(6).toString('hex');
 /** Workbench ids: `wb-` and 12 hex digits. */
-export const newWorkbenchId = () => `wb-${shortId()}`;
+const newWorkbenchId = () => `wb-${shortId()}`;
 const stopScheduleName = (id: string, stopId: string) => `wbstop-${id}-${stopId}`;
 
 /** The backend's view of a workbench's current run. */
@@ -263,6 +263,11 @@ export async function autoStop(deps: WorkbenchDeps, actor: Actor, id: string, st
 export async function deleteWorkbench(deps: WorkbenchDeps, actor: Actor, id: string): Promise<WorkbenchState> {
   const workbenches = workbenchesOf(deps);
   return workbenches.update<WorkbenchState>(id, async (state) => {
+    // A delete whose cleanup failed (503) is retried by deleting again: the owner may, and only the cleanup runs.
+    if (state.status === 'deleted' && (actor.caller.level === 'administrator' || actor.caller.sub === state.owner)) {
+      await backend(() => deps.workbenchCompute.remove(taskOf(state)), id);
+      return { done: state };
+    }
     requireOwner(state, actor.caller, 'delete');
     return {
       from: state,
@@ -318,7 +323,7 @@ async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Act
   const outcome = settle(state, task.state);
   if (!outcome) return state;
   if ('stopAgain' in outcome) {
-    await deps.workbenchCompute.stop(taskOf(state));
+    await deps.workbenchCompute.stop(taskOf(state)).catch((error: unknown) => actor.log.warn('stopping again failed; the next read retries', { workbench: state.id, error: (error as Error).message }));
     return state;
   }
   const failed = outcome.status === 'failed';
