@@ -21,6 +21,8 @@ import { Session } from './session.js';
 import { fileTokenCache } from './token-cache.js';
 // workspaces
 import { workspacesService } from './workspaces.js';
+// workbenches
+import { workbenchesService } from './workbenches.js';
 
 export type { Call, CallArgs } from './call.js';
 export { ConfigError, type ClientConfig, loadConfig } from './config.js';
@@ -29,6 +31,8 @@ export type * from './types.js';
 export { createClusterVerifier, TokenRejected } from '../src/tokens/cluster-verifier.js';
 // workspaces
 export type { CreateWorkspaceOptions, Workspace, WorkspaceEvent, WorkspaceStatus } from './workspaces.js';
+// workbenches
+export type { NewWorkbench, Workbench, WorkbenchStatus, WorkbenchWaitOptions } from './workbenches.js';
 
 export interface ClientOptions {
   /** Overrides of the loaded configuration. */
@@ -61,6 +65,8 @@ export function createClient(options: ClientOptions = {}) {
     clusters: clustersService(session, { cache: fileTokenCache(config.cacheDir), userToken: () => auth.userToken(), url: config.url }),
     // workspaces
     workspaces: workspacesService(session),
+    // workbenches
+    workbenches: workbenchesService(session),
   };
 }
 

@@ -37,6 +37,13 @@ export interface OperationAccess {
    * re-tags them, `launch` also registers their task definitions and creates them, tagged as ours.
    */
   workspaces?: 'read' | 'manage' | 'launch';
+  // workbenches
+  /**
+   * The workbench ECS cluster and dedicated instances (lib/workbenches.ts), each level including the
+   * one before: `read` describes and lists tasks, `manage` also stops tasks and instances, `launch`
+   * also runs tasks of the workbench family (passing only its task roles) and dedicated instances.
+   */
+  workbenches?: 'read' | 'manage' | 'launch';
 }
 
 /** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
@@ -80,4 +87,15 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'workspace-delete': { table: [...workspaceState, 'DeleteItem'], schedules: { deletes: true }, workspaces: 'manage' },
   'workspace-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'workspace-expire': { table: [...workspaceState, 'DeleteItem'], schedules: { deletes: true }, workspaces: 'manage' },
+  // workbenches
+  'workbench-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
+  'workbench-create': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
+  // A read asks the backend, stops a task that outlived a stop, and removes the auto-stop of a failed one.
+  'workbench-get': { table: clusterState, schedules: { deletes: true }, workbenches: 'manage' },
+  'workbench-start': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
+  'workbench-stop': { table: clusterState, schedules: { deletes: true }, workbenches: 'manage' },
+  // The data is removed by a one-off task of the workbench family.
+  'workbench-delete': { table: clusterState, schedules: { deletes: true }, workbenches: 'launch' },
+  'workbench-share': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  'workbench-unshare': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
 };

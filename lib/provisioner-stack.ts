@@ -13,6 +13,8 @@ import { Schedules } from './schedules.js';
 import { State } from './state.js';
 // workspaces
 import { Workspaces } from './workspaces.js';
+// workbenches
+import { grantWorkbenches } from './workbenches.js';
 
 export interface ProvisionerSettings {
   /** The catalog file shipped with the stack (default: catalog/example.json). */
@@ -62,6 +64,8 @@ export class ProvisionerStack extends Stack {
       const level = operationAccess[name].workspaces;
       if (level) workspaces.grant(fn, level);
     }
+    // workbenches
+    grantWorkbenches(functions, catalogPath);
     new CfnOutput(this, 'RotateKeysFunction', {
       value: this.identity.rotateKeys.functionName,
       description: 'aws lambda invoke --function-name <this> --payload \'{"action":"rotate"}\' --cli-binary-format raw-in-base64-out /dev/stdout',

@@ -4,6 +4,8 @@ import type { ClusterRules } from './domain/clusters.js';
 import type { ActionsTokens, ClusterCompute, GitHubUsers, KeyRing, PublicKeys, Scheduler, Store, TokenSettings } from './ports.js';
 // workspaces
 import type { WorkspaceBackend } from './ports.js';
+// workbenches
+import type { WorkbenchCompute } from './ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -23,6 +25,8 @@ export interface Deps {
   clusterRules: ClusterRules;
   // workspaces
   workspaceBackend: WorkspaceBackend;
+  // workbenches
+  workbenchCompute: WorkbenchCompute;
 }
 
 /** What every authenticated, rate-limited route needs besides its own dependencies. */

@@ -7,6 +7,8 @@ import type { IndexName } from './store/table.js';
 import type { KeySet, SigningKey } from './tokens/keys.js';
 import type { ClusterEntry } from './domain/catalog.js';
 import type { ScheduleTarget, TargetInput } from './scheduling/targets.js';
+// workbenches
+import type { TaskState } from './domain/workbenches.js';
 
 export interface Key {
   pk: string;
@@ -213,4 +215,39 @@ export interface WorkspaceBackend {
   retag?(id: string, expiresAt: string): Promise<void>;
   /** Stops and removes the workspace; nothing left counts as done. */
   delete(id: string): Promise<void>;
+}
+
+// workbenches
+/** One run of a workbench, with everything a backend needs to start, find, stop or remove it. */
+export interface WorkbenchTask {
+  workbenchId: string;
+  /** New for every start; the backend finds the run's task by it. */
+  runId: string;
+  name: string;
+  /** The owner's subject and login (the endpoint template and the task's tags name them). */
+  owner: string;
+  ownerLogin?: string;
+  cpu: number;
+  memory: number;
+  gpu: number;
+  capacityProvider: string;
+  dedicatedInstance: boolean;
+}
+
+/** What a backend reports about a run: its task's state, why it stopped, where it answers. */
+export interface WorkbenchTaskStatus {
+  state: TaskState;
+  reason?: string;
+  endpoint?: string;
+}
+
+/** The containers of workbenches: ECS tasks (and dedicated EC2 instances) in AWS, processes locally. */
+export interface WorkbenchCompute {
+  /** Starts the run's task; calling it again for the same run starts nothing new. */
+  start(task: WorkbenchTask): Promise<void>;
+  status(task: WorkbenchTask): Promise<WorkbenchTaskStatus>;
+  /** Stops the run's task (and the dedicated instance); the data stays. Nothing running counts as done. */
+  stop(task: WorkbenchTask): Promise<void>;
+  /** Stops the task, removes the workbench's data and terminates its dedicated instance. */
+  remove(task: WorkbenchTask): Promise<void>;
 }

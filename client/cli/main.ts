@@ -6,6 +6,8 @@ import { clusterCommands } from './cluster-commands.js';
 import { workspaceCommands } from './workspace-commands.js';
 import type { Command } from './commands.js';
 import { exit, exitCodeOf, output, UsageError } from './output.js';
+// workbenches
+import { workbenchCommands } from './workbench-commands.js';
 
 /** One command module per resource; later resources (runs, workbenches, workspaces) add theirs here. */
 const commands: Record<string, Command> = {
@@ -13,6 +15,8 @@ const commands: Record<string, Command> = {
   ...clusterCommands,
   // workspaces
   ...workspaceCommands,
+  // workbenches
+  ...workbenchCommands,
 };
 
 function help(): string {

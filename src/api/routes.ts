@@ -19,6 +19,8 @@ import {
 } from './schemas.js';
 // workspaces
 import { createWorkspaceBody, extendWorkspaceBody, workspace, workspaceEvent, workspaceExpired, workspaceParams } from './schemas.js';
+// workbenches
+import { workbench, workbenchBody, workbenchListQuery, workbenchParams, workbenchShareParams } from './schemas.js';
 
 /**
  * THE route table. CDK builds one Lambda and one HTTP API route per entry, the local server routes
@@ -247,6 +249,79 @@ export const routes = {
     params: workspaceParams,
     query: pageQuery,
     responses: { 200: page(workspaceEvent) },
+  }),
+  // workbenches
+  'workbench-list': route({
+    method: 'GET',
+    path: '/v1/workbenches',
+    auth: 'github_member',
+    summary: 'The caller\'s workbenches, oldest first (administrators: ?owner=<login>)',
+    tag: 'workbenches',
+    query: workbenchListQuery,
+    responses: { 200: page(workbench) },
+  }),
+  'workbench-create': route({
+    method: 'POST',
+    path: '/v1/workbenches',
+    auth: 'github_member',
+    summary: 'Create and start a workbench on the cheapest capacity that fits (202; poll GET until running)',
+    tag: 'workbenches',
+    body: workbenchBody,
+    responses: { 202: workbench },
+  }),
+  'workbench-get': route({
+    method: 'GET',
+    path: '/v1/workbenches/{id}',
+    auth: 'github_member',
+    summary: 'A workbench and its progress (asks the backend while its task is alive)',
+    tag: 'workbenches',
+    params: workbenchParams,
+    responses: { 200: workbench },
+  }),
+  'workbench-start': route({
+    method: 'POST',
+    path: '/v1/workbenches/{id}/start',
+    auth: 'github_member',
+    summary: 'Start a workbench: 200 when running already, 202 while starting; re-arms its auto-stop',
+    tag: 'workbenches',
+    params: workbenchParams,
+    responses: { 200: workbench, 202: workbench },
+  }),
+  'workbench-stop': route({
+    method: 'POST',
+    path: '/v1/workbenches/{id}/stop',
+    auth: 'github_member',
+    summary: 'Stop a workbench (its data stays): 200 when stopped already, 202 while stopping',
+    tag: 'workbenches',
+    params: workbenchParams,
+    responses: { 200: workbench, 202: workbench },
+  }),
+  'workbench-share': route({
+    method: 'PUT',
+    path: '/v1/workbenches/{id}/shares/{login}',
+    auth: 'github_member',
+    summary: 'Let another login see, start and stop a workbench (owner only)',
+    tag: 'workbenches',
+    params: workbenchShareParams,
+    responses: { 200: workbench },
+  }),
+  'workbench-unshare': route({
+    method: 'DELETE',
+    path: '/v1/workbenches/{id}/shares/{login}',
+    auth: 'github_member',
+    summary: 'Revoke a share, at once (owner only)',
+    tag: 'workbenches',
+    params: workbenchShareParams,
+    responses: { 200: workbench },
+  }),
+  'workbench-delete': route({
+    method: 'DELETE',
+    path: '/v1/workbenches/{id}',
+    auth: 'github_member',
+    summary: 'Delete a workbench, its task, its data and its dedicated instance (owner only)',
+    tag: 'workbenches',
+    params: workbenchParams,
+    responses: { 200: workbench },
   }),
 } as const;
 

@@ -7,6 +7,8 @@ import * as z from '../zod.js';
 // workspaces
 import { valueKeyPattern, valueKeyRule, versionPattern, versionRule, workspaceValue } from '../domain/catalog/workspaces.js';
 import { workspaceIdPattern, workspaceStatuses } from '../domain/workspaces.js';
+// workbenches
+import { workbenchStatuses } from '../domain/workbenches.js';
 
 /** Schemas shared by several routes. Field names are snake_case, as in API.md. */
 
@@ -145,4 +147,39 @@ export const workspaceEvent = z.object({
   to: workspaceStatus,
   request_id: z.string(),
   details: z.optional(z.record(z.string(), z.unknown())),
+});
+// workbenches
+export const workbenchId = z.string().check(z.regex(/^wb-[0-9a-f]{12}$/, 'must be a workbench id (wb- and 12 hex digits)'));
+export const workbenchParams = z.object({ id: workbenchId });
+const githubLogin = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'must be a GitHub login'));
+export const workbenchShareParams = z.object({ id: workbenchId, login: githubLogin });
+/** Own workbenches by default; administrators may list another owner's. */
+export const workbenchListQuery = z.object({ ...pageQuery.shape, owner: z.optional(githubLogin) });
+
+export const workbenchBody = z.strictObject({
+  name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'must be 1-64 letters, digits, spaces, dots, dashes or underscores')),
+  /** CPU units: 1024 = 1 vCPU. */
+  cpu: z.number().check(z.int(), z.gte(128), z.lte(196_608)),
+  /** MiB. */
+  memory: z.number().check(z.int(), z.gte(256), z.lte(1_572_864)),
+  gpu: z.optional(z.number().check(z.int(), z.gte(0), z.lte(16))),
+  dedicated_instance: z.optional(z.boolean()),
+});
+
+export const workbench = z.object({
+  id: workbenchId,
+  name: z.string(),
+  owner: z.string(),
+  status: z.enum(workbenchStatuses),
+  cpu: z.number(),
+  memory: z.number(),
+  gpu: z.number(),
+  dedicated_instance: z.boolean(),
+  capacity_provider: z.string(),
+  endpoint: z.nullable(z.string()),
+  stops_at: z.nullable(z.string()),
+  shares: z.array(z.string()),
+  reason: z.nullable(z.string()),
+  created_at: z.nullable(z.string()),
+  updated_at: z.nullable(z.string()),
 });

@@ -3,6 +3,8 @@ import { clustersSection } from './catalog/clusters.js';
 import { identitySection } from './catalog/identity.js';
 // workspaces
 import { workspacesSection } from './catalog/workspaces.js';
+// workbenches
+import { workbenchesSection } from './catalog/workbenches.js';
 import { parseDuration } from './duration.js';
 import type { levels } from './levels.js';
 
@@ -16,6 +18,8 @@ export const catalogSchema = z.strictObject({
   ...clustersSection,
   // workspaces
   ...workspacesSection,
+  // workbenches
+  ...workbenchesSection,
 });
 
 export type Catalog = z.output<typeof catalogSchema>;

@@ -31,6 +31,9 @@ export const errorStatus = {
   workspace_not_found: 404,
   name_taken: 409,
   workspace_not_active: 409,
+  // workbenches
+  workbench_not_found: 404,
+  limit_exceeded: 403,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -1,6 +1,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
+// workbenches
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DynamoStore } from '../adapters/aws/dynamo-store.js';
 import { GitHubActionsTokens } from '../adapters/github/actions-oidc.js';
@@ -20,6 +23,8 @@ import { ensureKeys, VaultKeys } from '../tokens/key-service.js';
 import type { Deps } from '../deps.js';
 // workspaces
 import { LocalProcessWorkspaces } from '../adapters/local/process-workspaces.js';
+// workbenches
+import { LocalWorkbenchCompute } from '../adapters/local/process-workbenches.js';
 
 export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
 
@@ -98,6 +103,13 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     clusterRules: { ...defaultRules, operationTimeoutMs: config.PROVISIONER_OPERATION_TIMEOUT * 1000 },
     // workspaces
     workspaceBackend,
+    // workbenches
+    workbenchCompute: new LocalWorkbenchCompute(store, {
+      command: catalog.workbenches.local.command,
+      dataDir: join(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-workbenches-')) : config.PROVISIONER_DATA_DIR, 'workbenches'),
+      logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
+      detached: !config.PROVISIONER_MEMORY,
+    }),
   };
   return {
     deps,
@@ -112,6 +124,8 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       if (config.PROVISIONER_MEMORY) compute.stopAll();
       // workspaces
       if (config.PROVISIONER_MEMORY) workspaceBackend.stopAll();
+      // workbenches
+      if (config.PROVISIONER_MEMORY && deps.workbenchCompute instanceof LocalWorkbenchCompute) deps.workbenchCompute.stopAll();
       await dynamo.close();
     },
   };

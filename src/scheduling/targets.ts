@@ -33,6 +33,12 @@ export const scheduleTargets = {
     lambda: 'workspace-expire',
     input: z.object({ workspace: z.string(), timer: z.enum(workspaceTimers), schedule_id: z.string() }),
   },
+  // workbenches
+  /** A workbench ran for the catalog's max_runtime: stop it, unless it was stopped or started again since. */
+  'workbench-auto-stop': {
+    lambda: 'workbench-stop',
+    input: z.object({ workbench: z.string(), stop_id: z.string() }),
+  },
 } as const;
 
 export type ScheduleTarget = keyof typeof scheduleTargets;

@@ -56,3 +56,10 @@ export const workspaceKeys = {
   /** The local backend's record of one workspace's process. */
   localProcess: (id: string): Key => ({ pk: `localworkspace#${id}`, sk: 'process' }),
 };
+
+// workbenches
+/** A workbench owner's list (`gsi1pk`, ordered by creation) and the local backend's record of a run's process. */
+export const workbenchKeys = {
+  owner: (sub: string) => `workbench-owner#${sub}`,
+  localRun: (runId: string): Key => ({ pk: `localworkbench#${runId}`, sk: 'process' }),
+};

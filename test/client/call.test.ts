@@ -135,8 +135,34 @@ describe('call, against the local API', () => {
     get 'workspace-update'() { return [{ params: { id: workspaceId }, body: { expiry: '5d' } }] as CallArgs<'workspace-update'>; },
     get 'workspace-delete'() { return [{ params: { id: workspaceId } }] as CallArgs<'workspace-delete'>; },
     get 'workspace-events'() { return [{ params: { id: workspaceId }, query: { limit: 10 } }] as CallArgs<'workspace-events'>; },
+    // workbenches (the id routes act on the workbench made below)
+    'workbench-list': [{ query: { limit: 5 } }],
+    'workbench-create': [{ body: { name: 'sample', cpu: 256, memory: 512 } }],
+    get 'workbench-get'(): CallArgs<'workbench-get'> {
+      return [{ params: { id: sampleWorkbench } }];
+    },
+    get 'workbench-start'(): CallArgs<'workbench-start'> {
+      return [{ params: { id: sampleWorkbench } }];
+    },
+    get 'workbench-stop'(): CallArgs<'workbench-stop'> {
+      return [{ params: { id: sampleWorkbench } }];
+    },
+    get 'workbench-share'(): CallArgs<'workbench-share'> {
+      return [{ params: { id: sampleWorkbench, login: 'bob' } }];
+    },
+    get 'workbench-unshare'(): CallArgs<'workbench-unshare'> {
+      return [{ params: { id: sampleWorkbench, login: 'bob' } }];
+    },
+    get 'workbench-delete'(): CallArgs<'workbench-delete'> {
+      return [{ params: { id: sampleWorkbench } }];
+    },
   };
   let workspaceId = '';
+  // workbenches
+  let sampleWorkbench = '';
+  beforeAll(async () => {
+    sampleWorkbench = (await client.call('workbench-create', { body: { name: 'sample', cpu: 256, memory: 512 } })).id;
+  });
   const callWithSample = <O extends Operation>(operation: O) => client.call(operation, ...samples[operation]);
 
   it('reaches every route of the table, and gets the answer its response schema describes', async () => {

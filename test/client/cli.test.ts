@@ -111,7 +111,7 @@ describe('the provisioner CLI', () => {
     expect(JSON.parse(events.stdout)[0]).toMatchObject({ action: 'schedule-destroy', actor: 'github:olga' });
     const destroyed = await cli(['destroy', 'acme-dev', '--wait']);
     expect([destroyed.code, destroyed.stdout]).toEqual([0, expect.stringContaining('acme-dev  absent')]);
-  });
+  }, 90_000);
 
   it('exits 2 on bad usage, 3 when not allowed, 1 when the operation fails, 4 on timeout, 5 when the API is unavailable', async () => {
     expect((await cli(['deploy'])).code).toBe(2);
@@ -130,7 +130,7 @@ describe('the provisioner CLI', () => {
     expect([slow.code, slow.stderr]).toEqual([4, expect.stringContaining('still deploying')]);
 
     expect((await cli(['clusters'], { PROVISIONER_URL: `http://127.0.0.1:${await freePort()}`, PROVISIONER_RETRIES: '0' })).code).toBe(5);
-  });
+  }, 90_000);
 
   it('runs the example Makefile\'s targets', async () => {
     const env = { PROVISIONER_GITHUB_TOKEN: 'gh-olga' };

@@ -176,17 +176,19 @@ describe('ProvisionerStack schedules and EC2', () => {
   });
 
   it('passes only the scheduler role, only to the scheduler, and only from functions that create schedules', () => {
-    const passes = statements('iam:PassRole');
+    // The workbench functions' PassRole of ECS task roles is checked with the workbenches below.
+    const passes = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Condition).includes('scheduler.amazonaws.com'));
     expect(passes.length).toBeGreaterThan(0);
     for (const { statement } of passes) {
       expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
-    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate']);
+    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy', 'Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate']);
   });
 
   it('launches EC2 instances only from deploy, tagged, and terminates only tagged ones', () => {
-    const launches = statements('ec2:RunInstances');
+    // Dedicated workbench instances are checked with the workbenches below.
+    const launches = statements('ec2:RunInstances').filter(({ roles }) => !roles.every((r) => r.startsWith('Apiworkbench')));
     expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy']));
     expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
     for (const { statement } of statements('ec2:TerminateInstances')) {
@@ -229,6 +231,14 @@ describe('ProvisionerStack access table', () => {
       manage: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource'],
       launch: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:CreateService', 'ecs:RegisterTaskDefinition'],
     };
+    // With the example catalog's dedicated launch template.
+    const workbenchRead = ['ecs:ListTasks', 'ecs:DescribeTasks', 'ec2:DescribeInstances'];
+    const workbenchManage = [...workbenchRead, 'ecs:StopTask', 'ec2:StopInstances', 'ec2:TerminateInstances'];
+    const workbenchActions = {
+      read: workbenchRead,
+      manage: workbenchManage,
+      launch: [...workbenchManage, 'ecs:RunTask', 'ecs:TagResource', 'iam:PassRole', 'ec2:StartInstances', 'ec2:RunInstances', 'ec2:CreateTags'],
+    };
     const schedules = !access.schedules ? [] : 'creates' in access.schedules ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'] : ['scheduler:DeleteSchedule'];
     return [
       'logs:CreateLogStream',
@@ -238,7 +248,8 @@ describe('ProvisionerStack access table', () => {
       ...schedules,
       ...(access.ec2 ? ec2[access.ec2] : []),
       ...(access.workspaces ? workspaces[access.workspaces] : []),
-    ].sort();
+      ...(access.workbenches ? workbenchActions[access.workbenches] : []),
+    ].filter((action, i, all) => all.indexOf(action) === i).sort();
   }
 
   const actionsOf = (role: string): string[] =>
@@ -374,10 +385,11 @@ describe('ProvisionerStack workspaces', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
   });
 
-  it('scopes every ECS action to the workspace cluster but RegisterTaskDefinition, which must carry our tag', () => {
-    const ecsStatements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
-      (policy.Properties.PolicyDocument.Statement as Statement[]).filter((s) => [s.Action].flat().some((a) => a.startsWith('ecs:'))),
-    );
+  it('scopes every ECS action of the workspace functions to the workspace cluster but RegisterTaskDefinition, which must carry our tag', () => {
+    const workspaceFunctions = (policy: { [key: string]: any }) => (policy.Properties.Roles as { Ref: string }[]).some((r) => /workspace/i.test(r.Ref));
+    const ecsStatements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter(workspaceFunctions)
+      .flatMap((policy) => (policy.Properties.PolicyDocument.Statement as Statement[]).filter((s) => [s.Action].flat().some((a) => a.startsWith('ecs:'))));
     expect(ecsStatements.length).toBeGreaterThan(0);
     for (const statement of ecsStatements) {
       if ([statement.Action].flat().includes('ecs:RegisterTaskDefinition')) {
@@ -395,5 +407,46 @@ describe('ProvisionerStack workspaces', () => {
     expect(targets).toMatch(/Schedulesworkspaceexpire/);
     expect(targets).not.toMatch(/Apiworkspace/);
     expect(operationAccess['workspace-expire'].schedules).toEqual({ deletes: true });
+  });
+});
+
+// workbenches
+describe('ProvisionerStack workbenches', () => {
+  const cluster = 'arn:aws:ecs:us-east-1:123456789012:cluster/workbenches';
+  const rolesOf = (action: string) => new Set(statements(action).flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')));
+
+  it('runs tasks only of the workbench family, only in the workbench cluster, only from create, start and delete', () => {
+    expect(rolesOf('ecs:RunTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete']));
+    for (const { statement } of statements('ecs:RunTask')) {
+      expect(statement.Resource).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/workbench:*');
+      expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': cluster } });
+    }
+  });
+
+  it('stops and describes tasks only in the workbench cluster', () => {
+    for (const action of ['ecs:StopTask', 'ecs:DescribeTasks']) {
+      for (const { statement } of statements(action).filter(({ roles }) => roles.some((r) => /workbench/i.test(r)))) {
+        expect(statement.Resource).toBe('arn:aws:ecs:us-east-1:123456789012:task/workbenches/*');
+        expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': cluster } });
+      }
+    }
+    expect(rolesOf('ecs:StopTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete', 'Apiworkbenchget', 'Apiworkbenchstop']));
+  });
+
+  it('passes only the task roles, only to ECS tasks', () => {
+    const ecsPasses = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Condition).includes('ecs-tasks'));
+    expect(ecsPasses.length).toBe(3);
+    for (const { statement } of ecsPasses) {
+      expect(statement.Resource).toEqual(['arn:aws:iam::123456789012:role/workbench-task', 'arn:aws:iam::123456789012:role/workbench-execution']);
+      expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    }
+  });
+
+  it('starts, stops and terminates only instances tagged as ours, and launches them only tagged', () => {
+    for (const action of ['ec2:StartInstances', 'ec2:StopInstances']) {
+      for (const { statement } of statements(action)) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+    }
+    const workbenchLaunches = statements('ec2:RunInstances').filter(({ roles }) => roles.every((r) => r.startsWith('Apiworkbench')));
+    expect(workbenchLaunches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
   });
 });

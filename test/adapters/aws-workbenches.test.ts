@@ -1,0 +1,208 @@
+import { beforeEach, describe, it } from '@jest/globals';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+// The matchers extend the global expect (typed by @types/jest), so these files use that one.
+import 'aws-sdk-client-mock-jest';
+import { EcsWorkbenchCompute, taskStateOf } from '../../src/adapters/aws/ecs-workbenches.js';
+import { parseCatalog } from '../../src/domain/catalog.js';
+import type { WorkbenchTask } from '../../src/ports.js';
+
+const cluster = 'arn:aws:ecs:us-east-1:123456789012:cluster/workbenches';
+const catalog = parseCatalog(
+  JSON.stringify({
+    organization: 'acme',
+    clusters: [],
+    workbenches: {
+      providers: [{ name: 'cpu-small', max_cpu: 2048, max_memory: 8192, cost: 1 }],
+      endpoint: 'https://cloud.example.com/project/{owner}/{id}',
+      ecs: {
+        cluster,
+        task_definition: 'workbench',
+        container: 'ide',
+        task_roles: ['arn:aws:iam::123456789012:role/workbench-task'],
+        subnets: ['subnet-0a1b2c'],
+        security_groups: ['sg-0a1b2c'],
+        data_root: '/mnt/efs/workbenches',
+        dedicated_launch_template: 'lt-0123456789abcdef0',
+      },
+    },
+  }),
+  'test',
+);
+const task: WorkbenchTask = {
+  workbenchId: 'wb-0123456789ab',
+  runId: 'r1',
+  name: 'AutoCyber',
+  owner: 'github:olga',
+  ownerLogin: 'olga',
+  cpu: 1024,
+  memory: 2048,
+  gpu: 0,
+  capacityProvider: 'cpu-small',
+  dedicatedInstance: false,
+};
+const taskArn = `${cluster.replace(':cluster/', ':task/')}/abc`;
+
+describe('ECS workbench backend', () => {
+  const ecs = mockClient(ECSClient);
+  const ec2 = mockClient(EC2Client);
+  const compute = new EcsWorkbenchCompute(
+    catalog.workbenches,
+    (sdk) => new sdk.ECSClient({ region: 'us-east-1' }),
+    (sdk) => new sdk.EC2Client({ region: 'us-east-1' }),
+  );
+  beforeEach(() => {
+    ecs.reset();
+    ec2.reset();
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn }], failures: [] });
+  });
+
+  it('runs the catalog\'s task definition on the chosen capacity provider with the size, name, owner and tags', async () => {
+    await compute.start({ ...task, gpu: 1 });
+    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, { cluster, startedBy: 'r1', desiredStatus: 'RUNNING' });
+    expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 1);
+    expect(ecs.commandCalls(RunTaskCommand)[0]?.args[0].input).toEqual({
+      cluster,
+      taskDefinition: 'workbench',
+      count: 1,
+      startedBy: 'r1',
+      clientToken: 'r1',
+      capacityProviderStrategy: [{ capacityProvider: 'cpu-small', weight: 1 }],
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c'], securityGroups: ['sg-0a1b2c'], assignPublicIp: 'DISABLED' } },
+      overrides: {
+        cpu: '1024',
+        memory: '2048',
+        containerOverrides: [
+          {
+            name: 'ide',
+            cpu: 1024,
+            memory: 2048,
+            resourceRequirements: [{ type: 'GPU', value: '1' }],
+            environment: [
+              { name: 'WORKBENCH_ID', value: 'wb-0123456789ab' },
+              { name: 'WORKBENCH_NAME', value: 'AutoCyber' },
+              { name: 'WORKBENCH_OWNER', value: 'olga' },
+              { name: 'WORKBENCH_DATA', value: '/mnt/efs/workbenches/wb-0123456789ab' },
+            ],
+          },
+        ],
+      },
+      tags: [
+        { key: 'provisioner:managed', value: 'true' },
+        { key: 'provisioner:workbench', value: 'wb-0123456789ab' },
+        { key: 'provisioner:owner', value: 'olga' },
+      ],
+      enableECSManagedTags: true,
+    });
+    expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 0);
+  });
+
+  it('starts nothing new when the run already has a task, and fails on RunTask failures', async () => {
+    ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn] });
+    await compute.start(task);
+    expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 0);
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ reason: 'RESOURCE:MEMORY' }] });
+    await expect(compute.start(task)).rejects.toThrow(/RESOURCE:MEMORY/);
+  });
+
+  it.each([
+    ['PROVISIONING', 'provisioning'],
+    ['PENDING', 'pending'],
+    ['ACTIVATING', 'pending'],
+    ['RUNNING', 'running'],
+    ['DEACTIVATING', 'stopping'],
+    ['STOPPING', 'stopping'],
+    ['DEPROVISIONING', 'stopping'],
+    ['STOPPED', 'stopped'],
+  ])('maps ECS %s to %s', async (lastStatus, state) => {
+    expect(taskStateOf(lastStatus)).toBe(state);
+    ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [taskArn] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn, lastStatus, stoppedReason: 'Essential container in task exited', createdAt: new Date() }] });
+    const status = await compute.status(task);
+    expect(status).toEqual({
+      state,
+      ...(state === 'stopped' && { reason: 'Essential container in task exited' }),
+      endpoint: 'https://cloud.example.com/project/olga/wb-0123456789ab',
+    });
+    expect(ecs).toHaveReceivedCommandWith(DescribeTasksCommand, { cluster, tasks: [taskArn] });
+  });
+
+  it('reports gone when the run has no task, looking at stopped tasks too', async () => {
+    expect(await compute.status(task)).toEqual({ state: 'gone' });
+    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, { cluster, startedBy: 'r1', desiredStatus: 'STOPPED' });
+    expect(ecs).toHaveReceivedCommandTimes(DescribeTasksCommand, 0);
+  });
+
+  it('stops the run\'s task in the workbench cluster', async () => {
+    ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn] });
+    await compute.stop(task);
+    expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, { cluster, task: taskArn, reason: 'Stopped by Provisioner' });
+    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 1);
+  });
+
+  it('on delete stops the task and removes the data with a one-off task of the same family', async () => {
+    ecs.on(ListTasksCommand, { startedBy: 'r1' }).resolves({ taskArns: [taskArn] });
+    await compute.remove(task);
+    expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, { cluster, task: taskArn, reason: 'Deleted by Provisioner' });
+    const cleanup = ecs.commandCalls(RunTaskCommand)[0]?.args[0].input;
+    expect(cleanup).toMatchObject({ taskDefinition: 'workbench', startedBy: 'cleanup-wb-0123456789ab', clientToken: 'cleanup-wb-0123456789ab' });
+    expect(cleanup?.overrides?.containerOverrides?.[0]).toMatchObject({
+      name: 'ide',
+      command: ['sh', '-c', 'rm -rf -- "$WORKBENCH_DATA"'],
+      environment: expect.arrayContaining([{ name: 'WORKBENCH_DATA', value: '/mnt/efs/workbenches/wb-0123456789ab' }]),
+    });
+  });
+
+  describe('dedicated instance', () => {
+    const dedicated = { ...task, dedicatedInstance: true };
+    const instance = (state: string) => ({ Reservations: [{ Instances: [{ InstanceId: 'i-0abc', State: { Name: state as never } }] }] });
+
+    it('launches it tagged the first time and places the task on it', async () => {
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+      ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0new' }] });
+      await compute.start(dedicated);
+      const tags = [
+        { Key: 'provisioner:managed', Value: 'true' },
+        { Key: 'provisioner:workbench', Value: 'wb-0123456789ab' },
+        { Key: 'provisioner:owner', Value: 'olga' },
+      ];
+      expect(ec2).toHaveReceivedCommandWith(RunInstancesCommand, {
+        LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0' },
+        MinCount: 1,
+        MaxCount: 1,
+        ClientToken: 'workbench-wb-0123456789ab',
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: tags },
+          { ResourceType: 'volume', Tags: tags },
+        ],
+      });
+      expect(ecs).toHaveReceivedCommandWith(RunTaskCommand, { placementConstraints: [{ type: 'memberOf', expression: 'ec2InstanceId == i-0new' }] });
+    });
+
+    it('starts a stopped one with the workbench, stops it with the workbench, terminates it on delete', async () => {
+      ec2.on(DescribeInstancesCommand).resolves(instance('stopped'));
+      await compute.start(dedicated);
+      expect(ec2).toHaveReceivedCommandWith(StartInstancesCommand, { InstanceIds: ['i-0abc'] });
+      expect(ec2).toHaveReceivedCommandTimes(RunInstancesCommand, 0);
+      ec2.on(DescribeInstancesCommand).resolves(instance('running'));
+      await compute.stop(dedicated);
+      expect(ec2).toHaveReceivedCommandWith(StopInstancesCommand, { InstanceIds: ['i-0abc'] });
+      await compute.remove(dedicated);
+      expect(ec2).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-0abc'] });
+      expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, {
+        Filters: [
+          { Name: 'tag:provisioner:workbench', Values: ['wb-0123456789ab'] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      });
+    });
+  });
+
+  it('answers 503 when the catalog has no ecs section', async () => {
+    const bare = new EcsWorkbenchCompute({ ...catalog.workbenches, ecs: undefined });
+    await expect(bare.start(task)).rejects.toMatchObject({ code: 'backend_unavailable' });
+  });
+});
