@@ -1,6 +1,7 @@
 import * as z from '../zod.js';
 import { clustersSection } from './catalog/clusters.js';
 import { identitySection } from './catalog/identity.js';
+import { runsSection } from './catalog/runs.js';
 import { parseDuration } from './duration.js';
 import type { levels } from './levels.js';
 
@@ -9,7 +10,7 @@ import type { levels } from './levels.js';
  * clusters; runs, workbenches and workspaces add theirs). A section is a set of top-level fields
  * declared beside its area in `catalog/<area>.ts`.
  */
-export const catalogSchema = z.strictObject({ ...identitySection, ...clustersSection });
+export const catalogSchema = z.strictObject({ ...identitySection, ...clustersSection, ...runsSection });
 
 export type Catalog = z.output<typeof catalogSchema>;
 export type ClusterEntry = Catalog['clusters'][number];

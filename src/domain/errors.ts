@@ -25,6 +25,11 @@ export const errorStatus = {
   github_unavailable: 503,
   service_unavailable: 503,
   backend_unavailable: 503,
+  // runs
+  run_not_found: 404,
+  cluster_not_running: 409,
+  run_finished: 409,
+  runs_not_configured: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
