@@ -30,6 +30,12 @@ export interface OperationAccess {
    * terminates those tagged as ours, `launch` also runs instances that must carry that tag.
    */
   ec2?: 'read' | 'manage' | 'launch';
+  // runs
+  /**
+   * Runs (lib/runs.ts), each level including the one before: `read` gets run logs (to presign their
+   * links), `stop` also terminates run instances, `start` also launches them with the runner role.
+   */
+  runs?: 'read' | 'stop' | 'start';
 }
 
 /** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
@@ -60,4 +66,11 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  // runs: starting a TEST reads the cluster (and may settle it, as any cluster read does).
+  'test-runner': { table: clusterState, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
+  release: { table: clusterState, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
+  'get-run': { table: authenticated, runs: 'read' },
+  'list-runs': { table: [...authenticated, 'Query'], runs: 'read' },
+  'cancel-run': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
+  'run-timeout': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
 };

@@ -2,6 +2,7 @@ import type { Catalog } from './domain/catalog.js';
 import type { Clock } from './domain/clock.js';
 import type { ClusterRules } from './domain/clusters.js';
 import type { ActionsTokens, ClusterCompute, GitHubUsers, KeyRing, PublicKeys, Scheduler, Store, TokenSettings } from './ports.js';
+import type { RunLogs, RunMachines } from './ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -19,6 +20,9 @@ export interface Deps {
   scheduler: Scheduler;
   compute: ClusterCompute;
   clusterRules: ClusterRules;
+  // runs
+  runLogs: RunLogs;
+  runMachines: RunMachines;
 }
 
 /** What every authenticated, rate-limited route needs besides its own dependencies. */

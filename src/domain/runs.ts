@@ -116,3 +116,12 @@ export function outcomeOf(result: RunResult): { status: 'passed' | 'failed'; fai
   if (failed === undefined && result.steps.length > 0) return { status: 'passed' };
   return { status: 'failed', failed_step: failed, reason: failed ? `step ${failed} failed` : 'the run reported no steps' };
 }
+
+/** Where a run's files live in the log bucket: everything under `runs/<id>/`. */
+export const runKeys = {
+  prefix: (id: string) => `runs/${id}/`,
+  log: (id: string) => `runs/${id}/log.txt`,
+  result: (id: string) => `runs/${id}/result.json`,
+  /** The run id of a `runs/<id>/result.json` key (an S3 event's), or undefined. */
+  idOfResult: (key: string) => /^runs\/([0-9a-f-]{36})\/result\.json$/.exec(key)?.[1],
+};

@@ -17,6 +17,17 @@ import { type Clock, systemClock } from '../domain/clock.js';
 import type { TokenSettings } from '../ports.js';
 import { ensureKeys, VaultKeys } from '../tokens/key-service.js';
 import type { Deps } from '../deps.js';
+// runs
+import { LocalBashRunner } from '../adapters/local/bash-runner.js';
+import { startLocalS3 } from '../adapters/local/s3-server.js';
+import { completeRun } from '../operations/runs/use-cases.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+
+/** The local log bucket's name (in the in-process S3 server). */
+export const localRunBucket = 'provisioner-runs';
+const runFixtures = fileURLToPath(new URL('../../local/fixtures', import.meta.url));
 
 export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
 
@@ -72,6 +83,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
     detached: !config.PROVISIONER_MEMORY,
   });
+  // runs: the log bucket in an in-process S3 server; runs as bash processes that report their end like the S3 event does.
+  const s3 = await startLocalS3(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-s3-')) : join(config.PROVISIONER_DATA_DIR, 's3'), localRunBucket);
+  const runner = new LocalBashRunner({ logs: s3.logs, fixtures: runFixtures, log, onFinished: (id) => completeRun(deps, id, randomUUID(), log) });
   const deps: Deps = {
     clock,
     store,
@@ -86,6 +100,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     scheduler,
     compute,
     clusterRules: { ...defaultRules, operationTimeoutMs: config.PROVISIONER_OPERATION_TIMEOUT * 1000 },
+    // runs
+    runLogs: s3.logs,
+    runMachines: runner,
   };
   return {
     deps,
@@ -98,6 +115,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       scheduler.stop();
       // Persistent runtimes leave cluster nodes running for the next start to re-adopt.
       if (config.PROVISIONER_MEMORY) compute.stopAll();
+      // runs: a run still going is stopped (its result still recorded) before the store closes.
+      await runner.stopAll();
+      await s3.close();
       await dynamo.close();
     },
   };

@@ -41,3 +41,10 @@ export const publishedKeysKey: Key = { pk: 'keys', sk: 'jwks' };
 
 /** The local backend's record of one deployment's node processes. */
 export const localDeploymentKey = (deploymentId: string): Key => ({ pk: `localdeploy#${deploymentId}`, sk: 'nodes' });
+
+// runs
+/** Every run is on one list, ordered by creation time (`gsi1sk` = `<created_at>#<id>`). */
+export const runListKeys = {
+  all: 'runs',
+  order: (createdAt: string, id: string) => `${createdAt}#${id}`,
+};
