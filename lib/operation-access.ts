@@ -66,8 +66,8 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  // runs: starting a TEST reads the cluster (and may settle it, as any cluster read does).
-  'test-runner': { table: clusterState, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
+  // runs: starting a TEST reads the cluster (and may settle it, as any cluster read does) and signs a cluster JWT for the tests.
+  'test-runner': { table: clusterState, signs: true, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
   release: { table: clusterState, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
   'get-run': { table: authenticated, runs: 'read' },
   'list-runs': { table: [...authenticated, 'Query'], runs: 'read' },
