@@ -44,6 +44,12 @@ export interface OperationAccess {
    * also runs tasks of the workbench family (passing only its task roles) and dedicated instances.
    */
   workbenches?: 'read' | 'manage' | 'launch';
+  // runs
+  /**
+   * Runs (lib/runs.ts), each level including the one before: `read` gets run logs (to presign their
+   * links), `stop` also terminates run instances, `start` also launches them with the runner role.
+   */
+  runs?: 'read' | 'stop' | 'start';
 }
 
 /** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
@@ -98,4 +104,11 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'workbench-delete': { table: clusterState, schedules: { deletes: true }, workbenches: 'launch' },
   'workbench-share': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
   'workbench-unshare': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  // runs: starting a TEST reads the cluster (and may settle it, as any cluster read does) and signs a cluster JWT for the tests.
+  'test-runner': { table: clusterState, signs: true, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
+  release: { table: clusterState, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
+  'get-run': { table: authenticated, runs: 'read' },
+  'list-runs': { table: [...authenticated, 'Query'], runs: 'read' },
+  'cancel-run': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
+  'run-timeout': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
 };

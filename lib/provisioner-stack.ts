@@ -15,6 +15,8 @@ import { State } from './state.js';
 import { Workspaces } from './workspaces.js';
 // workbenches
 import { grantWorkbenches } from './workbenches.js';
+// runs
+import { Runs } from './runs.js';
 
 export interface ProvisionerSettings {
   /** The catalog file shipped with the stack (default: catalog/example.json). */
@@ -36,6 +38,8 @@ export class ProvisionerStack extends Stack {
   readonly identity: Identity;
   readonly api: Api;
   readonly schedules: Schedules;
+  // runs
+  readonly runs: Runs;
 
   constructor(scope: Construct, id: string, props: StackProps & { settings?: ProvisionerSettings } = {}) {
     super(scope, id, props);
@@ -70,5 +74,10 @@ export class ProvisionerStack extends Stack {
       value: this.identity.rotateKeys.functionName,
       description: 'aws lambda invoke --function-name <this> --payload \'{"action":"rotate"}\' --cli-binary-format raw-in-base64-out /dev/stdout',
     });
+    // runs
+    const logExpiryDays = catalog.runs?.log_expiry_days ?? 90;
+    this.runs = new Runs(this, 'Runs', { table: this.state.table, schedules: this.schedules, catalogPath, environment: this.api.environment, logExpiryDays });
+    for (const [name, fn] of functions) this.runs.grant(fn, operationAccess[name].runs);
+    new CfnOutput(this, 'RunLogBucket', { value: this.runs.bucket.bucketName, description: 'Where run logs and results are kept (runs/<id>/)' });
   }
 }

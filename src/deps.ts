@@ -6,6 +6,7 @@ import type { ActionsTokens, ClusterCompute, GitHubUsers, KeyRing, PublicKeys, S
 import type { WorkspaceBackend } from './ports.js';
 // workbenches
 import type { WorkbenchCompute } from './ports.js';
+import type { RunLogs, RunMachines } from './ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -27,6 +28,9 @@ export interface Deps {
   workspaceBackend: WorkspaceBackend;
   // workbenches
   workbenchCompute: WorkbenchCompute;
+  // runs
+  runLogs: RunLogs;
+  runMachines: RunMachines;
 }
 
 /** What every authenticated, rate-limited route needs besides its own dependencies. */

@@ -9,6 +9,7 @@ import type { ClusterEntry } from './domain/catalog.js';
 import type { ScheduleTarget, TargetInput } from './scheduling/targets.js';
 // workbenches
 import type { TaskState } from './domain/workbenches.js';
+import type { ScriptInput } from './domain/run-script.js';
 
 export interface Key {
   pk: string;
@@ -250,4 +251,35 @@ export interface WorkbenchCompute {
   stop(task: WorkbenchTask): Promise<void>;
   /** Stops the task, removes the workbench's data and terminates its dedicated instance. */
   remove(task: WorkbenchTask): Promise<void>;
+}
+
+// runs
+/** Where runs keep their logs and results (`runs/<id>/...`): S3 in AWS, an in-process S3 server locally. */
+export interface RunLogs {
+  put(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  /** The object's text; undefined when there is none. */
+  get(key: string): Promise<string | undefined>;
+  /** A presigned GET of the object, valid `seconds`. */
+  presignGet(key: string, seconds: number): Promise<string>;
+}
+
+/** What a runner needs to start a run's machine. */
+export interface RunLaunch {
+  runId: string;
+  script: ScriptInput;
+  instanceType: string;
+  /** The public SSM parameter naming the AMI. */
+  amiParameter: string;
+  timeLimitMs: number;
+}
+
+/** A started machine, or the cloud's refusal (no spot capacity) as the run's reason. */
+export type LaunchOutcome = { machine: string } | { refused: string };
+
+/** The throw-away machines of runs: spot EC2 instances in AWS, bash processes locally. */
+export interface RunMachines {
+  /** Starts the run's machine with its script; a retry for the same run starts nothing new. */
+  launch(launch: RunLaunch): Promise<LaunchOutcome>;
+  /** Ends the run's machine; one already gone counts as done. */
+  stop(runId: string, machine?: string): Promise<void>;
 }

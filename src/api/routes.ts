@@ -16,6 +16,10 @@ import {
   openidConfiguration,
   page,
   pageQuery,
+  run,
+  runBody,
+  runParams,
+  runsQuery,
 } from './schemas.js';
 // workspaces
 import { createWorkspaceBody, extendWorkspaceBody, workspace, workspaceEvent, workspaceExpired, workspaceParams } from './schemas.js';
@@ -322,6 +326,54 @@ export const routes = {
     tag: 'workbenches',
     params: workbenchParams,
     responses: { 200: workbench },
+  }),
+  // runs
+  'test-runner': route({
+    method: 'POST',
+    path: '/v1/clusters/{cluster}/tests',
+    auth: 'administrator',
+    summary: 'TEST: run the catalog\'s test plan at a git ref against a running cluster, on a throw-away machine',
+    tag: 'runs',
+    params: clusterParams,
+    body: runBody,
+    responses: { 202: run },
+  }),
+  release: route({
+    method: 'POST',
+    path: '/v1/clusters/{cluster}/releases',
+    auth: 'administrator',
+    summary: 'RELEASE: run the catalog\'s release plan (build and push the cluster images) at a git ref',
+    tag: 'runs',
+    params: clusterParams,
+    body: runBody,
+    responses: { 202: run },
+  }),
+  'get-run': route({
+    method: 'GET',
+    path: '/v1/runs/{id}',
+    auth: 'administrator',
+    summary: 'A run, its steps and a presigned link to its log (valid 15 minutes)',
+    tag: 'runs',
+    params: runParams,
+    responses: { 200: run },
+  }),
+  'list-runs': route({
+    method: 'GET',
+    path: '/v1/runs',
+    auth: 'administrator',
+    summary: 'Runs, newest first; cluster, kind and status filter each page',
+    tag: 'runs',
+    query: runsQuery,
+    responses: { 200: page(run) },
+  }),
+  'cancel-run': route({
+    method: 'POST',
+    path: '/v1/runs/{id}/cancel',
+    auth: 'administrator',
+    summary: 'Cancel a run that has not ended (409 once it has): its machine is terminated',
+    tag: 'runs',
+    params: runParams,
+    responses: { 200: run },
   }),
 } as const;
 

@@ -3,6 +3,7 @@ import { durationPattern, durationRule } from '../domain/duration.js';
 import { errorCodes } from '../domain/errors.js';
 import { resourceNamePattern, resourceNameRule } from '../domain/names.js';
 import { levels } from '../domain/levels.js';
+import { isSafeRef, refRule, runKinds, runStatuses, stepStatuses } from '../domain/runs.js';
 import * as z from '../zod.js';
 // workspaces
 import { valueKeyPattern, valueKeyRule, versionPattern, versionRule, workspaceValue } from '../domain/catalog/workspaces.js';
@@ -181,5 +182,48 @@ export const workbench = z.object({
   shares: z.array(z.string()),
   reason: z.nullable(z.string()),
   created_at: z.nullable(z.string()),
+  updated_at: z.nullable(z.string()),
+});
+// runs
+export const runStatus = z.enum(runStatuses);
+export const runKind = z.enum(runKinds);
+
+/** `{"version": "<git ref>"}`: refused (400, naming the field) unless a safe ref, before any script sees it. */
+export const runBody = z.strictObject({
+  version: z.string().check(z.refine(isSafeRef, { message: refRule })),
+});
+
+export const runParams = z.object({ id: z.uuid('must be a run id (a UUID)') });
+
+export const runsQuery = z.object({
+  ...pageQuery.shape,
+  cluster: z.optional(clusterName),
+  kind: z.optional(runKind),
+  status: z.optional(runStatus),
+});
+
+export const runStep = z.object({
+  name: z.string(),
+  status: z.enum(stepStatuses),
+  seconds: z.number(),
+  exit_code: z.optional(z.number()),
+});
+
+export const run = z.object({
+  id: z.string(),
+  kind: runKind,
+  cluster: z.string(),
+  version: z.string(),
+  plan: z.nullable(z.string()),
+  status: runStatus,
+  created_by: z.nullable(z.string()),
+  created_at: z.nullable(z.string()),
+  deadline: z.nullable(z.string()),
+  finished_at: z.nullable(z.string()),
+  steps: z.array(runStep),
+  failed_step: z.nullable(z.string()),
+  reason: z.nullable(z.string()),
+  /** A presigned GET of the log, valid 15 minutes; null while queued. */
+  log_url: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),
 });

@@ -5,6 +5,8 @@ import { identitySection } from './catalog/identity.js';
 import { workspacesSection } from './catalog/workspaces.js';
 // workbenches
 import { workbenchesSection } from './catalog/workbenches.js';
+// runs
+import { runsSection } from './catalog/runs.js';
 import { parseDuration } from './duration.js';
 import type { levels } from './levels.js';
 
@@ -20,6 +22,8 @@ export const catalogSchema = z.strictObject({
   ...workspacesSection,
   // workbenches
   ...workbenchesSection,
+  // runs
+  ...runsSection,
 });
 
 export type Catalog = z.output<typeof catalogSchema>;

@@ -34,6 +34,11 @@ export const errorStatus = {
   // workbenches
   workbench_not_found: 404,
   limit_exceeded: 403,
+  // runs
+  run_not_found: 404,
+  cluster_not_running: 409,
+  run_finished: 409,
+  runs_not_configured: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -25,6 +25,14 @@ import type { Deps } from '../deps.js';
 import { LocalProcessWorkspaces } from '../adapters/local/process-workspaces.js';
 // workbenches
 import { LocalWorkbenchCompute } from '../adapters/local/process-workbenches.js';
+// runs
+import { LocalBashRunner } from '../adapters/local/bash-runner.js';
+import { startLocalS3 } from '../adapters/local/s3-server.js';
+import { completeRun } from '../operations/runs/use-cases.js';
+
+/** The local log bucket's name (in the in-process S3 server). */
+export const localRunBucket = 'provisioner-runs';
+const runFixtures = fileURLToPath(new URL('../../local/fixtures', import.meta.url));
 
 export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
 
@@ -87,6 +95,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
     detached: !config.PROVISIONER_MEMORY,
   });
+  // runs: the log bucket in an in-process S3 server; runs as bash processes that report their end like the S3 event does.
+  const s3 = await startLocalS3(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-s3-')) : join(config.PROVISIONER_DATA_DIR, 's3'), localRunBucket);
+  const runner = new LocalBashRunner({ logs: s3.logs, fixtures: runFixtures, log, onFinished: (id) => completeRun(deps, id, randomUUID(), log) });
   const deps: Deps = {
     clock,
     store,
@@ -110,6 +121,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
       detached: !config.PROVISIONER_MEMORY,
     }),
+    // runs
+    runLogs: s3.logs,
+    runMachines: runner,
   };
   return {
     deps,
@@ -126,6 +140,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       if (config.PROVISIONER_MEMORY) workspaceBackend.stopAll();
       // workbenches
       if (config.PROVISIONER_MEMORY && deps.workbenchCompute instanceof LocalWorkbenchCompute) deps.workbenchCompute.stopAll();
+      // runs: a run still going is stopped (its result still recorded) before the store closes.
+      await runner.stopAll();
+      await s3.close();
       await dynamo.close();
     },
   };

@@ -39,6 +39,12 @@ export const scheduleTargets = {
     lambda: 'workbench-stop',
     input: z.object({ workbench: z.string(), stop_id: z.string() }),
   },
+  // runs
+  /** A run's time limit came: a run still going is timed out and its machine terminated. */
+  'run-timeout': {
+    lambda: 'run-timeout',
+    input: z.object({ run_id: z.string() }),
+  },
 } as const;
 
 export type ScheduleTarget = keyof typeof scheduleTargets;

@@ -63,3 +63,10 @@ export const workbenchKeys = {
   owner: (sub: string) => `workbench-owner#${sub}`,
   localRun: (runId: string): Key => ({ pk: `localworkbench#${runId}`, sk: 'process' }),
 };
+
+// runs
+/** Every run is on one list, ordered by creation time (`gsi1sk` = `<created_at>#<id>`). */
+export const runListKeys = {
+  all: 'runs',
+  order: (createdAt: string, id: string) => `${createdAt}#${id}`,
+};

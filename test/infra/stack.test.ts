@@ -47,10 +47,10 @@ describe('ProvisionerStack', () => {
   /** Our functions; CDK's own trigger provider is not one of them. */
   const ours = () => Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => fn.Properties.Handler === 'index.handler');
 
-  it('has one function per route plus the fallback, the key rotation and each target-only function (deadline check, janitor, workspace expiry), all nodejs22.x on arm64', () => {
+  it('has one function per route plus the fallback, the key rotation and each target-only function (deadline check, janitor, workspace expiry, run timeout) and the run completion, all nodejs22.x on arm64', () => {
     const functions = ours();
     const targetOnly = new Set(Object.values(scheduleTargets).map((t) => t.lambda).filter((lambda) => !routeEntries.some(([operation]) => operation === lambda)));
-    expect(functions).toHaveLength(routeEntries.length + 2 + targetOnly.size);
+    expect(functions).toHaveLength(routeEntries.length + 3 + targetOnly.size);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -118,10 +118,10 @@ describe('ProvisionerStack identity', () => {
       .sort();
   }
 
-  it('lets only the signing functions and the rotation read the key secret', () => {
+  it('lets only the signing functions (TEST signs a cluster JWT for its tests) and the rotation read the key secret', () => {
     const readers = rolesAllowed('secretsmanager:GetSecretValue');
-    expect(readers).toHaveLength(3);
-    expect(readers.join(' ')).toMatch(/^Apiaccess\w*Role\w* Apilogin\w*Role\w* Identityrotatekeys\w*Role\w*$/);
+    expect(readers).toHaveLength(4);
+    expect(readers.join(' ')).toMatch(/^Apiaccess\w*Role\w* Apilogin\w*Role\w* Apitestrunner\w*Role\w* Identityrotatekeys\w*Role\w*$/);
     expect(rolesAllowed('secretsmanager:PutSecretValue').join(' ')).toMatch(/^Identityrotatekeys\w*Role\w*$/);
   });
 
@@ -145,7 +145,7 @@ describe('ProvisionerStack identity', () => {
       if (!id.startsWith('Api') || id.startsWith('Apifallback')) continue;
       const env = fn.Properties.Environment.Variables;
       expect(env.PROVISIONER_ISSUER).toBeDefined();
-      expect(env.PROVISIONER_KEYS_SECRET !== undefined).toBe(/^Api(login|access)/.test(id));
+      expect(env.PROVISIONER_KEYS_SECRET !== undefined).toBe(/^Api(login|access|testrunner)/.test(id));
     }
   });
 
@@ -176,23 +176,23 @@ describe('ProvisionerStack schedules and EC2', () => {
   });
 
   it('passes only the scheduler role, only to the scheduler, and only from functions that create schedules', () => {
-    // The workbench functions' PassRole of ECS task roles is checked with the workbenches below.
+    // The workbench functions' PassRole of ECS task roles and the runner role's are checked with their areas below.
     const passes = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Condition).includes('scheduler.amazonaws.com'));
     expect(passes.length).toBeGreaterThan(0);
     for (const { statement } of passes) {
       expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
-    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apischeduledestroy', 'Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate']);
+    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apirelease', 'Apischeduledestroy', 'Apitestrunner', 'Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate']);
   });
 
-  it('launches EC2 instances only from deploy, tagged, and terminates only tagged ones', () => {
+  it('launches EC2 instances only from deploy and the run starts, tagged, and terminates only tagged ones', () => {
     // Dedicated workbench instances are checked with the workbenches below.
     const launches = statements('ec2:RunInstances').filter(({ roles }) => !roles.every((r) => r.startsWith('Apiworkbench')));
-    expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy']));
+    expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy', 'Apitestrunner', 'Apirelease']));
     expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
     for (const { statement } of statements('ec2:TerminateInstances')) {
-      expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+      expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
     }
   });
 
@@ -220,7 +220,10 @@ describe('ProvisionerStack access table', () => {
           return [String(env.PROVISIONER_OPERATION), { id, role: fn.Properties.Role['Fn::GetAtt'][0] as string, env }] as const;
         }),
     );
-  const accessOf = (name: string): OperationAccess => (operationAccess as Record<string, OperationAccess | undefined>)[name] ?? {};
+  /** The run completion's access is granted by lib/runs.ts, the same as this entry would. */
+  const runCompletedAccess: OperationAccess = { table: ['GetItem', 'UpdateItem', 'PutItem'], schedules: { deletes: true }, runs: 'stop' };
+  const accessOf = (name: string): OperationAccess =>
+    (operationAccess as Record<string, OperationAccess | undefined>)[name] ?? (name === 'run-completed' ? runCompletedAccess : {});
   const createsOf = (access: OperationAccess): readonly ScheduleTarget[] => (access.schedules && 'creates' in access.schedules ? access.schedules.creates : []);
 
   /** The actions each field stands for, written out here independently of the grant code. */
@@ -239,6 +242,11 @@ describe('ProvisionerStack access table', () => {
       manage: workbenchManage,
       launch: [...workbenchManage, 'ecs:RunTask', 'ecs:TagResource', 'iam:PassRole', 'ec2:StartInstances', 'ec2:RunInstances', 'ec2:CreateTags'],
     };
+    const runs = {
+      read: ['s3:GetObject'],
+      stop: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances'],
+      start: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole', 'ssm:GetParameter'],
+    };
     const schedules = !access.schedules ? [] : 'creates' in access.schedules ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'] : ['scheduler:DeleteSchedule'];
     return [
       'logs:CreateLogStream',
@@ -249,6 +257,7 @@ describe('ProvisionerStack access table', () => {
       ...(access.ec2 ? ec2[access.ec2] : []),
       ...(access.workspaces ? workspaces[access.workspaces] : []),
       ...(access.workbenches ? workbenchActions[access.workbenches] : []),
+      ...(access.runs ? runs[access.runs] : []),
     ].filter((action, i, all) => all.indexOf(action) === i).sort();
   }
 
@@ -261,12 +270,12 @@ describe('ProvisionerStack access table', () => {
       ),
     ].sort();
 
-  it('has an entry for every function but the key rotation (which the identity construct owns)', () => {
-    expect(Object.keys(operationAccess).sort()).toEqual([...functionsByName().keys()].filter((name) => name !== 'rotate-keys').sort());
+  it('has an entry for every function but the key rotation and the run completion (which their constructs own)', () => {
+    expect(Object.keys(operationAccess).sort()).toEqual([...functionsByName().keys()].filter((name) => name !== 'rotate-keys' && name !== 'run-completed').sort());
   });
 
   it('gives each function exactly the actions its entry names, so only an ec2 launch entry may RunInstances', () => {
-    for (const [name, access] of Object.entries(operationAccess)) {
+    for (const [name, access] of [...Object.entries(operationAccess), ['run-completed', runCompletedAccess] as const]) {
       const fn = functionsByName().get(name);
       expect({ name, actions: fn && actionsOf(fn.role) }).toEqual({ name, actions: expectedActions(access) });
     }
@@ -360,7 +369,7 @@ describe('each function\'s environment', () => {
   it('gives every function what its providers read, so none fails its cold start on a missing setting', async () => {
     const all = functions();
     const targetOnly = Object.values(scheduleTargets).map((t) => t.lambda).filter((lambda) => !routeEntries.some(([operation]) => operation === lambda));
-    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), ...new Set(targetOnly), 'fallback', 'rotate-keys'].sort());
+    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), ...new Set(targetOnly), 'fallback', 'rotate-keys', 'run-completed'].sort());
     const failures: string[] = [];
     // Two at a time: each loads the handler's whole module graph.
     for (let i = 0; i < all.length; i += 2) {
@@ -448,5 +457,40 @@ describe('ProvisionerStack workbenches', () => {
     }
     const workbenchLaunches = statements('ec2:RunInstances').filter(({ roles }) => roles.every((r) => r.startsWith('Apiworkbench')));
     expect(workbenchLaunches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
+  });
+});
+
+describe('ProvisionerStack runs', () => {
+  it('keeps run logs in an encrypted, private, TLS-only bucket that expires them', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 90, Status: 'Enabled' })] },
+      NotificationConfiguration: {
+        LambdaConfigurations: [
+          Match.objectLike({ Event: 's3:ObjectCreated:*', Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'runs/' }, { Name: 'suffix', Value: '/result.json' }] } } }),
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+    });
+  });
+
+  it('lets run instances only put objects under runs/, and passes their role only to EC2', () => {
+    const puts = statements('s3:PutObject');
+    expect(puts.map(({ roles }) => roles.map((r) => r.replace(/[0-9A-F]{8}$/, '')))).toEqual([['RunsRunnerRole']]);
+    expect(JSON.stringify(puts[0]?.statement.Resource)).toMatch(/provisioner-runs-.*\/runs\/\*/);
+    const runnerPasses = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Resource).includes('RunsRunnerRole'));
+    expect(runnerPasses.length).toBe(2);
+    for (const { statement } of runnerPasses) expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+  });
+
+  it('launches and terminates run instances only with the run tag', () => {
+    const runLaunch = statements('ec2:RunInstances').filter(({ roles }) => roles.some((r) => r.startsWith('Apitestrunner') || r.startsWith('Apirelease')));
+    expect(runLaunch.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' }, StringLike: { 'aws:RequestTag/provisioner:run': '?*' } }))).toBe(true);
+    const runTerminate = statements('ec2:TerminateInstances').filter(({ roles }) => roles.some((r) => r.startsWith('Apicancelrun') || r.startsWith('Runsruncompleted')));
+    expect(runTerminate.length).toBe(2);
+    for (const { statement } of runTerminate) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' }, StringLike: { 'aws:ResourceTag/provisioner:run': '?*' } });
   });
 });

@@ -69,4 +69,32 @@ export const testCatalog = {
     { repository: 'acme/sliderule', ref: 'refs/heads/main', level: 'administrator' },
     { repository: 'acme/docs', ref: 'refs/heads/main', level: 'org_member' },
   ],
+  // runs: offline plans (the runner makes the fixture repository): one that passes, one failing at a named step, one that outlasts its limit.
+  runs: {
+    time_limit: '10m',
+    plans: {
+      pass: {
+        kind: 'test',
+        repository: 'fixture:run-repo',
+        steps: [
+          { name: 'clone', run: 'git clone --quiet --no-checkout -- "$RUN_REPOSITORY" src && git -C src checkout --quiet --detach "$RUN_VERSION" --' },
+          { name: 'cluster-check', run: 'test -n "$CLUSTER_TOKEN" && echo "testing against $CLUSTER_URL"' },
+          { name: 'selftests', run: 'bash src/selftest.sh' },
+        ],
+      },
+      fail: {
+        kind: 'test',
+        repository: 'fixture:run-repo',
+        steps: [
+          { name: 'clone', run: 'git clone --quiet --no-checkout -- "$RUN_REPOSITORY" src && git -C src checkout --quiet --detach "$RUN_VERSION" --' },
+          { name: 'known-failure', run: 'bash src/failing-test.sh' },
+          { name: 'never-reached', run: 'echo unreachable' },
+        ],
+      },
+      slow: { kind: 'release', repository: 'fixture:run-repo', steps: [{ name: 'build-cluster', run: 'echo building; sleep 60' }] },
+    },
+    test: 'pass',
+    release: 'slow',
+    clusters: { 'acme-dev': { test: 'fail' } },
+  },
 };

@@ -1,0 +1,141 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { InstanceProfile, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
+import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { tags } from '../src/adapters/aws/ec2-compute.js';
+import { runTag } from '../src/adapters/aws/ec2-runner.js';
+import { acknowledgeWildcards, grantTable } from './grants.js';
+import type { OperationAccess } from './operation-access.js';
+import { ProvisionerFunction } from './provisioner-function.js';
+import type { Schedules } from './schedules.js';
+
+/** How cdk-nag spells the run objects' ARN. */
+const runObjectsFinding = 'Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>/runs/*';
+
+export interface RunsProps {
+  table: Table;
+  schedules: Schedules;
+  catalogPath: string;
+  /** What every function gets (table, issuer, ...). */
+  environment: Record<string, string>;
+  /** Logs and results expire after this many days (the catalog's `runs.log_expiry_days`). */
+  logExpiryDays: number;
+}
+
+/**
+ * Runs in AWS: the log bucket (encrypted, private, TLS only, expiring), the role and instance profile
+ * of run instances (they may only put objects under `runs/`), the function that records a run's end
+ * when its `result.json` lands, and the grants of the `runs` field of the access table.
+ */
+export class Runs extends Construct {
+  readonly bucket: Bucket;
+  readonly runnerRole: Role;
+  readonly instanceProfile: InstanceProfile;
+  readonly completed: ProvisionerFunction;
+  /** The bucket's name and object ARN as strings, not references: the function the bucket notifies reads them, and a reference would be a cycle. */
+  private readonly bucketName: string;
+  private readonly runObjects: string;
+
+  constructor(scope: Construct, id: string, props: RunsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    // A name known before the bucket exists lets the invoke permission name it without a cycle.
+    const bucketName = (this.bucketName = `provisioner-runs-${stack.account}-${stack.region}`);
+    this.runObjects = `arn:${stack.partition}:s3:::${bucketName}/runs/*`;
+    this.bucket = new Bucket(this, 'Logs', {
+      bucketName,
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ prefix: 'runs/', expiration: Duration.days(props.logExpiryDays) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Run logs are written by run instances and read through presigned links handed to administrators; CloudTrail covers access if needed.',
+    });
+
+    this.runnerRole = new Role(this, 'RunnerRole', { description: 'Assumed by Provisioner run instances: writes their log and result', assumedBy: new ServicePrincipal('ec2.amazonaws.com') });
+    this.runnerRole.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [this.runObjects] }));
+    acknowledgeWildcards(
+      this.runnerRole,
+      [runObjectsFinding],
+      'Run instances put objects under runs/ only (their script writes its own runs/<id>/); run ids are made at run time.',
+    );
+    this.instanceProfile = new InstanceProfile(this, 'RunnerProfile', { role: this.runnerRole });
+
+    this.completed = new ProvisionerFunction(this, 'run-completed', { operation: 'run-completed', catalogPath: props.catalogPath, environment: props.environment });
+    grantTable(props.table, this.completed, ['GetItem', 'UpdateItem', 'PutItem']);
+    props.schedules.grantDelete(this.completed);
+    this.grant(this.completed, 'stop');
+    const permission = new CfnPermission(this, 'LogBucketInvokes', {
+      action: 'lambda:InvokeFunction',
+      functionName: this.completed.functionArn,
+      principal: 's3.amazonaws.com',
+      sourceArn: `arn:${stack.partition}:s3:::${bucketName}`,
+      sourceAccount: stack.account,
+    });
+    (this.bucket.node.defaultChild as CfnBucket).notificationConfiguration = {
+      lambdaConfigurations: [
+        {
+          event: 's3:ObjectCreated:*',
+          function: this.completed.functionArn,
+          filter: { s3Key: { rules: [{ name: 'prefix', value: 'runs/' }, { name: 'suffix', value: '/result.json' }] } },
+        },
+      ],
+    };
+    // S3 checks it may invoke the function when the notification is set.
+    this.bucket.node.addDependency(permission);
+  }
+
+  /** The `runs` level of an access entry: read < stop < start, each including the one before. */
+  grant(fn: ProvisionerFunction, level: OperationAccess['runs']): void {
+    if (!level) return;
+    const stack = Stack.of(this);
+    const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
+    fn.addEnvironment('PROVISIONER_RUN_BUCKET', this.bucketName);
+    policy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.runObjects] }));
+    acknowledgeWildcards(fn.role, [runObjectsFinding], 'Presigned log links and results of runs, under runs/ only; run ids are made at run time.');
+    if (level === 'read') return;
+
+    const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;
+    fn.addEnvironment('PROVISIONER_RUN_PROFILE_ARN', this.instanceProfile.instanceProfileArn);
+    policy(new PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    policy(
+      new PolicyStatement({
+        actions: ['ec2:TerminateInstances'],
+        resources: [arn('instance')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${tags.managed}`]: 'true' }, StringLike: { [`aws:ResourceTag/${runTag}`]: '?*' } },
+      }),
+    );
+    acknowledgeWildcards(fn.role, ['Resource::*'], 'ec2:DescribeInstances supports no resource-level permissions; it reads only.');
+    acknowledgeWildcards(fn.role, [`Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*`], 'Instance ids are made at launch; only instances tagged as run instances.');
+    if (level === 'stop') return;
+
+    policy(
+      new PolicyStatement({
+        actions: ['ec2:RunInstances'],
+        resources: [arn('instance'), arn('volume')],
+        conditions: { StringEquals: { [`aws:RequestTag/${tags.managed}`]: 'true' }, StringLike: { [`aws:RequestTag/${runTag}`]: '?*' } },
+      }),
+    );
+    policy(
+      new PolicyStatement({
+        actions: ['ec2:RunInstances'],
+        resources: [arn('network-interface'), arn('subnet'), arn('security-group'), `arn:${stack.partition}:ec2:${stack.region}::image/*`],
+      }),
+    );
+    policy(new PolicyStatement({ actions: ['ec2:CreateTags'], resources: [arn('instance'), arn('volume')], conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } }));
+    policy(new PolicyStatement({ actions: ['iam:PassRole'], resources: [this.runnerRole.roleArn], conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } }));
+    policy(new PolicyStatement({ actions: ['ssm:GetParameter'], resources: [`arn:${stack.partition}:ssm:${stack.region}::parameter/aws/service/*`] }));
+    acknowledgeWildcards(
+      fn.role,
+      ['volume', 'network-interface', 'subnet', 'security-group']
+        .map((type) => `Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${type}/*`)
+        .concat('Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*', 'Resource::arn:<AWS::Partition>:ssm:<AWS::Region>::parameter/aws/service/*'),
+      'A run instance is launched in the default VPC from an AWS-provided AMI named by a public SSM parameter; new instances and volumes must carry the run tag.',
+    );
+  }
+}

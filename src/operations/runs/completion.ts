@@ -1,0 +1,30 @@
+import type { S3Event } from 'aws-lambda';
+import { dependencies, type Providers } from '../../deps.js';
+import { runKeys } from '../../domain/runs.js';
+import { requestLog } from '../../log.js';
+import { completeRun, type RunDeps } from './use-cases.js';
+
+/**
+ * The handler of the S3 event on `runs/<id>/result.json`: records each run's outcome. A key that
+ * names no run is logged and skipped (nothing to retry); a store failure throws, so Lambda retries.
+ */
+export function completionHandler(providers: Providers<RunDeps>) {
+  const resolveDeps = dependencies(providers);
+  return async (event: S3Event, context?: { awsRequestId: string }): Promise<{ completed: string[] }> => {
+    const requestId = context?.awsRequestId ?? crypto.randomUUID();
+    const log = requestLog(requestId, 'run-completed');
+    const deps = await resolveDeps();
+    const completed: string[] = [];
+    for (const record of event.Records ?? []) {
+      const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+      const id = runKeys.idOfResult(key);
+      if (!id) {
+        log.warn('not a run result; ignored', { key });
+        continue;
+      }
+      const run = await completeRun(deps, id, requestId, log);
+      completed.push(`${id}:${run.status}`);
+    }
+    return { completed };
+  };
+}

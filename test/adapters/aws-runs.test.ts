@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, beforeEach, describe, it } from '@jest/globals';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+// The matchers extend the global expect (typed by @types/jest), so these files use that one.
+import 'aws-sdk-client-mock-jest';
+import type { S3Event } from 'aws-lambda';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ec2RunMachines, ec2Hooks, runTag } from '../../src/adapters/aws/ec2-runner.js';
+import { EventBridgeScheduler } from '../../src/adapters/aws/event-scheduler.js';
+import { type LocalS3, startLocalS3 } from '../../src/adapters/local/s3-server.js';
+import { parseCatalog } from '../../src/domain/catalog.js';
+import { defaultRules } from '../../src/domain/clusters.js';
+import { generateRunScript } from '../../src/domain/run-script.js';
+import { systemCaller } from '../../src/domain/levels.js';
+import { requestLog } from '../../src/log.js';
+import { completionHandler } from '../../src/operations/runs/completion.js';
+import { type StartRunDeps, startRun } from '../../src/operations/runs/use-cases.js';
+import { ManualClock, startTestStore } from '../support/dynamo.js';
+import { FakeCompute } from '../support/fake-compute.js';
+import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
+
+const ec2 = mockClient(EC2Client);
+const ssm = mockClient(SSMClient);
+const schedulerClient = mockClient(SchedulerClient);
+const bucket = 'provisioner-runs-123456789012-us-east-1';
+const profile = 'arn:aws:iam::123456789012:instance-profile/provisioner-runner';
+const runner = new Ec2RunMachines(
+  { bucket, instanceProfileArn: profile },
+  (sdk) => new sdk.EC2Client({ region: 'us-east-1' }),
+  (sdk) => new sdk.SSMClient({ region: 'us-east-1' }),
+);
+const runId = '0b5c9a52-5a0e-4d3c-9a51-6f1f2d3e4a5b';
+const script = { runId, ref: 'v4.5.1', repository: 'https://github.com/SlideRuleEarth/sliderule.git', steps: [{ name: 'clone', run: 'git clone -- "$RUN_REPOSITORY" src' }] };
+const launch = { runId, script, instanceType: 'm6i.2xlarge', amiParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64', timeLimitMs: 7_200_000 };
+
+beforeEach(() => {
+  ec2.reset();
+  ssm.reset();
+  schedulerClient.reset();
+  ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0abc1234def567890' } });
+});
+
+describe('EC2 runner', () => {
+  it('launches one spot instance: one-time, terminated on interruption and on shutdown, the run profile, tags, the script as user data, the run id as client token', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0123456789abcdef0' }] });
+
+    expect(await runner.launch(launch)).toEqual({ machine: 'i-0123456789abcdef0' });
+
+    expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: launch.amiParameter });
+    expect(ec2).toHaveReceivedCommandTimes(RunInstancesCommand, 1);
+    const input = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      ImageId: 'ami-0abc1234def567890',
+      InstanceType: 'm6i.2xlarge',
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: runId,
+      InstanceMarketOptions: { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' } },
+      InstanceInitiatedShutdownBehavior: 'terminate',
+      IamInstanceProfile: { Arn: profile },
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: [{ Key: 'provisioner:managed', Value: 'true' }, { Key: runTag, Value: runId }] },
+        { ResourceType: 'volume', Tags: [{ Key: 'provisioner:managed', Value: 'true' }, { Key: runTag, Value: runId }] },
+      ],
+    });
+    const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');
+    expect(userData).toBe(generateRunScript(script, ec2Hooks(bucket, runId)));
+    expect(userData).toContain(`'s3://${bucket}/runs/${runId}/'"$2"`);
+    expect(userData).toContain('power_off() { shutdown -h now; }');
+  });
+
+  it('no spot capacity is a refusal with the reason, not an error', async () => {
+    ec2.on(RunInstancesCommand).rejects(Object.assign(new Error('There is no Spot capacity available that matches your request.'), { name: 'InsufficientInstanceCapacity' }));
+    expect(await runner.launch(launch)).toEqual({ refused: expect.stringContaining('InsufficientInstanceCapacity') });
+  });
+
+  it('stops the recorded instance, or finds it by the run tag', async () => {
+    await runner.stop(runId, 'i-0123456789abcdef0');
+    expect(ec2).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-0123456789abcdef0'] });
+    ec2.reset();
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0fedcba9876543210' }] }] });
+    await runner.stop(runId);
+    expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { Filters: expect.arrayContaining([{ Name: `tag:${runTag}`, Values: [runId] }]) });
+    expect(ec2).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-0fedcba9876543210'] });
+  });
+});
+
+describe('runs in the AWS configuration (EC2, SSM and Scheduler mocked, S3 on s3rver)', () => {
+  let dynamo: LocalDynamo;
+  let s3: LocalS3;
+  let deps: StartRunDeps;
+  const clock = new ManualClock(new Date('2026-11-25T12:00:00.000Z'));
+  const log = requestLog('test', 'runs');
+  const admin = { caller: { sub: 'github:alice', login: 'alice', level: 'administrator' as const, orgs: ['acme'] }, requestId: 'r1', log };
+
+  beforeAll(async () => {
+    const started = await startTestStore(clock);
+    dynamo = started.dynamo;
+    s3 = await startLocalS3(mkdtempSync(join(tmpdir(), 's3-')), bucket);
+    const example = parseCatalog(readFileSync(new URL('../../catalog/example.json', import.meta.url), 'utf8'), 'example.json');
+    // prod has no per-cluster plan, so it gets the seed's sliderule plans.
+    const catalog = { ...example, clusters: [...example.clusters, { name: 'prod', visibility: 'public' as const, backend: { kind: 'local' as const } }] };
+    deps = {
+      store: started.store,
+      clock,
+      catalog,
+      scheduler: new EventBridgeScheduler(
+        { groupName: 'provisioner', roleArn: 'arn:aws:iam::123456789012:role/scheduler', targets: { 'run-timeout': 'arn:aws:lambda:us-east-1:123456789012:function:run-timeout' } },
+        (sdk) => new sdk.SchedulerClient({ region: 'us-east-1' }),
+      ),
+      compute: new FakeCompute(),
+      clusterRules: defaultRules,
+      runLogs: s3.logs,
+      runMachines: runner,
+      keyRing: { signingKey: () => Promise.reject(new Error('a release signs nothing')) },
+      tokenSettings: { issuer: 'https://provisioner.example.org', userTokenTtlSeconds: 3600, clusterTokenTtlSeconds: 900 },
+    };
+  });
+  afterAll(async () => {
+    await s3.close();
+    await dynamo.close();
+  });
+
+  it('a RELEASE starts its instance and schedules its timeout at the time limit; result.json arriving ends it failed, naming the step, and terminates the instance', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0aaaabbbbccccdddd' }] });
+    const run = await startRun(deps, admin, 'release', 'prod', 'v4.5.1');
+    expect(run).toMatchObject({ status: 'running', kind: 'release', plan: 'sliderule-release', machine: 'i-0aaaabbbbccccdddd', deadline: '2026-11-25T15:00:00.000Z' });
+    expect(schedulerClient).toHaveReceivedCommandWith(CreateScheduleCommand, {
+      Name: `run-${run.id}`,
+      ScheduleExpression: 'at(2026-11-25T15:00:00)',
+      Target: expect.objectContaining({ Arn: 'arn:aws:lambda:us-east-1:123456789012:function:run-timeout', Input: JSON.stringify({ run_id: run.id }) }),
+    });
+
+    await s3.logs.put(
+      `runs/${run.id}/result.json`,
+      JSON.stringify({ run_id: run.id, exit_code: 2, steps: [{ name: 'setup', status: 'passed', seconds: 40, exit_code: 0 }, { name: 'clone', status: 'failed', seconds: 3, exit_code: 2 }, { name: 'build-cluster', status: 'skipped', seconds: 0 }], failed_step: 'clone' }),
+    );
+    const handler = completionHandler(Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, () => v])) as never);
+    const event = { Records: [{ s3: { bucket: { name: bucket }, object: { key: `runs/${run.id}/result.json` } } }] } as unknown as S3Event;
+    expect(await handler(event)).toEqual({ completed: [`${run.id}:failed`] });
+    expect(ec2).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-0aaaabbbbccccdddd'] });
+    expect(schedulerClient).toHaveReceivedCommandWith(DeleteScheduleCommand, { Name: `run-${run.id}`, GroupName: 'provisioner' });
+  });
+
+  it('spot capacity refused: the run is failed with that reason, not stuck queued', async () => {
+    ec2.on(RunInstancesCommand).rejects(Object.assign(new Error('no capacity'), { name: 'InsufficientInstanceCapacity' }));
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const run = await startRun(deps, admin, 'release', 'prod', 'main');
+    expect(run).toMatchObject({ status: 'failed', reason: expect.stringContaining('InsufficientInstanceCapacity') });
+    // Nothing was started, and the cleanup made sure of it.
+    expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { Filters: expect.arrayContaining([{ Name: `tag:${runTag}`, Values: [run.id] }]) });
+    expect(ec2).not.toHaveReceivedCommand(TerminateInstancesCommand);
+  });
+
+  it('only administrators start runs, and an unsafe ref never reaches the runner', async () => {
+    const member = { ...admin, caller: { sub: 'github:olga', login: 'olga', level: 'org_member' as const, orgs: ['acme'] } };
+    await expect(startRun(deps, member, 'release', 'prod', 'main')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(startRun(deps, { ...admin, caller: systemCaller('system') }, 'release', 'prod', '$(id)')).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(ec2).not.toHaveReceivedCommand(RunInstancesCommand);
+  });
+});

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { StoreScheduler } from '../../src/adapters/local/store-scheduler.js';
+import { ManualClock } from '../support/dynamo.js';
+import { FakeCompute } from '../support/fake-compute.js';
+import { FakeGitHub } from '../support/fake-github.js';
+import { startTestApi, type TestApi, testCatalog, writeCatalog } from '../support/local-api.js';
+
+const clock = new ManualClock(new Date('2026-11-25T12:00:00.000Z'));
+const github = new FakeGitHub();
+const compute = new FakeCompute();
+let api: TestApi;
+const token: Record<'gil' | 'olga' | 'alice', string> = { gil: '', olga: '', alice: '' };
+
+beforeAll(async () => {
+  await github.start();
+  github.users.set('gh-gil', { login: 'gil' });
+  github.users.set('gh-olga', { login: 'olga', orgs: { acme: 'active' } });
+  github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
+  api = await startTestApi({
+    clock,
+    deps: { compute },
+    env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_CATALOG: writeCatalog(testCatalog) },
+  });
+  for (const login of Object.keys(token) as (keyof typeof token)[]) {
+    token[login] = (await api.call('POST', '/v1/login', { body: { github_token: `gh-${login}` } })).body.token;
+  }
+  // demo and acme-dev running, so that TEST may run against them.
+  for (const cluster of ['demo', 'acme-dev']) {
+    await api.call('POST', `/v1/clusters/${cluster}/deploy`, { token: token.alice, body: {} });
+    compute.set(cluster, 'running', [`http://127.0.0.1:9/${cluster}`]);
+    expect((await api.call('GET', `/v1/clusters/${cluster}`, { token: token.alice })).body.status).toBe('running');
+  }
+});
+afterAll(async () => {
+  await api.close();
+  await github.stop();
+});
+
+const start = (kind: 'tests' | 'releases', cluster: string, body: unknown = { version: 'main' }, as: string | undefined = token.alice) =>
+  api.call('POST', `/v1/clusters/${cluster}/${kind}`, { token: as, body });
+const getRun = (id: string) => api.call('GET', `/v1/runs/${id}`, { token: token.alice });
+
+/** Polls a run until it ends (the local runner runs real bash). */
+async function ended(id: string): Promise<any> {
+  for (let i = 0; i < 150; i++) {
+    const { body } = await getRun(id);
+    if (!['queued', 'running'].includes(body.status)) return body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`run ${id} did not end`);
+}
+
+describe('who may run', () => {
+  const someRun = '00000000-0000-4000-8000-000000000000';
+  it.each<[string, string, string, unknown]>([
+    ['test-runner', 'POST', '/v1/clusters/demo/tests', { version: 'main' }],
+    ['release', 'POST', '/v1/clusters/demo/releases', { version: 'main' }],
+    ['get-run', 'GET', `/v1/runs/${someRun}`, undefined],
+    ['list-runs', 'GET', '/v1/runs', undefined],
+    ['cancel-run', 'POST', `/v1/runs/${someRun}/cancel`, undefined],
+  ])('%s: 401 anonymous, 403 a GitHub member and an org member', async (_operation, method, path, body) => {
+    expect((await api.call(method, path, { body })).status).toBe(401);
+    expect((await api.call(method, path, { body, token: token.gil })).status).toBe(403);
+    expect((await api.call(method, path, { body, token: token.olga })).status).toBe(403);
+  });
+});
+
+describe('starting a run', () => {
+  it.each(['; rm -rf /', '$(touch /tmp/pwned)', '--upload-pack=touch /tmp/pwned', 'main\nrm -rf /', 'a..b', ''])('refuses version %j with a 400 naming the field', async (version) => {
+    const response = await start('tests', 'demo', { version });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('version') });
+  });
+
+  it('refuses a missing version, an unknown field and an unknown cluster', async () => {
+    expect((await start('tests', 'demo', {})).status).toBe(400);
+    expect((await start('tests', 'demo', { version: 'main', extra: 1 })).status).toBe(400);
+    expect((await start('tests', 'nope')).body.error.code).toBe('cluster_not_found');
+  });
+
+  it('TEST needs the cluster running (409 naming its status); RELEASE does not', async () => {
+    const test = await start('tests', 'acme-x');
+    expect(test.status).toBe(404);
+    await api.call('POST', '/v1/clusters/demo/destroy', { token: token.alice });
+    const refused = await start('tests', 'demo');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'cluster_not_running', message: expect.stringContaining('destroying') });
+    const release = await start('releases', 'demo');
+    expect(release.status).toBe(202);
+    expect(release.body).toMatchObject({ kind: 'release', cluster: 'demo', version: 'main' });
+    await api.call('POST', `/v1/runs/${release.body.id}/cancel`, { token: token.alice });
+    compute.set('demo', 'gone');
+    await api.call('GET', '/v1/clusters/demo', { token: token.alice });
+    await api.call('POST', '/v1/clusters/demo/deploy', { token: token.alice, body: {} });
+    compute.set('demo', 'running', ['http://127.0.0.1:9/demo']);
+  });
+});
+
+describe('a TEST run', () => {
+  it('passes: every step recorded, the log behind a 15-minute presigned link', async () => {
+    const started = await start('tests', 'demo', { version: 'v1.0' });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ id: expect.any(String), kind: 'test', cluster: 'demo', version: 'v1.0', plan: 'pass' });
+    expect(['queued', 'running', 'passed']).toContain(started.body.status);
+
+    const run = await ended(started.body.id);
+    expect(run).toMatchObject({ status: 'passed', failed_step: null });
+    expect(run.steps.map((s: any) => [s.name, s.status])).toEqual([
+      ['clone', 'passed'],
+      ['cluster-check', 'passed'],
+      ['selftests', 'passed'],
+    ]);
+    const url = new URL(run.log_url);
+    expect(url.pathname).toBe(`/provisioner-runs/runs/${run.id}/log.txt`);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    const log = await (await fetch(url)).text();
+    expect(log).toContain('testing against http://127.0.0.1:9/demo');
+    expect(log).toContain('selftest parse: ok');
+    expect(log).toContain('== step selftests passed');
+  });
+
+  it('fails naming its failing step, the steps after it skipped', async () => {
+    const started = await start('tests', 'acme-dev');
+    const run = await ended(started.body.id);
+    expect(run).toMatchObject({ status: 'failed', failed_step: 'known-failure', reason: 'step known-failure failed' });
+    expect(run.steps.map((s: any) => [s.name, s.status, s.exit_code])).toEqual([
+      ['clone', 'passed', 0],
+      ['known-failure', 'failed', 3],
+      ['never-reached', 'skipped', undefined],
+    ]);
+    expect(await (await fetch(run.log_url)).text()).toContain('expected 42, got 41');
+  });
+
+  it('a ref that does not exist fails the clone step', async () => {
+    const run = await ended((await start('tests', 'demo', { version: 'no-such-branch' })).body.id);
+    expect(run).toMatchObject({ status: 'failed', failed_step: 'clone' });
+  });
+});
+
+describe('ending a run', () => {
+  it('cancel stops a running run; cancelling it again is 409', async () => {
+    const started = await start('releases', 'demo');
+    const cancelled = await api.call('POST', `/v1/runs/${started.body.id}/cancel`, { token: token.alice });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', reason: 'cancelled by github:alice' });
+    const again = await api.call('POST', `/v1/runs/${started.body.id}/cancel`, { token: token.alice });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('run_finished');
+    // The stopped script still reports; the run keeps its status.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await getRun(started.body.id)).body.status).toBe('cancelled');
+  });
+
+  it('a run past its time limit becomes timed_out', async () => {
+    const started = await start('releases', 'demo');
+    expect((await getRun(started.body.id)).body.status).toBe('running');
+    clock.advance(11 * 60_000);
+    await (api.runtime.deps.scheduler as StoreScheduler).fireDue();
+    const run = (await getRun(started.body.id)).body;
+    expect(run).toMatchObject({ status: 'timed_out', reason: expect.stringContaining('time limit') });
+  });
+
+  it('an unknown run is 404, a malformed id 400', async () => {
+    expect((await getRun('00000000-0000-4000-8000-000000000001')).body.error.code).toBe('run_not_found');
+    expect((await getRun('nope')).status).toBe(400);
+  });
+});
+
+describe('listing runs', () => {
+  it('newest first, filtered by cluster, kind and status', async () => {
+    const all = (await api.call('GET', '/v1/runs?limit=100', { token: token.alice })).body.items;
+    const created = all.map((r: any) => r.created_at);
+    expect(created).toEqual([...created].sort().reverse());
+    const failedTests = (await api.call('GET', '/v1/runs?cluster=acme-dev&kind=test&status=failed', { token: token.alice })).body.items;
+    expect(failedTests.length).toBeGreaterThan(0);
+    expect(failedTests.every((r: any) => r.cluster === 'acme-dev' && r.kind === 'test' && r.status === 'failed')).toBe(true);
+    expect((await api.call('GET', '/v1/runs?status=exploded', { token: token.alice })).status).toBe(400);
+  });
+});
