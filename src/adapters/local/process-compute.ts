@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,16 +7,10 @@ import { type Clock, systemClock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { ClusterCompute, Deployment, DeploymentStatus, Store, SweptDeployment } from '../../ports.js';
 import { listKeys, localDeploymentKey } from '../../store/keys.js';
+import { accepts, alive, freePort, type ProcessRecord, startTime } from './processes.js';
 
 export const exampleClusterPath = fileURLToPath(new URL('../../../local/example-cluster.ts', import.meta.url));
 const projectRoot = dirname(dirname(exampleClusterPath));
-
-interface NodeRecord {
-  pid: number;
-  port: number;
-  /** The process's start time (Linux /proc), so a pid reused after a reboot is never taken for ours. */
-  started?: string;
-}
 
 export interface LocalComputeOptions {
   /** Where the API is, for the nodes to fetch its JWKS. */
@@ -74,7 +67,7 @@ export class LocalProcessCompute implements ClusterCompute {
   private async startNodes(run: { cancelled: boolean }, cluster: string, visibility: string, deploymentId: string, nodes: number, version: string, command: string[]): Promise<void> {
     const { issuer, jwksUrl } = this.options.api();
     const key = localDeploymentKey(deploymentId);
-    const records: NodeRecord[] = [];
+    const records: ProcessRecord[] = [];
     let recordVersion = 1;
     try {
       for (let index = 0; index < nodes && !run.cancelled; index++) {
@@ -118,7 +111,7 @@ export class LocalProcessCompute implements ClusterCompute {
   async status({ deploymentId }: Deployment): Promise<DeploymentStatus> {
     const record = await this.store.get(localDeploymentKey(deploymentId));
     if (!record) return { state: 'gone', endpoints: [] };
-    const records = record.nodes as NodeRecord[];
+    const records = record.nodes as ProcessRecord[];
     const endpoints = records.map((r) => `http://127.0.0.1:${r.port}`);
     if (this.starting.has(deploymentId)) return { state: 'pending', endpoints };
     if (typeof record.failure === 'string') return { state: 'failed', endpoints, reason: `a node could not start: ${record.failure}` };
@@ -137,7 +130,7 @@ export class LocalProcessCompute implements ClusterCompute {
       await run.done;
     }
     const record = await this.store.get(localDeploymentKey(deploymentId));
-    ((record?.nodes as NodeRecord[] | undefined) ?? []).filter(alive).forEach((r) => this.kill(r.pid));
+    ((record?.nodes as ProcessRecord[] | undefined) ?? []).filter(alive).forEach((r) => this.kill(r.pid));
     taggedProcesses(new Set([deploymentId])).forEach(({ pid }) => this.kill(pid, false));
     await this.store.remove(localDeploymentKey(deploymentId));
   }
@@ -226,49 +219,4 @@ function taggedProcesses(only?: ReadonlySet<string>, owner?: string): { pid: num
     found.push({ pid: Number(entry), deploymentId });
   }
   return found;
-}
-
-/** Whether the recorded node still runs: its pid exists and, where /proc tells, started when ours did. */
-function alive(record: NodeRecord): boolean {
-  try {
-    process.kill(record.pid, 0);
-  } catch {
-    return false;
-  }
-  return record.started === undefined || startTime(record.pid) === record.started;
-}
-
-/** Field 22 of /proc/<pid>/stat (after the parenthesised command name); undefined where there is no /proc. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1', timeout: 500 });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

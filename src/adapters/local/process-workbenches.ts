@@ -1,21 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { Store, WorkbenchCompute, WorkbenchTask, WorkbenchTaskStatus } from '../../ports.js';
 import { workbenchKeys } from '../../store/keys.js';
+import { accepts, alive, freePort, type ProcessRecord, startTime } from './processes.js';
 
 export const exampleWorkbenchPath = fileURLToPath(new URL('../../../local/example-workbench.ts', import.meta.url));
 const projectRoot = dirname(dirname(exampleWorkbenchPath));
-
-interface RunRecord {
-  pid: number;
-  port: number;
-  /** The process's start time (Linux /proc), so a reused pid is never taken for ours. */
-  started?: string;
-}
 
 export interface LocalWorkbenchOptions {
   /** The catalog's command (default: the example workbench server). */
@@ -61,7 +54,7 @@ export class LocalWorkbenchCompute implements WorkbenchCompute {
     if (typeof output === 'number') closeSync(output);
     if (child.pid === undefined) throw new ProvisionerError('backend_unavailable', `Could not start ${file} for ${task.workbenchId}.`);
     this.started.add(child.pid);
-    const record: RunRecord = { pid: child.pid, port, started: startTime(child.pid) };
+    const record: ProcessRecord = { pid: child.pid, port, started: startTime(child.pid) };
     if (!(await this.store.createIfAbsent({ ...workbenchKeys.localRun(task.runId), workbench: task.workbenchId, run: record }))) this.kill(child.pid);
   }
 
@@ -94,9 +87,9 @@ export class LocalWorkbenchCompute implements WorkbenchCompute {
     return join(this.options.dataDir, workbenchId);
   }
 
-  private async record(runId: string): Promise<RunRecord | undefined> {
+  private async record(runId: string): Promise<ProcessRecord | undefined> {
     if (!runId) return undefined;
-    return (await this.store.get(workbenchKeys.localRun(runId)))?.run as RunRecord | undefined;
+    return (await this.store.get(workbenchKeys.localRun(runId)))?.run as ProcessRecord | undefined;
   }
 
   private kill(pid: number): void {
@@ -116,46 +109,3 @@ export class LocalWorkbenchCompute implements WorkbenchCompute {
 }
 
 // The process helpers below mirror process-compute.ts (cluster code, left untouched on this branch).
-
-function alive(record: RunRecord): boolean {
-  try {
-    process.kill(record.pid, 0);
-  } catch {
-    return false;
-  }
-  return record.started === undefined || startTime(record.pid) === record.started;
-}
-
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1', timeout: 500 });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,21 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { Store, WorkspaceBackend, WorkspaceLaunch, WorkspaceStatus } from '../../ports.js';
 import { workspaceKeys } from '../../store/keys.js';
+import { accepts, alive, freePort, type ProcessRecord, startTime } from './processes.js';
 
 export const exampleWorkspacePath = fileURLToPath(new URL('../../../local/example-workspace.ts', import.meta.url));
 const projectRoot = dirname(dirname(exampleWorkspacePath));
-
-interface ProcessRecord {
-  pid: number;
-  port: number;
-  /** The process's start time (Linux /proc), so a pid reused later is never taken for ours. */
-  started?: string;
-}
 
 export interface LocalWorkspaceOptions {
   /** The command each workspace runs (default: the example workspace server). */
@@ -97,48 +90,4 @@ export class LocalProcessWorkspaces implements WorkspaceBackend {
     mkdirSync(this.options.logDir, { recursive: true });
     return openSync(join(this.options.logDir, `workspace-${id}.log`), 'a');
   }
-}
-
-function alive(record: ProcessRecord): boolean {
-  try {
-    process.kill(record.pid, 0);
-  } catch {
-    return false;
-  }
-  return record.started === undefined || startTime(record.pid) === record.started;
-}
-
-/** Field 22 of /proc/<pid>/stat; undefined where there is no /proc. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1', timeout: 500 });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
