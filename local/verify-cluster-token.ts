@@ -1,10 +1,11 @@
 /**
  * `npm run verify-cluster-token -- --issuer URL --cluster NAME [--jwks URL] [TOKEN]`
  * Checks a cluster JWT the way a cluster's load balancer does (offline against the JWKS) and prints
- * its claims. Reads the token from stdin when not given. Exit 0 valid, 1 refused, 2 usage.
+ * its claims. Reads the token from stdin when not given. Exit 0 valid, 1 refused, 2 usage, 3 the keys
+ * could not be fetched (no verdict: retry).
  */
 import { parseArgs } from 'node:util';
-import { createClusterVerifier, TokenRejected } from '../src/tokens/cluster-verifier.js';
+import { createClusterVerifier, KeysUnavailable, TokenRejected } from '../src/tokens/cluster-verifier.js';
 
 async function main(): Promise<number> {
   let parsed;
@@ -25,6 +26,11 @@ async function main(): Promise<number> {
     console.log(JSON.stringify({ valid: true, ...claims }));
     return 0;
   } catch (error) {
+    if (error instanceof KeysUnavailable) {
+      console.log(JSON.stringify({ valid: null, error: 'keys_unavailable', message: `${error.message}; retry shortly.` }));
+      console.error(`${error.message}: ${(error.cause as Error | undefined)?.message ?? 'unknown cause'}`);
+      return 3;
+    }
     if (!(error instanceof TokenRejected)) throw error;
     console.log(JSON.stringify({ valid: false, reason: error.reason }));
     return 1;

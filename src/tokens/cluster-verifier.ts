@@ -37,14 +37,30 @@ function staticJwks(jwks: JSONWebKeySet): JwksSource {
   return async () => jwks;
 }
 
+/** The keys could not be fetched (network, HTTP error, not a JWKS): not a verdict on the token. */
+export class KeysUnavailable extends Error {
+  constructor(
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`The keys at ${url} could not be fetched`, options);
+    this.name = 'KeysUnavailable';
+  }
+}
+
 /** A JWKS fetched over HTTP, cached for `cacheMs`; forced refreshes at most once per 30 s. */
 export function remoteJwks(url: string, cacheMs: number): JwksSource {
   let cached: { at: number; jwks: JSONWebKeySet } | undefined;
   let inflight: Promise<JSONWebKeySet> | undefined;
   const fetchKeys = async (): Promise<JSONWebKeySet> => {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
-    if (!response.ok) throw new Error(`JWKS ${url} answered HTTP ${response.status}`);
-    const jwks = jwksSchema.parse(await response.json()) as JSONWebKeySet;
+    let jwks: JSONWebKeySet;
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      jwks = jwksSchema.parse(await response.json()) as JSONWebKeySet;
+    } catch (cause) {
+      throw new KeysUnavailable(url, { cause });
+    }
     cached = { at: Date.now(), jwks };
     return jwks;
   };

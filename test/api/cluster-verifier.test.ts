@@ -44,4 +44,11 @@ describe('the cluster-side verifier', () => {
     expect(JSON.parse(bad.stdout)).toMatchObject({ valid: false });
     expect((await run(['--cluster', 'demo'])).code).toBe(2);
   });
+
+  it('says "could not fetch the keys" (exit 3), not "refused", when the JWKS is unreachable or broken', async () => {
+    const closed = await run(['--issuer', 'http://127.0.0.1:1', '--cluster', 'demo', demoToken]);
+    expect([closed.code, JSON.parse(closed.stdout)]).toEqual([3, expect.objectContaining({ valid: null, error: 'keys_unavailable' })]);
+    const notJwks = await run(['--issuer', api.url, '--jwks', `${api.url}/v1/health`, '--cluster', 'demo', demoToken]);
+    expect(notJwks.code).toBe(3);
+  });
 });
