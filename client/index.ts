@@ -28,7 +28,7 @@ export type { Call, CallArgs } from './call.js';
 export { ConfigError, type ClientConfig, loadConfig } from './config.js';
 export { ProvisionerApiError } from './session.js';
 export type * from './types.js';
-export { createClusterVerifier, TokenRejected } from '../src/tokens/cluster-verifier.js';
+export { createClusterVerifier, KeysUnavailable, TokenRejected } from '../src/tokens/cluster-verifier.js';
 // workspaces
 export type { CreateWorkspaceOptions, Workspace, WorkspaceEvent, WorkspaceStatus } from './workspaces.js';
 // workbenches
