@@ -3,6 +3,7 @@ import { createCall } from './call.js';
 import { ProvisionerApiError, type Session, sleep } from './session.js';
 import { cacheKey, type ClusterTokenCache, memoryTokenCache } from './token-cache.js';
 import type { Cluster, ClusterEvent, ClusterStatus, ClusterToken, OperationInput, Page, PageOptions } from './types.js';
+import { allPages, pageQuery } from './types.js';
 
 export interface WaitOptions {
   /** Give up after this long (default 10 minutes, the API's own bound). */
@@ -35,7 +36,6 @@ export function clustersService(session: Session, options: ClustersServiceOption
   const cache = options.cache ?? memoryTokenCache();
   const call = createCall(session);
   const params = (name: string) => ({ cluster: name });
-  const pageQuery = (page: PageOptions) => ({ limit: page.limit, next_token: page.nextToken });
 
   let keyIds: { at: number; ids: Set<string> } | undefined;
   /** Whether the API still publishes the key that signed `token` (the JWKS read at most once a minute). */
@@ -52,14 +52,7 @@ export function clustersService(session: Session, options: ClustersServiceOption
     list: (options: PageOptions = {}): Promise<Page<Cluster>> => call('list-clusters', { query: pageQuery(options) }),
 
     /** Every cluster the caller may see, across pages. */
-    async *all(): AsyncGenerator<Cluster> {
-      let nextToken: string | undefined;
-      do {
-        const page = await service.list({ limit: 100, nextToken });
-        yield* page.items;
-        nextToken = page.next_token;
-      } while (nextToken);
-    },
+    all: (): AsyncGenerator<Cluster> => allPages(service.list),
 
     get: (name: string): Promise<Cluster> => call('get-cluster', { params: params(name) }),
     deploy: (name: string, options: DeployOptions = {}): Promise<Cluster> => call('deploy', { params: params(name), body: options }),

@@ -43,6 +43,19 @@ export interface Page<T> {
   next_token?: string;
 }
 
+/** `?limit=&next_token=` of a list route, from the SDK's `{ limit, nextToken }`. */
+export const pageQuery = (page: PageOptions) => ({ limit: page.limit, next_token: page.nextToken });
+
+/** Every item of a paged list, fetching 100 at a time. */
+export async function* allPages<T>(list: (page: PageOptions) => Promise<Page<T>>): AsyncGenerator<T> {
+  let nextToken: string | undefined;
+  do {
+    const page = await list({ limit: 100, nextToken });
+    yield* page.items;
+    nextToken = page.next_token;
+  } while (nextToken);
+}
+
 export interface PageOptions {
   limit?: number;
   nextToken?: string;

@@ -1,6 +1,7 @@
 import { createCall } from './call.js';
 import { ProvisionerApiError, type Session, sleep } from './session.js';
 import type { OperationInput, OperationOutput, Page, PageOptions } from './types.js';
+import { allPages, pageQuery } from './types.js';
 
 export type Workspace = OperationOutput<'workspace-get'>;
 export type WorkspaceStatus = Workspace['status'];
@@ -19,20 +20,12 @@ export interface WorkspaceWaitOptions {
 export function workspacesService(session: Session) {
   const call = createCall(session);
   const params = (id: string) => ({ id });
-  const pageQuery = (page: PageOptions) => ({ limit: page.limit, next_token: page.nextToken });
 
   const service = {
     list: (options: PageOptions = {}): Promise<Page<Workspace>> => call('workspace-list', { query: pageQuery(options) }),
 
     /** Every workspace of the caller (an administrator's: everyone's), across pages. */
-    async *all(): AsyncGenerator<Workspace> {
-      let nextToken: string | undefined;
-      do {
-        const page = await service.list({ limit: 100, nextToken });
-        yield* page.items;
-        nextToken = page.next_token;
-      } while (nextToken);
-    },
+    all: (): AsyncGenerator<Workspace> => allPages(service.list),
 
     create: (options: CreateWorkspaceOptions = {}): Promise<Workspace> => call('workspace-create', { body: options }),
     get: (id: string): Promise<Workspace> => call('workspace-get', { params: params(id) }),

@@ -1,6 +1,7 @@
-import { ConfigError, localSettings, readEnv } from '../src/config.js';
+import { localSettings, readEnv } from '../src/config.js';
 import { installRuntime } from '../src/deps.js';
 import { startLocalRuntime } from '../src/runtime/local.js';
+import { fail, runCommand } from './command.js';
 
 /**
  * `npm run janitor`: one sweep of the local data dir (re-examine every cluster, stop nodes no
@@ -23,13 +24,4 @@ async function main(): Promise<void> {
   await runtime.close();
 }
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) fail(error.message);
-  console.error(error);
-  process.exit(1);
-});
+runCommand(main);

@@ -1,6 +1,7 @@
-import { readEnv, ConfigError, localSettings } from '../src/config.js';
+import { readEnv, localSettings } from '../src/config.js';
 import { installRuntime } from '../src/deps.js';
 import { startLocalRuntime } from '../src/runtime/local.js';
+import { fail, runCommand } from './command.js';
 import { scheduledDispatch, startLocalServer } from './server.js';
 
 /**
@@ -46,13 +47,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) fail(error.message);
-  console.error(error);
-  process.exit(1);
-});
+runCommand(main);

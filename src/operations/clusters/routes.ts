@@ -4,6 +4,7 @@ import { canSee, clusterNamed, destroyTime, type ClusterStatus, visibleCluster }
 import { isResourceName } from '../../domain/names.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { accepted, ok } from '../../http/reply.js';
+import { trailPage } from '../trail.js';
 import type { OperationContext, OperationFn } from '../../http/types.js';
 import type { Actor } from '../../actor.js';
 import { cancelDestroy, type ClusterDeps, clusterTrail, clusterView, deployCluster, destroyCluster, readCluster, scheduleDestroy } from './use-cases.js';
@@ -61,14 +62,5 @@ export const destroy: OperationFn<Routes['destroy'], Deps> = async ({ params }, 
 export const clusterEvents: OperationFn<Routes['cluster-events'], AuthDeps> = async ({ params, query }, context) => {
   const cluster = visibleCluster(context.deps.catalog, params.cluster, context.caller);
   const page = await clusterTrail(context.deps, cluster.name, query.limit, query.next_token);
-  const items = page.items.map((event) => ({
-    time: event.time,
-    actor: event.actor,
-    action: event.action,
-    from: event.from as ClusterStatus,
-    to: event.to as ClusterStatus,
-    request_id: event.request_id,
-    ...(event.details !== undefined && { details: event.details }),
-  }));
-  return ok({ items, ...(page.nextToken && { next_token: page.nextToken }) });
+  return ok(trailPage<ClusterStatus>(page));
 };

@@ -3,6 +3,7 @@ import type { Routes } from '../../api/routes.js';
 import type { AuthDeps } from '../../deps.js';
 import type { WorkspaceStatus } from '../../domain/workspaces.js';
 import { accepted, ok } from '../../http/reply.js';
+import { trailPage } from '../trail.js';
 import type { OperationContext, OperationFn } from '../../http/types.js';
 import {
   createWorkspace,
@@ -52,14 +53,5 @@ export const deleteWorkspaceRoute: OperationFn<Routes['workspace-delete'], Deps>
 
 export const workspaceEventsRoute: OperationFn<Routes['workspace-events'], AuthDeps> = async ({ params, query }, context) => {
   const page = await workspaceTrail(context.deps, actorOf(context), params.id, query.limit, query.next_token);
-  const items = page.items.map((event) => ({
-    time: event.time,
-    actor: event.actor,
-    action: event.action,
-    from: event.from as WorkspaceStatus,
-    to: event.to as WorkspaceStatus,
-    request_id: event.request_id,
-    ...(event.details !== undefined && { details: event.details }),
-  }));
-  return ok({ items, ...(page.nextToken && { next_token: page.nextToken }) });
+  return ok(trailPage<WorkspaceStatus>(page));
 };
