@@ -22,7 +22,7 @@ export async function authenticate(event: HttpEvent, deps: AuthDeps, log: Log): 
   const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header);
   if (!match?.[1]) throw invalidToken('the Authorization header must be "Bearer <token>"');
   try {
-    return await userTokens.verify(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now() });
+    return await userTokens.verify(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now(), maxLifetimeSeconds: deps.tokenSettings.userTokenTtlSeconds });
   } catch (error) {
     if (error instanceof TokenRejected) {
       log.info('token refused', { reason: error.reason });

@@ -76,7 +76,12 @@ export class TokenRejected extends Error {
 interface VerifyOptions {
   issuer: string;
   now: Date;
+  /** User JWTs: the longest lifetime this API issues; a token claiming a longer one was not made by it as configured. */
+  maxLifetimeSeconds?: number;
 }
+
+/** The clock skew accepted on `exp` and `iat`. */
+const clockToleranceSeconds = 30;
 
 /** Fetches the key set; `fresh` asks for a re-read, used once when a token names an unknown `kid`. */
 export type JwksSource = (fresh: boolean) => Promise<JSONWebKeySet>;
@@ -102,7 +107,7 @@ async function verify(token: string, jwks: JwksSource, typ: string, audience: st
       typ,
       currentDate: options.now,
       requiredClaims: ['exp', 'iat', 'sub', 'jti'],
-      clockTolerance: 30,
+      clockTolerance: clockToleranceSeconds,
     });
   try {
     try {
@@ -123,7 +128,11 @@ export async function verifyUserToken(token: string, jwks: JwksSource, options: 
   const payload = await verify(token, jwks, userTokenType, userAudience, options);
   const claims = userClaims.safeParse(payload);
   // jwtVerify requires `exp` and checks it is a number; the type does not know.
-  if (!claims.success || typeof payload.exp !== 'number') throw new TokenRejected('token refused: malformed claims', 'ERR_CLAIMS');
+  if (!claims.success || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') throw new TokenRejected('token refused: malformed claims', 'ERR_CLAIMS');
+  if (payload.iat > options.now.getTime() / 1000 + clockToleranceSeconds) throw new TokenRejected('token refused: issued in the future', 'ERR_IAT_FUTURE');
+  if (options.maxLifetimeSeconds !== undefined && payload.exp - payload.iat > options.maxLifetimeSeconds + clockToleranceSeconds) {
+    throw new TokenRejected('token refused: lives longer than this API issues', 'ERR_LIFETIME');
+  }
   return { caller: claims.data, exp: payload.exp };
 }
 

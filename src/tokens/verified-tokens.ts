@@ -36,7 +36,7 @@ export class VerifiedUserTokens {
   }
 
   /** The caller a user JWT names, from the cache or by the full check (`verifyUserToken`). Throws TokenRejected. */
-  async verify(token: string, jwks: JwksSource, options: { issuer: string; now: Date }): Promise<Caller> {
+  async verify(token: string, jwks: JwksSource, options: { issuer: string; now: Date; maxLifetimeSeconds?: number }): Promise<Caller> {
     const id = createHash('sha256').update(token).digest('base64url');
     const now = options.now.getTime();
     const current = await jwks(false);

@@ -259,6 +259,15 @@ describe('forged and confused tokens', () => {
     await refusedByWhoami(await signedWithOurKey({}, { nbf: now + 3600, iat: now, exp: now + 7200 }));
   });
 
+  it('refuses a token that lives longer than the API issues (8 h here), or was issued in the future', async () => {
+    const now = Math.floor(clock.now().getTime() / 1000);
+    await refusedByWhoami(await signedWithOurKey({}, { iat: now, exp: now + 30 * 86_400 }));
+    await refusedByWhoami(await signedWithOurKey({}, { iat: now + 3600, exp: now + 7200 }));
+    // The longest lifetime the API does issue still passes.
+    const { status } = await api.call('GET', '/v1/whoami', { token: await signedWithOurKey({}, { iat: now, exp: now + 8 * 3600 }) });
+    expect(status).toBe(200);
+  });
+
   it('refuses a wrong issuer', async () => {
     await refusedByWhoami(await signedWithOurKey({}, { iss: 'https://evil.example' }));
   });
