@@ -25,11 +25,19 @@ export async function ensureKeys(vault: KeyVault, clock: Clock, publish?: (jwks:
 }
 
 /**
+ * A new key is published (in the JWKS) this long before it signs: a cluster that read the keys
+ * just before a rotation re-reads them for an unknown `kid` at most every 30 s, so it would refuse
+ * a token signed with the new key inside that window.
+ */
+export const publishBeforeSigningMs = 60_000;
+
+/**
  * Signing and verifying keys read from a vault, cached for `maxAgeMs` so that a warm container
- * picks up a rotation within that time without reading the vault on every request.
+ * picks up a rotation within that time without reading the vault on every request. The key that
+ * signs is the newest one published at least `publishBeforeSigningMs` ago (the only one, at first).
  */
 export class VaultKeys implements KeyRing, PublicKeys {
-  private cached?: { at: number; jwks: JSONWebKeySet; signing: SigningKey };
+  private cached?: { at: number; jwks: JSONWebKeySet; keys: { since: number; signing: SigningKey }[] };
 
   constructor(
     private readonly vault: KeyVault,
@@ -38,7 +46,11 @@ export class VaultKeys implements KeyRing, PublicKeys {
   ) {}
 
   async signingKey(): Promise<SigningKey> {
-    return (await this.load(false)).signing;
+    const { keys } = await this.load(false);
+    const now = this.clock.now().getTime();
+    const ready = keys.find((k) => k.since + publishBeforeSigningMs <= now) ?? keys[keys.length - 1];
+    if (!ready) throw new Error('No signing key: run the key rotation once (see the README, "Keys").');
+    return ready.signing;
   }
 
   async jwks(fresh: boolean): Promise<JSONWebKeySet> {
@@ -49,10 +61,10 @@ export class VaultKeys implements KeyRing, PublicKeys {
     const now = this.clock.now().getTime();
     if (this.cached && !fresh && now - this.cached.at < this.maxAgeMs) return this.cached;
     const set = await this.vault.read();
-    const current = set?.keys[0];
-    if (!set || !current) throw new Error('No signing key: run the key rotation once (see the README, "Keys").');
-    // The same JWKS object until the next read, so verifiers can keep their imported keys.
-    this.cached = { at: now, jwks: publicJwks(set), signing: importSigningKey(current) };
+    if (!set || set.keys.length === 0) throw new Error('No signing key: run the key rotation once (see the README, "Keys").');
+    // The same JWKS object until the next read, so verifiers can keep their imported keys. Newest first.
+    const keys = set.keys.map((k) => ({ since: Date.parse(k.created_at), signing: importSigningKey(k) }));
+    this.cached = { at: now, jwks: publicJwks(set), keys };
     return this.cached;
   }
 }
