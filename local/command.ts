@@ -1,4 +1,6 @@
+import { KeyFileError } from '../src/adapters/local/file-key-vault.js';
 import { ConfigError } from '../src/config.js';
+import { CatalogError } from '../src/domain/catalog.js';
 
 /** Ends a local command with one line on stderr, never a stack (a bad setting, a busy port, ...). */
 export function fail(message: string): never {
@@ -6,10 +8,15 @@ export function fail(message: string): never {
   process.exit(1);
 }
 
-/** Runs a local command's main: a configuration error is its one line, anything else a bug with its stack. */
+/**
+ * Runs a local command's main: a bad setting, catalog or key file, or a missing file, is one line
+ * naming it; anything else is a bug, with its stack.
+ */
 export function runCommand(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
-    if (error instanceof ConfigError) fail(error.message);
+    if (error instanceof ConfigError || error instanceof CatalogError || error instanceof KeyFileError) fail(error.message);
+    const { code, path } = error as NodeJS.ErrnoException;
+    if ((code === 'ENOENT' || code === 'EACCES') && path) fail(`${path}: ${code === 'ENOENT' ? 'no such file' : 'permission denied'}; check the setting that names it.`);
     console.error(error);
     process.exit(1);
   });
