@@ -117,6 +117,8 @@ export interface GitHubUsers {
 export interface ActionsClaims {
   repository: string;
   repositoryOwner: string;
+  /** GitHub's id of the repository: unlike its name, it does not pass to a repository renamed or re-created in its place. */
+  repositoryId?: string;
   ref: string;
 }
 

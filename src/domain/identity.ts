@@ -25,10 +25,12 @@ export function callerFromGitHub(account: GitHubAccount, catalog: Catalog): Call
 
 /**
  * A GitHub Actions workflow gets the level of the catalog rule matching its `repository` and `ref`
- * claims (never parsed out of `sub`); no rule, no login.
+ * claims (never parsed out of `sub`), and its `repository_id` where the rule pins one; no rule, no login.
  */
 export function callerFromActions(claims: ActionsClaims, catalog: Catalog): Caller {
-  const rule = catalog.actions.find((r) => r.repository.toLowerCase() === claims.repository.toLowerCase() && r.ref === claims.ref);
+  const rule = catalog.actions.find(
+    (r) => r.repository.toLowerCase() === claims.repository.toLowerCase() && r.ref === claims.ref && (r.repository_id === undefined || r.repository_id === claims.repositoryId),
+  );
   if (!rule) {
     throw new ProvisionerError('repository_not_allowed', `No catalog rule lets ${claims.repository} at ${claims.ref} log in; add one under "actions".`, {
       repository: claims.repository,

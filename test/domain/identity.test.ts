@@ -70,6 +70,15 @@ describe('levels and policy', () => {
     );
   });
 
+  it('matches a rule that pins repository_id only for that repository id (not a renamed or re-created one)', () => {
+    const pinned = parseCatalog(JSON.stringify({ ...testCatalog, actions: [{ repository: 'acme/sliderule', repository_id: '123456', ref: 'refs/heads/main', level: 'administrator' }] }), 'pinned');
+    const claims = { repository: 'acme/sliderule', repositoryOwner: 'acme', ref: 'refs/heads/main' };
+    expect(callerFromActions({ ...claims, repositoryId: '123456' }, pinned)).toMatchObject({ level: 'administrator' });
+    for (const repositoryId of ['999', undefined]) {
+      expect(() => callerFromActions({ ...claims, ...(repositoryId && { repositoryId }) }, pinned)).toThrow(expect.objectContaining({ code: 'repository_not_allowed' }));
+    }
+  });
+
   it('asks anonymous callers to log in and refuses the rest', () => {
     expect(() => requireLevel(anonymousCaller, 'github_member')).toThrow(expect.objectContaining({ code: 'authentication_required' }));
     expect(() => requireLevel({ ...anonymousCaller, level: 'github_member' }, 'administrator')).toThrow(expect.objectContaining({ code: 'forbidden' }));

@@ -5,7 +5,8 @@ import type { ActionsClaims, ActionsTokens } from '../../ports.js';
 import * as z from '../../zod.js';
 
 const discovery = z.object({ issuer: z.string(), jwks_uri: z.url() });
-const claims = z.object({ repository: z.string(), repository_owner: z.string(), ref: z.string() });
+// GitHub sends repository_id as a string of digits.
+const claims = z.object({ repository: z.string(), repository_owner: z.string(), ref: z.string(), repository_id: z.optional(z.string()) });
 
 /**
  * Verifies GitHub Actions OIDC tokens: the issuer's discovery document gives its JWKS (fetched and
@@ -32,7 +33,7 @@ export class GitHubActionsTokens implements ActionsTokens {
         clockTolerance: 30,
       });
       const parsed = claims.parse(payload);
-      return { repository: parsed.repository, repositoryOwner: parsed.repository_owner, ref: parsed.ref };
+      return { repository: parsed.repository, repositoryOwner: parsed.repository_owner, ref: parsed.ref, ...(parsed.repository_id !== undefined && { repositoryId: parsed.repository_id }) };
     } catch (error) {
       if (error instanceof errors.JWKSTimeout || isNetworkError(error)) throw unavailable();
       throw new ProvisionerError('invalid_oidc_token', `The GitHub Actions token was refused (${reason(error)}); request one with the audience "${this.audience}".`);

@@ -25,7 +25,8 @@ export async function startLocalDynamo(options: { path?: string; tableName: stri
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
+    // A connection reset under load is retried; a conditional write that did land answers as a lost race, which callers re-read.
+    maxAttempts: 3,
   });
   await ensureTable(client, options.tableName);
   return {
