@@ -1,3 +1,4 @@
+import { LocalStoreError } from '../src/adapters/local/dynalite.js';
 import { KeyFileError } from '../src/adapters/local/file-key-vault.js';
 import { ConfigError } from '../src/config.js';
 import { CatalogError } from '../src/domain/catalog.js';
@@ -9,12 +10,12 @@ export function fail(message: string): never {
 }
 
 /**
- * Runs a local command's main: a bad setting, catalog or key file, or a missing file, is one line
+ * Runs a local command's main: a bad setting, catalog, key file or store, or a missing file, is one line
  * naming it; anything else is a bug, with its stack.
  */
 export function runCommand(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
-    if (error instanceof ConfigError || error instanceof CatalogError || error instanceof KeyFileError) fail(error.message);
+    if (error instanceof ConfigError || error instanceof CatalogError || error instanceof KeyFileError || error instanceof LocalStoreError) fail(error.message);
     const { code, path } = error as NodeJS.ErrnoException;
     if ((code === 'ENOENT' || code === 'EACCES') && path) fail(`${path}: ${code === 'ENOENT' ? 'no such file' : 'permission denied'}; check the setting that names it.`);
     console.error(error);

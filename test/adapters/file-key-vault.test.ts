@@ -1,13 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileKeyVault, KeyFileError } from '../../src/adapters/local/file-key-vault.js';
 import { generateSigningKey } from '../../src/tokens/keys.js';
 
+const dir = () => mkdtempSync(join(tmpdir(), 'keys-'));
+
 describe('the local key file', () => {
-  const dir = () => mkdtempSync(join(tmpdir(), 'keys-'));
 
   it('makes a key file that others could read private again', async () => {
     const path = join(dir(), 'keys.json');
@@ -28,14 +29,21 @@ describe('the local key file', () => {
 });
 
 describe('npm start with a bad setting', () => {
-  it('stops with one line naming the missing catalog, not a stack', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'local/main.ts', '--memory'], {
-      env: { ...process.env, PORT: '0', PROVISIONER_CATALOG: '/nonexistent/catalog.json' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(result.status).toBe(1);
+  /** What `npm start` printed on stderr, without the AWS SDK's Node version notice. */
+  function start(args: string[], env: Record<string, string>) {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'local/main.ts', ...args], { env: { ...process.env, PORT: '0', ...env }, encoding: 'utf8', timeout: 60_000 });
     const lines = result.stderr.split('\n').filter((line) => line.trim() !== '' && !/NodeVersionSupportWarning|a\.co\/|upgrade to node|trace-warnings|versions published|will require node|receiving updates|More information/.test(line));
-    expect(lines).toEqual([expect.stringContaining('/nonexistent/catalog.json')]);
+    return { status: result.status, lines };
+  }
+
+  it('stops with one line naming the missing catalog, not a stack', () => {
+    expect(start(['--memory'], { PROVISIONER_CATALOG: '/nonexistent/catalog.json' })).toEqual({ status: 1, lines: [expect.stringContaining('/nonexistent/catalog.json')] });
+  });
+
+  it('stops with one line naming a corrupt store', () => {
+    const data = dir();
+    mkdirSync(join(data, 'dynamodb'));
+    writeFileSync(join(data, 'dynamodb', 'CURRENT'), 'garbage\n');
+    expect(start([], { PROVISIONER_DATA_DIR: data })).toEqual({ status: 1, lines: [expect.stringMatching(/dynamodb cannot be opened as the local store/)] });
   });
 });

@@ -14,6 +14,7 @@ export interface LocalDynamo {
  * or in memory without one. Creates the table on first use.
  */
 export async function startLocalDynamo(options: { path?: string; tableName: string }): Promise<LocalDynamo> {
+  if (options.path) await probeStore(options.path);
   const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -38,6 +39,31 @@ export async function startLocalDynamo(options: { path?: string; tableName: stri
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A local store that cannot be opened: start-up stops with this one line. */
+export class LocalStoreError extends Error {
+  override name = 'LocalStoreError';
+}
+
+/**
+ * Opens and closes the LevelDB store dynalite will use: dynalite itself throws an open failure from
+ * a callback, past any handler, as a stack. Here it is one line naming the folder and what to do.
+ */
+async function probeStore(path: string): Promise<void> {
+  const { Level } = (await import('level')) as unknown as { Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> } };
+  const db = new Level(path);
+  try {
+    await db.open();
+    await db.close();
+  } catch (error) {
+    const cause = String((error as Error & { cause?: Error }).cause?.message ?? (error as Error).message);
+    throw new LocalStoreError(
+      /lock/i.test(cause)
+        ? `${path} is in use by another running npm start (${cause}); stop it, or set PROVISIONER_DATA_DIR to another folder.`
+        : `${path} cannot be opened as the local store (${cause}); move it aside to start with an empty one.`,
+    );
+  }
 }
 
 /** Creates the table from the one schema definition unless it exists. */
