@@ -23,6 +23,8 @@ import { fileTokenCache } from './token-cache.js';
 import { workspacesService } from './workspaces.js';
 // workbenches
 import { workbenchesService } from './workbenches.js';
+// runs
+import { runsService } from './runs.js';
 
 export type { Call, CallArgs } from './call.js';
 export { ConfigError, type ClientConfig, loadConfig } from './config.js';
@@ -33,6 +35,8 @@ export { createClusterVerifier, KeysUnavailable, TokenRejected } from '../src/to
 export type { CreateWorkspaceOptions, Workspace, WorkspaceEvent, WorkspaceStatus } from './workspaces.js';
 // workbenches
 export type { NewWorkbench, Workbench, WorkbenchStatus, WorkbenchWaitOptions } from './workbenches.js';
+// runs
+export { finalRunStatuses, runEnded, type Run, type RunFilter, type RunKind, type RunStatus, type RunWaitOptions } from './runs.js';
 
 export interface ClientOptions {
   /** Overrides of the loaded configuration. */
@@ -67,6 +71,8 @@ export function createClient(options: ClientOptions = {}) {
     workspaces: workspacesService(session),
     // workbenches
     workbenches: workbenchesService(session),
+    // runs
+    runs: runsService(session),
   };
 }
 

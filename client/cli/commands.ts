@@ -41,16 +41,16 @@ export function clusterLine(c: Cluster): string {
 
 /**
  * `--wait [--timeout 10m]`, read before the command sends anything: a bad timeout must not be found
- * after the deploy it was meant to bound. Undefined without --wait. A bare number is refused, since
+ * after the deploy it was meant to bound. Undefined without --wait; `defaultTimeout` without --timeout. A bare number is refused, since
  * "10" could mean seconds or minutes.
  */
-export function waitOptions(context: CommandContext): { timeoutMs: number } | undefined {
+export function waitOptions(context: CommandContext, defaultTimeout = '10m'): { timeoutMs: number } | undefined {
   const timeout = optionString(context, 'timeout');
   if (!context.options.wait) {
     if (timeout !== undefined) throw new UsageError('--timeout needs --wait (it bounds the wait)');
     return undefined;
   }
-  const text = timeout ?? '10m';
+  const text = timeout ?? defaultTimeout;
   const timeoutMs = parseDuration(text);
   if (timeoutMs === undefined) throw new UsageError(`--timeout ${durationRule} (got ${text})`);
   return { timeoutMs };

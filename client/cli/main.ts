@@ -8,6 +8,8 @@ import type { Command } from './commands.js';
 import { exit, exitCodeOf, output, UsageError } from './output.js';
 // workbenches
 import { workbenchCommands } from './workbench-commands.js';
+// runs
+import { runCommands } from './run-commands.js';
 
 /** One command module per resource; later resources (runs, workbenches, workspaces) add theirs here. */
 const commands: Record<string, Command> = {
@@ -17,6 +19,8 @@ const commands: Record<string, Command> = {
   ...workspaceCommands,
   // workbenches
   ...workbenchCommands,
+  // runs
+  ...runCommands,
 };
 
 function help(): string {

@@ -6,7 +6,7 @@ import { openApiDocument } from '../../src/api/openapi.js';
 import { routeEntries } from '../../src/api/routes.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-const cliCommands = [...read('client/cli/auth-commands.ts').matchAll(/^ {2}['"]?([a-z-]+)['"]?: \{$/gm), ...read('client/cli/cluster-commands.ts').matchAll(/^ {2}['"]?([a-z-]+)['"]?: \{$/gm)].map((m) => m[1]);
+const cliCommands = [...read('client/cli/auth-commands.ts').matchAll(/^ {2}['"]?([a-z-]+)['"]?: \{$/gm), ...read('client/cli/cluster-commands.ts').matchAll(/^ {2}['"]?([a-z-]+)['"]?: \{$/gm), ...read('client/cli/run-commands.ts').matchAll(/^ {2}['"]?([a-z-]+)['"]?: \{$/gm)].map((m) => m[1]);
 
 /** Every `provisioner <command>` a file runs. */
 function commandsUsed(text: string, prefix = 'provisioner'): string[] {
@@ -27,7 +27,7 @@ describe('the examples', () => {
     for (const command of used) expect(cliCommands).toContain(command);
   });
 
-  it('has a nightly workflow that logs in with OIDC, waits for the deploy, and always destroys', () => {
+  it('has a nightly workflow that logs in with OIDC, waits for the deploy, waits for a TEST, prints its log, and always destroys', () => {
     const workflow = parse(read('examples/github/nightly.yml'));
     expect(workflow.permissions['id-token']).toBe('write');
     const steps = workflow.jobs.nightly.steps as { uses?: string; run?: string; if?: string }[];
@@ -35,6 +35,12 @@ describe('the examples', () => {
     expect(steps.find((s) => s.run?.includes('provisioner deploy'))?.run).toContain('--wait');
     expect(steps.some((s) => s.run?.includes('provisioner schedule-destroy'))).toBe(true);
     expect(steps.find((s) => s.run?.includes('provisioner destroy'))?.if).toBe('always()');
+    const test = steps.findIndex((s) => s.run?.includes('provisioner test'));
+    const log = steps.findIndex((s) => s.run?.includes('--log'));
+    expect(steps[test]?.run).toContain('--wait');
+    expect(steps[log]?.if).toBe('always()');
+    expect(test).toBeLessThan(log);
+    expect(log).toBeLessThan(steps.findIndex((s) => s.run?.includes('provisioner destroy')));
   });
 
   it('has a composite action that installs the CLI and logs in with the job\'s token', () => {

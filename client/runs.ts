@@ -1,0 +1,76 @@
+import { createCall } from './call.js';
+import { ProvisionerApiError, type Session, sleep } from './session.js';
+import type { OperationInput, OperationOutput, Page, PageOptions } from './types.js';
+import { allPages, pageQuery } from './types.js';
+
+export type Run = OperationOutput<'get-run'>;
+export type RunStatus = Run['status'];
+export type RunKind = Run['kind'];
+/** The filters of `runs.list`: each applies within a page, so a page may be short and still have a next one. */
+export type RunFilter = Omit<NonNullable<OperationInput<'list-runs'>['query']>, 'limit' | 'next_token'>;
+
+/** The statuses a run does not leave. */
+export const finalRunStatuses: readonly RunStatus[] = ['passed', 'failed', 'timed_out', 'cancelled'];
+
+/** Whether a run has ended (passed, failed, timed out or cancelled). */
+export const runEnded = (run: Run): boolean => finalRunStatuses.includes(run.status);
+
+export interface RunWaitOptions {
+  /** Give up after this long (default 2 hours, the catalog's default run time limit). */
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** Called after each poll. */
+  onProgress?: (run: Run, elapsedMs: number) => void;
+  now?: () => number;
+}
+
+/** `runs`: TEST and RELEASE runs, one method each over the route table, plus the log and a wait. */
+export function runsService(session: Session) {
+  const call = createCall(session);
+  const params = (id: string) => ({ id });
+
+  const service = {
+    /** TEST: runs the catalog's test plan at the git ref `version` against the (running) cluster. */
+    test: (cluster: string, version: string): Promise<Run> => call('test-runner', { params: { cluster }, body: { version } }),
+    /** RELEASE: runs the catalog's release plan of the cluster at the git ref `version`. */
+    release: (cluster: string, version: string): Promise<Run> => call('release', { params: { cluster }, body: { version } }),
+    get: (id: string): Promise<Run> => call('get-run', { params: params(id) }),
+    /** Runs, newest first, filtered by cluster, kind and status. */
+    list: (options: RunFilter & PageOptions = {}): Promise<Page<Run>> =>
+      call('list-runs', { query: { cluster: options.cluster, kind: options.kind, status: options.status, ...pageQuery(options) } }),
+    /** Every run matching the filters, across pages. */
+    all: (filter: RunFilter = {}): AsyncGenerator<Run> => allPages((page) => service.list({ ...filter, ...page })),
+    /** Cancels a run that has not ended (409 `run_finished` once it has). */
+    cancel: (id: string): Promise<Run> => call('cancel-run', { params: params(id) }),
+
+    /** The run's log as text so far: empty while the run has none yet. */
+    async log(id: string): Promise<string> {
+      const run = await service.get(id);
+      if (!run.log_url) return '';
+      const response = await fetch(run.log_url);
+      // The link is presigned before the first upload: no object yet is no log yet.
+      if (response.status === 404) return '';
+      if (!response.ok) throw new ProvisionerApiError(response.status, 'log_unavailable', `The log of run ${id} could not be read (HTTP ${response.status}).`);
+      return response.text();
+    },
+
+    /**
+     * Polls until the run ends and returns it, whichever way it ended (see `run.status`,
+     * `run.failed_step`); throws only when the time runs out (code `timeout`).
+     */
+    async waitFor(id: string, options: RunWaitOptions = {}): Promise<Run> {
+      const now = options.now ?? Date.now;
+      const started = now();
+      const timeoutMs = options.timeoutMs ?? 7_200_000;
+      for (;;) {
+        const run = await service.get(id);
+        const elapsed = now() - started;
+        options.onProgress?.(run, elapsed);
+        if (runEnded(run)) return run;
+        if (elapsed >= timeoutMs) throw new ProvisionerApiError(0, 'timeout', `Run ${id} is still ${run.status} after ${Math.round(elapsed / 1000)} s.`, { run });
+        await sleep(Math.min(options.intervalMs ?? 2_000, Math.max(0, timeoutMs - elapsed)));
+      }
+    },
+  };
+  return service;
+}
