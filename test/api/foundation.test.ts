@@ -4,6 +4,12 @@ import { operations, routeEntries } from '../../src/api/routes.js';
 import { version } from '../../src/version.js';
 import { startTestApi, type TestApi } from '../support/local-api.js';
 
+/** A path with well-formed parameters (the resources need not exist: input is checked first). */
+function validPath(path: string, tag: string): string {
+  const id = { workbenches: 'wb-0123456789ab', workspaces: 'ws-0123456789ab', runs: '00000000-0000-4000-8000-000000000000' }[tag] ?? 'x';
+  return path.replace('{cluster}', 'demo').replace('{login}', 'bob').replace('{id}', id);
+}
+
 describe('the local API over HTTP', () => {
   let api: TestApi;
   beforeAll(async () => {
@@ -41,18 +47,26 @@ describe('the local API over HTTP', () => {
   });
 
   it('answers a malformed path parameter or paging query of any route 400 invalid_request', async () => {
+    // Every path parameter of the table (cluster names, ids, logins), before any authentication.
     for (const [operation, spec] of routeEntries) {
-      if (!spec.path.includes('{cluster}')) continue;
-      const response = await api.call(spec.method, spec.path.replace('{cluster}', 'Not_A_Name!'), { body: spec.body ? {} : undefined });
+      if (!spec.path.includes('{')) continue;
+      const response = await api.call(spec.method, spec.path.replace(/\{\w+\}/g, 'Not_A_Name!'), { body: spec.body ? {} : undefined });
       expect([operation, response.status, response.body.error.code]).toEqual([operation, 400, 'invalid_request']);
     }
     for (const [operation, spec] of routeEntries) {
       if (!spec.query) continue;
-      const path = spec.path.replace('{cluster}', 'demo');
       for (const query of ['limit=0', 'limit=101', 'limit=ten']) {
-        const response = await api.call(spec.method, `${path}?${query}`);
-        expect([operation, query, response.status]).toEqual([operation, query, 400]);
+        const response = await api.call(spec.method, `${validPath(spec.path, spec.tag)}?${query}`);
+        expect([operation, query, response.status, response.body.error.code]).toEqual([operation, query, 400, 'invalid_request']);
       }
+    }
+  });
+
+  it('answers a body of the wrong shape on any route that takes one 400 invalid_request, before authentication', async () => {
+    for (const [operation, spec] of routeEntries) {
+      if (!spec.body) continue;
+      const response = await api.call(spec.method, validPath(spec.path, spec.tag), { body: ['not', 'an', 'object'] });
+      expect([operation, response.status, response.body.error.code]).toEqual([operation, 400, 'invalid_request']);
     }
   });
 
