@@ -9,16 +9,18 @@
  *      verifies the user JWT and signs a cluster JWT with jose; ACCESS as a GitHub member (each request
  *      counted by the rate limit) and as an org member (whom the catalog does not limit)
  *   3. µs per ES256 sign and verify of a cluster JWT
+ *   4. mixed load (bench/load.ts): ACCESS, WHOAMI and GET with deploy/destroy cycles; p50/p99, errors
+ *   5. idle cost (bench/load.ts): store requests per minute while clusters sit running (goal 0)
  * BENCH_SECONDS (default 5) sets the length of each load test, BENCH_ROUNDS (default 9) the cold starts
- * per function.
+ * per function, BENCH_IDLE_CLUSTERS (default 5) and BENCH_IDLE_SECONDS (default 30) the idle test.
+ * `npm run bench -- load idle` runs only the sections named (cold, throughput, signing, load, idle).
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { SignJWT } from 'jose';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundling } from '../lib/bundling.js';
@@ -30,6 +32,7 @@ import { ensureKeys } from '../src/tokens/key-service.js';
 import { importSigningKey, publicJwks, type StoredKey } from '../src/tokens/keys.js';
 import { signClusterToken, signUserToken, verifyClusterToken } from '../src/tokens/tokens.js';
 import { VerifiedUserTokens } from '../src/tokens/verified-tokens.js';
+import { benchSetup, idleCost, mixedLoad } from './load.js';
 import { loadTest, median, startProcess } from './tools.js';
 
 /** The goals of issue 9. */
@@ -163,27 +166,14 @@ async function coldStarts(): Promise<void> {
   console.log(`   worst init ratio ${worst.toFixed(2)}`);
 }
 
-/**
- * The example catalog with its limits raised out of reach: every request of an anonymous caller or a
- * GitHub member is still counted (an ADD each), none refused; org members stay unlimited, as there.
- */
-function benchCatalog(dir: string): string {
-  const catalog = JSON.parse(readFileSync(exampleCatalogPath, 'utf8')) as Record<string, unknown>;
-  const path = join(dir, 'catalog.json');
-  const unreachable = { requests: 1_000_000_000, per: '1h' };
-  writeFileSync(path, JSON.stringify({ ...catalog, rate_limits: { anonymous: unreachable, github_member: unreachable } }));
-  return path;
-}
-
 async function throughput(): Promise<void> {
   const concurrency = 16;
-  const dir = mkdtempSync(join(tmpdir(), 'provisioner-bench-'));
-  const devUsers = join(dir, 'dev-users.json');
-  writeFileSync(devUsers, JSON.stringify({ 'bench-dev-token': { login: 'bench', orgs: [] }, 'bench-member-token': { login: 'bench-member', orgs: ['acme'] } }));
+  // Limits out of reach: every request of a GitHub member is still counted (an ADD each), none refused.
+  const { catalogPath, devUsers } = benchSetup(exampleCatalog());
   const api = await startProcess('npx', ['tsx', 'local/main.ts', '--memory'], /listening on (\S+)/, {
     PORT: '0',
     POWERTOOLS_LOG_LEVEL: 'WARN',
-    PROVISIONER_CATALOG: benchCatalog(dir),
+    PROVISIONER_CATALOG: catalogPath,
     PROVISIONER_DEV_USERS: devUsers,
   });
   try {
@@ -261,6 +251,18 @@ async function signing(): Promise<void> {
   console.log(`   a user JWT already verified    ${cachedUs.toFixed(0).padStart(6)} µs`);
 }
 
-await coldStarts();
-await throughput();
-await signing();
+const exampleCatalog = () => JSON.parse(readFileSync(exampleCatalogPath, 'utf8')) as Record<string, unknown>;
+const sections: Record<string, () => Promise<void>> = {
+  cold: coldStarts,
+  throughput,
+  signing,
+  load: () => mixedLoad(exampleCatalog(), Math.max(seconds * 2, 10)),
+  idle: () => idleCost(exampleCatalog(), Number(process.env.BENCH_IDLE_CLUSTERS ?? 5), Number(process.env.BENCH_IDLE_SECONDS ?? 30)),
+};
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in sections));
+if (unknown.length > 0) {
+  console.error(`Unknown bench section ${unknown.join(', ')}; the sections are ${Object.keys(sections).join(', ')}.`);
+  process.exit(2);
+}
+for (const [name, run] of Object.entries(sections)) if (chosen.length === 0 || chosen.includes(name)) await run();
