@@ -7,7 +7,7 @@
  *   2. the local API's requests/s: GET /v1/health against a bare node:http server, and ACCESS
  *      (POST /v1/clusters/{cluster}/access with a user JWT) against a bare node:http server that
  *      verifies the user JWT and signs a cluster JWT with jose; ACCESS as a GitHub member (each request
- *      counted by the rate limit) and as an org member (whom the catalog does not limit)
+ *      counted by the rate limit, see src/http/rate-leases.ts) and as an org member (whom the catalog does not limit)
  *   3. µs per ES256 sign and verify of a cluster JWT
  *   4. mixed load (bench/load.ts): ACCESS, WHOAMI and GET with deploy/destroy cycles; p50/p99, errors
  *   5. idle cost (bench/load.ts): store requests per minute while clusters sit running (goal 0)
@@ -209,7 +209,7 @@ async function throughput(): Promise<void> {
       row('bare node:http + jose (verify user JWT, sign)', joseRate);
       row(`POST ${accessPath}, counted`, accessRate, accessRate / joseRate, goals.accessRatio);
       row(`POST ${accessPath}, org member`, memberRate, memberRate / joseRate);
-      console.log('   (counted: a GitHub member, every request an ADD to the limit counter; org member: unlimited by the catalog, no ADD)');
+      console.log('   (counted: a GitHub member, every request counted against the limit, by leased ADDs; org member: unlimited by the catalog, no ADD)');
       jose.stop();
       bare.stop();
     } catch (error) {

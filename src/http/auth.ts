@@ -6,7 +6,7 @@ import type { AuthDeps } from '../deps.js';
 import { TokenRejected } from '../tokens/tokens.js';
 import { VerifiedUserTokens } from '../tokens/verified-tokens.js';
 import type { Log } from '../log.js';
-import { GroupedIncrements } from './grouped-increments.js';
+import { RateLeases } from './rate-leases.js';
 import type { HttpEvent } from './types.js';
 
 /** One cache per container: a client's token is checked once, not on every request it sends. */
@@ -36,8 +36,8 @@ function invalidToken(why: string): ProvisionerError {
   return new ProvisionerError('invalid_token', `The bearer token was refused: ${why}. Log in again (POST /v1/login).`);
 }
 
-/** Concurrent requests of one caller in one process share an ADD (see GroupedIncrements). */
-const counters = new GroupedIncrements();
+/** A caller's requests in one process are counted ahead, several per ADD (see RateLeases). */
+const counters = new RateLeases();
 
 /**
  * Counts the request against the caller's window (an atomic ADD) and rejects with 429 and
@@ -48,14 +48,12 @@ export async function enforceRateLimit(caller: Caller, sourceIp: string, deps: A
   const now = deps.clock.now();
   const window = rateWindow(caller, sourceIp, deps.catalog, now);
   if (!window) return;
-  let count: number;
   try {
-    count = await counters.increment(deps.store, rateKey(window.subject, window.index), window.endsAt);
+    if (await counters.admit(deps.store, rateKey(window.subject, window.index), window.endsAt, window.limit)) return;
   } catch (error) {
     log.warn('rate limit not counted', { error: (error as Error).message });
     return;
   }
-  if (count <= window.limit) return;
   const retryAfter = Math.max(1, window.endsAt - Math.floor(now.getTime() / 1000));
   throw new ProvisionerError(
     'rate_limited',
