@@ -101,7 +101,15 @@ export function clusterView(cluster: ClusterEntry, state: ClusterState) {
 /** A cluster as it is now: its stored state, brought up to date by asking the backend if it is on its way. */
 export async function readCluster(deps: ClusterDeps, actor: Actor, cluster: ClusterEntry): Promise<ClusterState> {
   const clusters = clustersOf(deps);
-  return refresh(deps, clusters, asSystem(actor), cluster, await clusters.load(cluster.name));
+  const stored = await clusters.load(cluster.name);
+  try {
+    return await refresh(deps, clusters, asSystem(actor), cluster, stored);
+  } catch (error) {
+    // A failing backend or scheduler never fails a read: it answers what the store holds (a later read records the progress).
+    if (!(error instanceof ProvisionerError) || error.status !== 503) throw error;
+    actor.log.warn('progress not checked: a dependency failed', { cluster: cluster.name, code: error.code });
+    return clusters.load(cluster.name);
+  }
 }
 
 /** The statuses in which a deployment holds one of its deployer's `max_deployments` slots. */
