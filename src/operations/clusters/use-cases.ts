@@ -139,6 +139,11 @@ async function claimSlot(deps: ClusterDeps, clusters: Clusters, sub: string, nam
   return claim;
 }
 
+/** Gives back a slot this request claimed, unless the cluster as stored now holds it. */
+async function releaseUnheld(deps: ClusterDeps, clusters: Clusters, sub: string, name: string): Promise<void> {
+  if (!holdsSlot(await clusters.load(name), sub)) await deps.store.release(deploymentSlotsKey(sub), name);
+}
+
 /** A deployment that ended gives its deployer's slot back. */
 async function releaseSlot(deps: ClusterDeps, state: ClusterState): Promise<void> {
   if (state.deployed_by) await deps.store.release(deploymentSlotsKey(state.deployed_by), state.name);
@@ -150,7 +155,7 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
   const cluster = manageableCluster(deps.catalog, name, caller);
   const clusters = clustersOf(deps);
   let claimed = false;
-  return clusters.update<ClusterState>(name, async (loaded) => {
+  const deployed = clusters.update<ClusterState>(name, async (loaded) => {
     const state = await refresh(deps, clusters, asSystem(actor), cluster, loaded);
     const now = deps.clock.now();
     const decision = decideDeploy(state, request, caller, cluster, deps.catalog, now, deps.clusterRules);
@@ -207,6 +212,11 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
         return started;
       },
     };
+  });
+  // A deploy that failed before its state was written gives back the slot it claimed (the store permitting).
+  return deployed.catch(async (error: unknown) => {
+    if (claimed) await releaseUnheld(deps, clusters, caller.sub, name).catch(() => undefined);
+    throw error;
   });
 }
 
