@@ -27,6 +27,8 @@ export const errorStatus = {
   github_unavailable: 503,
   service_unavailable: 503,
   backend_unavailable: 503,
+  /** An AWS service the request needs is throttling, failing or not answering: retry after `Retry-After`. */
+  dependency_unavailable: 503,
   // workspaces
   workspace_not_found: 404,
   name_taken: 409,

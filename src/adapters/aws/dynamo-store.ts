@@ -10,6 +10,7 @@ import {
 import * as z from '../../zod.js';
 import type { Clock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
+import { guarded } from './failures.js';
 import type { Expected, Key, NewItem, Page, QueryOptions, Store, StoredItem } from '../../ports.js';
 import { tableSchema } from '../../store/table.js';
 
@@ -211,26 +212,9 @@ export class DynamoStore implements Store {
   }
 
   /** Throttling, 5xx and network failures become a retryable 503; anything else is a bug and stays a 500. */
-  private async send<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (isTransient(error)) {
-        throw new ProvisionerError('service_unavailable', 'The state store is unavailable; retry shortly.');
-      }
-      throw error;
-    }
+  private send<T>(call: () => Promise<T>): Promise<T> {
+    return guarded('The state store', call);
   }
-}
-
-function isTransient(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const meta = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  if (meta.$retryable) return true;
-  if ((meta.$metadata?.httpStatusCode ?? 0) >= 500) return true;
-  return ['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'TimeoutError'].includes(
-    meta.name === 'Error' ? (meta.code ?? '') : meta.name,
-  );
 }
 
 /** A slot item's members and when each was claimed. */

@@ -1,6 +1,7 @@
 import type * as Ec2Module from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ProvisionerError } from '../../domain/errors.js';
+import { guarded } from './failures.js';
 import type { ClusterCompute, Deployment, DeploymentStatus, SweptDeployment } from '../../ports.js';
 
 /** The tags every instance carries; IAM allows terminating only instances tagged as ours. */
@@ -9,6 +10,9 @@ export const tags = { managed: 'provisioner:managed', cluster: 'provisioner:clus
 const live = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
 type Ec2Sdk = typeof Ec2Module;
+
+/** EC2 throttling (RequestLimitExceeded), 5xx and timeouts answer 503 `dependency_unavailable`. */
+const ec2Call = <T>(call: () => Promise<T>) => guarded('EC2', call);
 
 /**
  * Catalog backend `{"kind": "ec2", "launch_template": "lt-..."}`: one instance per node. The EC2
@@ -34,19 +38,21 @@ export class Ec2ClusterCompute implements ClusterCompute {
       { Key: tags.deployment, Value: deploymentId },
       { Key: 'provisioner:version', Value: version },
     ];
-    await client.send(
-      new sdk.RunInstancesCommand({
-        LaunchTemplate: { LaunchTemplateId: backend.launch_template },
-        ...(backend.instance_type && { InstanceType: backend.instance_type as never }),
-        MinCount: nodes,
-        MaxCount: nodes,
-        // The deployment id makes a retried call start nothing new.
-        ClientToken: deploymentId,
-        TagSpecifications: [
-          { ResourceType: 'instance', Tags: tagList },
-          { ResourceType: 'volume', Tags: tagList },
-        ],
-      }),
+    await ec2Call(() =>
+      client.send(
+        new sdk.RunInstancesCommand({
+          LaunchTemplate: { LaunchTemplateId: backend.launch_template },
+          ...(backend.instance_type && { InstanceType: backend.instance_type as never }),
+          MinCount: nodes,
+          MaxCount: nodes,
+          // The deployment id makes a retried call start nothing new.
+          ClientToken: deploymentId,
+          TagSpecifications: [
+            { ResourceType: 'instance', Tags: tagList },
+            { ResourceType: 'volume', Tags: tagList },
+          ],
+        }),
+      ),
     );
   }
 
@@ -64,7 +70,7 @@ export class Ec2ClusterCompute implements ClusterCompute {
   async destroy(deployment: Deployment): Promise<void> {
     const { sdk, client } = await this.ec2();
     const ids = (await this.instances(deployment)).filter((i) => i.State?.Name !== 'terminated').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
-    if (ids.length > 0) await client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids }));
+    if (ids.length > 0) await ec2Call(() => client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids })));
   }
 
   async sweep(active: ReadonlySet<string>, createdBefore: Date): Promise<SweptDeployment[]> {
@@ -74,7 +80,7 @@ export class Ec2ClusterCompute implements ClusterCompute {
       return deployment !== undefined && !active.has(deployment) && instance.LaunchTime !== undefined && instance.LaunchTime < createdBefore;
     });
     const ids = stray.flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
-    if (ids.length > 0) await client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids }));
+    if (ids.length > 0) await ec2Call(() => client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids })));
     const swept = new Map<string, SweptDeployment>();
     for (const instance of stray) {
       const tag = (key: string) => instance.Tags?.find((t) => t.Key === key)?.Value;
@@ -96,7 +102,7 @@ export class Ec2ClusterCompute implements ClusterCompute {
     const found = [];
     let NextToken: string | undefined;
     do {
-      const page = await client.send(new sdk.DescribeInstancesCommand({ Filters, NextToken }));
+      const page = await ec2Call(() => client.send(new sdk.DescribeInstancesCommand({ Filters, NextToken })));
       found.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
       NextToken = page.NextToken;
     } while (NextToken);

@@ -2,6 +2,7 @@ import type * as SchedulerModule from '@aws-sdk/client-scheduler';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { ScheduledCall, Scheduler } from '../../ports.js';
 import type { ScheduleTarget } from '../../scheduling/targets.js';
+import { guarded } from './failures.js';
 
 export interface EventSchedulerOptions {
   groupName: string;
@@ -12,6 +13,9 @@ export interface EventSchedulerOptions {
 }
 
 type SchedulerSdk = typeof SchedulerModule;
+
+/** Scheduler throttling, 5xx and timeouts answer 503 `dependency_unavailable`; an existing or missing schedule is the caller's to judge. */
+const schedulerCall = <T>(call: () => Promise<T>) => guarded('EventBridge Scheduler', call);
 
 /**
  * One-time EventBridge Scheduler schedules, in UTC, deleted by the service once they ran. The client
@@ -35,21 +39,23 @@ export class EventBridgeScheduler implements Scheduler {
     if (!target) throw new Error(`This function was given no ARN for ${call.target} schedules.`);
     const { sdk, client } = await this.scheduler();
     try {
-      await client.send(
-        new sdk.CreateScheduleCommand({
-          Name: call.name,
-          GroupName: this.options.groupName,
-          ScheduleExpression: `at(${call.at.toISOString().slice(0, 19)})`,
-          ScheduleExpressionTimezone: 'UTC',
-          FlexibleTimeWindow: { Mode: 'OFF' },
-          ActionAfterCompletion: 'DELETE',
-          Target: {
-            Arn: target,
-            RoleArn: this.options.roleArn,
-            Input: JSON.stringify(call.payload),
-            RetryPolicy: { MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 3600 },
-          },
-        }),
+      await schedulerCall(() =>
+        client.send(
+          new sdk.CreateScheduleCommand({
+            Name: call.name,
+            GroupName: this.options.groupName,
+            ScheduleExpression: `at(${call.at.toISOString().slice(0, 19)})`,
+            ScheduleExpressionTimezone: 'UTC',
+            FlexibleTimeWindow: { Mode: 'OFF' },
+            ActionAfterCompletion: 'DELETE',
+            Target: {
+              Arn: target,
+              RoleArn: this.options.roleArn,
+              Input: JSON.stringify(call.payload),
+              RetryPolicy: { MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 3600 },
+            },
+          }),
+        ),
       );
     } catch (error) {
       if (!(error instanceof sdk.ConflictException)) throw error;
@@ -59,7 +65,7 @@ export class EventBridgeScheduler implements Scheduler {
   async cancel(name: string): Promise<void> {
     const { sdk, client } = await this.scheduler();
     try {
-      await client.send(new sdk.DeleteScheduleCommand({ Name: name, GroupName: this.options.groupName }));
+      await schedulerCall(() => client.send(new sdk.DeleteScheduleCommand({ Name: name, GroupName: this.options.groupName })));
     } catch (error) {
       if (!(error instanceof sdk.ResourceNotFoundException)) throw error;
     }

@@ -101,7 +101,15 @@ export function clusterView(cluster: ClusterEntry, state: ClusterState) {
 /** A cluster as it is now: its stored state, brought up to date by asking the backend if it is on its way. */
 export async function readCluster(deps: ClusterDeps, actor: Actor, cluster: ClusterEntry): Promise<ClusterState> {
   const clusters = clustersOf(deps);
-  return refresh(deps, clusters, asSystem(actor), cluster, await clusters.load(cluster.name));
+  const stored = await clusters.load(cluster.name);
+  try {
+    return await refresh(deps, clusters, asSystem(actor), cluster, stored);
+  } catch (error) {
+    // A failing backend or scheduler never fails a read: it answers what the store holds (a later read records the progress).
+    if (!(error instanceof ProvisionerError) || error.status !== 503) throw error;
+    actor.log.warn('progress not checked: a dependency failed', { cluster: cluster.name, code: error.code });
+    return clusters.load(cluster.name);
+  }
 }
 
 /** The statuses in which a deployment holds one of its deployer's `max_deployments` slots. */
@@ -131,6 +139,11 @@ async function claimSlot(deps: ClusterDeps, clusters: Clusters, sub: string, nam
   return claim;
 }
 
+/** Gives back a slot this request claimed, unless the cluster as stored now holds it. */
+async function releaseUnheld(deps: ClusterDeps, clusters: Clusters, sub: string, name: string): Promise<void> {
+  if (!holdsSlot(await clusters.load(name), sub)) await deps.store.release(deploymentSlotsKey(sub), name);
+}
+
 /** A deployment that ended gives its deployer's slot back. */
 async function releaseSlot(deps: ClusterDeps, state: ClusterState): Promise<void> {
   if (state.deployed_by) await deps.store.release(deploymentSlotsKey(state.deployed_by), state.name);
@@ -142,7 +155,7 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
   const cluster = manageableCluster(deps.catalog, name, caller);
   const clusters = clustersOf(deps);
   let claimed = false;
-  return clusters.update<ClusterState>(name, async (loaded) => {
+  const deployed = clusters.update<ClusterState>(name, async (loaded) => {
     const state = await refresh(deps, clusters, asSystem(actor), cluster, loaded);
     const now = deps.clock.now();
     const decision = decideDeploy(state, request, caller, cluster, deps.catalog, now, deps.clusterRules);
@@ -199,6 +212,11 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
         return started;
       },
     };
+  });
+  // A deploy that failed before its state was written gives back the slot it claimed (the store permitting).
+  return deployed.catch(async (error: unknown) => {
+    if (claimed) await releaseUnheld(deps, clusters, caller.sub, name).catch(() => undefined);
+    throw error;
   });
 }
 
