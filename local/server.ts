@@ -86,7 +86,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, handlers: Map<Op
       req.destroy();
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://local');
+    // The request target as a path of this origin, as API Gateway takes it: `//x` is a path, never another host (and never a throw).
+    const target = req.url ?? '/';
+    const url = new URL(`http://local${target.startsWith('/') ? target : `/${target}`}`);
     const method = (req.method ?? 'GET').toUpperCase();
     const match = matchRoute(method, url.pathname);
     const operation = match.kind === 'route' ? match.operation : undefined;

@@ -1,6 +1,7 @@
 import * as z from '../zod.js';
 import { errorStatus } from '../domain/errors.js';
 import { version } from '../version.js';
+import { routeErrors } from './route-errors.js';
 import { routeEntries } from './routes.js';
 import { errorBody } from './schemas.js';
 
@@ -9,7 +10,6 @@ type JsonObject = Record<string, unknown>;
 /** OpenAPI 3.1 generated from the route table, so other languages can generate clients. */
 export function openApiDocument(): JsonObject {
   const paths: Record<string, Record<string, JsonObject>> = {};
-  const errorStatuses = [...new Set(Object.values(errorStatus))].sort();
   for (const [operation, spec] of routeEntries) {
     const parameters = [
       ...objectParameters(spec.params, 'path'),
@@ -19,8 +19,13 @@ export function openApiDocument(): JsonObject {
     for (const [status, schema] of Object.entries(spec.responses)) {
       responses[status] = { description: 'Success', content: { 'application/json': { schema: toSchema(schema, 'output') } } };
     }
-    for (const status of errorStatuses) {
-      responses[String(status)] = { $ref: '#/components/responses/Error' };
+    // Each error status the route may answer, with the codes it may carry there (docs/api.md has the same list).
+    const codes = routeErrors(operation);
+    for (const status of [...new Set(codes.map((code) => errorStatus[code]))].sort()) {
+      responses[String(status)] = {
+        description: `Error: ${codes.filter((code) => errorStatus[code] === status).join(', ')}`,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     }
     const entry: JsonObject = {
       operationId: operation,
@@ -42,14 +47,11 @@ export function openApiDocument(): JsonObject {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: { Error: toSchema(errorBody, 'output') },
-      responses: {
-        Error: { description: 'An error, with a stable code', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-      },
     },
   };
 }
 
-function toSchema(schema: z.ZodMiniType, io: 'input' | 'output'): JsonObject {
+export function toSchema(schema: z.ZodMiniType, io: 'input' | 'output'): JsonObject {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', reused: 'inline' }) as JsonObject;
   return rest;
 }
