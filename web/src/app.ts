@@ -1,4 +1,4 @@
-import { ApiError } from './api.js';
+import { ApiError, api, enc } from './api.js';
 import { type Child, h } from './dom.js';
 import type { Identity, Level } from './types.js';
 
@@ -113,4 +113,19 @@ export function keyedList<T>(list: HTMLElement, items: T[], key: (item: T) => st
     if (expected !== element) list.insertBefore(element, expected);
     previous = element;
   }
+}
+
+/**
+ * A list shows what is recorded; reading an item that is in progress asks the backend how it is
+ * going. One gone meanwhile (404) leaves the list; one that cannot be read now stays as listed.
+ */
+export async function withProgress<T extends { id: string; status: string }>(items: T[], inProgress: Set<string>, path: string): Promise<T[]> {
+  const read = await Promise.all(
+    items.map((item): Promise<T | undefined> | T =>
+      inProgress.has(item.status)
+        ? api<T>('GET', `${path}/${enc(item.id)}`).catch((error: unknown) => (error instanceof ApiError && error.status === 404 ? undefined : item))
+        : item,
+    ),
+  );
+  return read.filter((item) => item !== undefined) as T[];
 }

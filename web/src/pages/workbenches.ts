@@ -1,5 +1,5 @@
 import { api, enc } from '../api.js';
-import { type App, type Page, act, button, confirmButton, keyedList } from '../app.js';
+import { type App, type Page, act, withProgress, button, confirmButton, keyedList } from '../app.js';
 import { badge, facts, field, fill, h, safeLink, timeWithCountdown, when } from '../dom.js';
 import type { Page as ListPage, Workbench } from '../types.js';
 
@@ -30,9 +30,10 @@ export function workbenchesPage(app: App): Page {
     content,
     async load() {
       const page = await api<ListPage<Workbench>>('GET', '/v1/workbenches?limit=100');
-      keyedList(list, page.items, (w) => w.id, (w) => card(app, w));
-      if (page.items.length === 0) fill(list, h('p', {}, 'No workbenches yet.'));
-      return page.items.some((w) => inProgress.has(w.status));
+      const items = await withProgress(page.items, inProgress, '/v1/workbenches');
+      keyedList(list, items, (w) => w.id, (w) => card(app, w));
+      if (items.length === 0) fill(list, h('p', {}, 'No workbenches yet.'));
+      return items.some((w) => inProgress.has(w.status));
     },
   };
 }

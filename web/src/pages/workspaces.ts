@@ -1,5 +1,5 @@
 import { api, enc } from '../api.js';
-import { type App, type Page, act, confirmButton, keyedList } from '../app.js';
+import { type App, type Page, act, withProgress, confirmButton, keyedList } from '../app.js';
 import { badge, facts, field, fill, h, safeLink, timeWithCountdown, when } from '../dom.js';
 import type { Page as ListPage, Workspace } from '../types.js';
 
@@ -29,10 +29,10 @@ export function workspacesPage(app: App): Page {
     content,
     async load() {
       const page = await api<ListPage<Workspace>>('GET', '/v1/workspaces?limit=100');
-      // expires_in counts down on every read; the countdown shows it live instead.
-      keyedList(list, page.items, (w) => w.id, (w) => card(app, w), (w) => ({ ...w, expires_in: null }));
-      if (page.items.length === 0) fill(list, h('p', {}, 'No workspaces yet.'));
-      return page.items.some((w) => inProgress.has(w.status));
+      const items = await withProgress(page.items, inProgress, '/v1/workspaces');
+      keyedList(list, items, (w) => w.id, (w) => card(app, w), (w) => ({ ...w, expires_in: null }));
+      if (items.length === 0) fill(list, h('p', {}, 'No workspaces yet.'));
+      return items.some((w) => inProgress.has(w.status));
     },
   };
 }
