@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console runs in a browser.
+    files: ['web/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Tests read JSON responses loosely on purpose; their assertions do the typing.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

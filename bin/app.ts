@@ -12,6 +12,8 @@ new ProvisionerStack(app, 'Provisioner', {
     catalogPath: context('catalog'),
     issuer: context('issuer'),
     githubApiUrl: context('githubApiUrl'),
+    githubUrl: context('githubUrl'),
+    githubClientId: context('githubClientId'),
     githubOidcIssuer: context('githubOidcIssuer'),
     oidcAudience: context('oidcAudience'),
     userTokenTtl: context('userTokenTtl'),

@@ -6,6 +6,11 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type Operation, routeEntries } from '../src/api/routes.js';
 import { ProvisionerFunction } from './provisioner-function.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { consoleFileSet } from '../src/runtime/aws/console.js';
+import { buildConsole } from '../web/build.js';
 
 export interface ApiProps {
   table: Table;
@@ -40,8 +45,17 @@ export class Api extends Construct {
       PROVISIONER_ISSUER: props.issuer ?? this.httpApi.apiEndpoint,
     });
 
+    // The console's files are built once per synth and shipped beside its functions' bundles.
+    const consoleFiles = writeConsoleFileSet();
     for (const [operation, spec] of routeEntries) {
-      const fn = new ProvisionerFunction(this, operation, { operation, timeoutSeconds: spec.timeoutSeconds, memoryMb: spec.memoryMb, catalogPath: props.catalogPath, environment });
+      const fn = new ProvisionerFunction(this, operation, {
+        operation,
+        timeoutSeconds: spec.timeoutSeconds,
+        memoryMb: spec.memoryMb,
+        catalogPath: props.catalogPath,
+        environment,
+        ...(spec.file && { extraFiles: [consoleFiles] }),
+      });
       this.httpApi.addRoutes({ path: spec.path, methods: [HttpMethod[spec.method]], integration: new HttpLambdaIntegration(operation, fn) });
       this.functions.set(operation, fn);
     }
@@ -66,4 +80,11 @@ export class Api extends Construct {
     });
     new CfnOutput(this, 'Url', { value: this.httpApi.apiEndpoint, description: 'Base URL of the Provisioner API' });
   }
+}
+
+/** Builds the console (web/) into the one file its functions read (name → text), in a fresh folder. */
+function writeConsoleFileSet(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'provisioner-console-')), consoleFileSet);
+  writeFileSync(path, JSON.stringify(Object.fromEntries(buildConsole())));
+  return path;
 }

@@ -111,4 +111,9 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'list-runs': { table: [...authenticated, 'Query'], runs: 'read' },
   'cancel-run': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
   'run-timeout': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
+  // console: the device login counts rate limits (and its second step signs the user JWT); the files touch nothing.
+  'login-device': { table: authenticated },
+  'login-device-token': { table: authenticated, signs: true },
+  console: {},
+  'console-file': {},
 };

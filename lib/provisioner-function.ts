@@ -15,6 +15,8 @@ export interface ProvisionerFunctionProps {
   environment?: Record<string, string>;
   /** A validated catalog file, shipped in the bundle as catalog.json. */
   catalogPath?: string;
+  /** More files shipped beside the bundle, under their own names (the console's file set). */
+  extraFiles?: string[];
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -52,11 +54,14 @@ export class ProvisionerFunction extends NodejsFunction {
         ...options,
         format: OutputFormat.ESM,
         esbuildArgs: { '--alias': Object.entries(alias).map(([from, to]) => `${from}=${to}`) },
-        ...(props.catalogPath && {
+        ...((props.catalogPath || props.extraFiles) && {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            afterBundling: (_input: string, output: string) => [`cp "${props.catalogPath}" "${output}/catalog.json"`],
+            afterBundling: (_input: string, output: string) => [
+              ...(props.catalogPath ? [`cp "${props.catalogPath}" "${output}/catalog.json"`] : []),
+              ...(props.extraFiles ?? []).map((file) => `cp "${file}" "${output}/"`),
+            ],
           },
         }),
       },

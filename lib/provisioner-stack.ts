@@ -24,6 +24,10 @@ export interface ProvisionerSettings {
   /** Token issuer URL, e.g. a custom domain (default: the API endpoint). */
   issuer?: string;
   githubApiUrl?: string;
+  /** GitHub's web base for the console's device login (default https://github.com). */
+  githubUrl?: string;
+  /** The OAuth app of the console's device login; without it the console offers only a pasted token. */
+  githubClientId?: string;
   githubOidcIssuer?: string;
   oidcAudience?: string;
   userTokenTtl?: string;
@@ -52,6 +56,8 @@ export class ProvisionerStack extends Stack {
     this.identity = new Identity(this, 'Identity', { table: this.state.table, catalogPath });
     const environment: Record<string, string> = {};
     if (settings.githubApiUrl) environment.PROVISIONER_GITHUB_API_URL = settings.githubApiUrl;
+    if (settings.githubUrl) environment.PROVISIONER_GITHUB_URL = settings.githubUrl;
+    if (settings.githubClientId) environment.PROVISIONER_GITHUB_CLIENT_ID = settings.githubClientId;
     if (settings.githubOidcIssuer) environment.PROVISIONER_GITHUB_OIDC_ISSUER = settings.githubOidcIssuer;
     if (settings.oidcAudience) environment.PROVISIONER_OIDC_AUDIENCE = settings.oidcAudience;
     if (settings.userTokenTtl) environment.PROVISIONER_USER_TOKEN_TTL = settings.userTokenTtl;

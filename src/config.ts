@@ -46,6 +46,10 @@ export const operationTimeoutSetting = { PROVISIONER_OPERATION_TIMEOUT: duration
 /** Identity settings shared by both runtimes (API.md's table). */
 export const identitySettings = {
   PROVISIONER_GITHUB_API_URL: z._default(z.url(), 'https://api.github.com'),
+  /** GitHub's web base, where the device-flow endpoints live (GitHub Enterprise: `https://HOST`). */
+  PROVISIONER_GITHUB_URL: z._default(z.url(), 'https://github.com'),
+  /** The OAuth app whose device flow the console's login uses; without it the device routes answer 501. */
+  PROVISIONER_GITHUB_CLIENT_ID: z.optional(z.string().check(z.minLength(1))),
   PROVISIONER_GITHUB_OIDC_ISSUER: z._default(z.url(), 'https://token.actions.githubusercontent.com'),
   PROVISIONER_OIDC_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'provisioner'),
   PROVISIONER_USER_TOKEN_TTL: durationSetting('8h'),

@@ -7,6 +7,8 @@ import type { WorkspaceBackend } from './ports.js';
 // workbenches
 import type { WorkbenchCompute } from './ports.js';
 import type { RunLogs, RunMachines } from './ports.js';
+// console
+import type { ConsoleFiles, GitHubDeviceFlow } from './ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -31,6 +33,9 @@ export interface Deps {
   // runs
   runLogs: RunLogs;
   runMachines: RunMachines;
+  // console
+  githubDevice: GitHubDeviceFlow;
+  consoleFiles: ConsoleFiles;
 }
 
 /** What every authenticated, rate-limited route needs besides its own dependencies. */

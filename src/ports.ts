@@ -113,6 +113,37 @@ export interface GitHubUsers {
   lookup(token: string, orgs: string[], adminTeam: { org: string; team: string } | undefined): Promise<GitHubAccount>;
 }
 
+/** What GitHub hands out to start a device login: the code the user enters, and where. */
+export interface DeviceCode {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  /** Seconds between polls. */
+  interval: number;
+  /** Seconds the code stays valid. */
+  expiresIn: number;
+}
+
+/**
+ * GitHub's device flow for the configured OAuth app, on behalf of a browser (which cannot call
+ * GitHub's token endpoint itself). Throws ProvisionerError `device_flow_not_configured` without an
+ * app, `github_unavailable` when GitHub cannot be reached.
+ */
+export interface GitHubDeviceFlow {
+  start(): Promise<DeviceCode>;
+  /**
+   * Asks GitHub once whether the user has entered the code: the GitHub user token when they have;
+   * otherwise throws `authorization_pending`, `slow_down`, `device_code_expired`,
+   * `device_flow_denied` or `invalid_device_code`.
+   */
+  poll(deviceCode: string): Promise<string>;
+}
+
+/** The web console's built files by name (index.html and its hashed assets), the same bytes in both runtimes. */
+export interface ConsoleFiles {
+  files(): Promise<ReadonlyMap<string, string>>;
+}
+
 /** The claims of a verified GitHub Actions OIDC token that policy looks at. */
 export interface ActionsClaims {
   repository: string;

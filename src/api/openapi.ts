@@ -11,6 +11,8 @@ type JsonObject = Record<string, unknown>;
 export function openApiDocument(): JsonObject {
   const paths: Record<string, Record<string, JsonObject>> = {};
   for (const [operation, spec] of routeEntries) {
+    // The console's files are pages for a browser, not operations a generated client could use.
+    if (spec.file) continue;
     const parameters = [
       ...objectParameters(spec.params, 'path'),
       ...objectParameters(spec.query, 'query'),

@@ -41,6 +41,10 @@ const operationErrors = {
   'get-run': ['run_not_found'],
   'list-runs': [],
   'cancel-run': ['run_not_found', 'run_finished'],
+  'login-device': ['device_flow_not_configured', 'github_unavailable'],
+  'login-device-token': ['authorization_pending', 'slow_down', 'device_code_expired', 'device_flow_denied', 'invalid_device_code', 'device_flow_not_configured', 'invalid_github_token', 'github_unavailable', 'dependency_unavailable'],
+  console: [],
+  'console-file': ['not_found'],
 } as const satisfies Record<Operation, readonly ErrorCode[]>;
 
 /**
@@ -86,6 +90,12 @@ export const errorMeanings = {
   internal_error: 'A bug on the server side; the message names the request id it was logged with.',
   github_unavailable: 'GitHub (or its Actions OIDC issuer) could not be reached; retry.',
   service_unavailable: 'The request could not be completed now (many concurrent changes, an id collision, the log store); retry after `Retry-After`.',
+  authorization_pending: 'Device login: the user has not yet entered the code at GitHub; poll again after `interval` seconds.',
+  slow_down: 'Device login: polled too often; wait `Retry-After` seconds before the next poll.',
+  device_code_expired: 'Device login: the code expired before it was approved; start again.',
+  device_flow_denied: 'Device login: the user refused the request at GitHub.',
+  invalid_device_code: 'Device login: GitHub does not know this device code.',
+  device_flow_not_configured: 'Device login is not set up (no PROVISIONER_GITHUB_CLIENT_ID); log in with a GitHub token instead.',
   dependency_unavailable: 'An AWS service (DynamoDB, EC2, Scheduler, Secrets Manager) throttled, failed or did not answer; retry after `Retry-After`.',
   backend_unavailable: 'The compute backend could not act; retry shortly.',
   workspace_not_found: 'No such workspace, or one the caller may not see.',

@@ -25,6 +25,8 @@ import {
 import { createWorkspaceBody, extendWorkspaceBody, workspace, workspaceEvent, workspaceExpired, workspaceParams } from './schemas.js';
 // workbenches
 import { workbench, workbenchBody, workbenchListQuery, workbenchParams, workbenchShareParams } from './schemas.js';
+// console
+import { consoleFile, consoleFileParams, deviceCode, deviceTokenBody } from './schemas.js';
 
 /**
  * THE route table. CDK builds one Lambda and one HTTP API route per entry, the local server routes
@@ -49,6 +51,11 @@ export interface RouteSpec {
    * only for operations without side effects (ACCESS is called all day). Default: count first.
    */
   rateLimit?: 'parallel';
+  /**
+   * Answers a file of the web console (its own content type and headers), not JSON: left out of
+   * OpenAPI and of the client's `call()`, which speak only the JSON API.
+   */
+  file?: true;
   /** Lambda timeout; API Gateway cuts every request at 30 s anyway. */
   timeoutSeconds?: number;
   memoryMb?: number;
@@ -375,10 +382,53 @@ export const routes = {
     params: runParams,
     responses: { 200: run },
   }),
+  // console: the device login a browser needs (it cannot call GitHub's token endpoint), and the page itself
+  'login-device': route({
+    method: 'POST',
+    path: '/v1/login/device',
+    auth: 'anonymous',
+    summary: 'Start a GitHub device login: the code to enter at GitHub (501 without a configured OAuth app)',
+    tag: 'identity',
+    responses: { 200: deviceCode },
+  }),
+  'login-device-token': route({
+    method: 'POST',
+    path: '/v1/login/device/token',
+    auth: 'anonymous',
+    summary: 'Ask GitHub once whether the code was entered: the user JWT if so, 428 authorization_pending until then',
+    tag: 'identity',
+    body: deviceTokenBody,
+    responses: { 200: loginResponse },
+  }),
+  console: route({
+    method: 'GET',
+    path: '/',
+    auth: 'anonymous',
+    public: true,
+    file: true,
+    summary: 'The web console',
+    tag: 'console',
+    responses: { 200: consoleFile },
+    memoryMb: 256,
+  }),
+  'console-file': route({
+    method: 'GET',
+    path: '/console/{file}',
+    auth: 'anonymous',
+    public: true,
+    file: true,
+    summary: 'A script or style sheet of the web console',
+    tag: 'console',
+    params: consoleFileParams,
+    responses: { 200: consoleFile },
+    memoryMb: 256,
+  }),
 } as const;
 
 export type Routes = typeof routes;
 export type Operation = keyof Routes;
+/** The operations of the JSON API: every route but the console's files. */
+export type ApiOperation = { [O in Operation]: Routes[O] extends { file: true } ? never : O }[Operation];
 export const operations = Object.keys(routes) as Operation[];
 
 /** The table as plain entries, for code that walks every route (CDK, OpenAPI, the matcher, tests). */

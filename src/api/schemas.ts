@@ -62,6 +62,21 @@ export const loginResponse = z.object({
   user: identity,
 });
 
+// device login (the console)
+export const deviceCode = z.object({
+  device_code: z.string(),
+  user_code: z.string(),
+  verification_uri: z.string(),
+  /** Seconds to wait between polls of /v1/login/device/token. */
+  interval: z.number(),
+  expires_in: z.number(),
+});
+export const deviceTokenBody = z.strictObject({ device_code: z.string().check(z.minLength(1), z.maxLength(256), z.regex(/^[\x21-\x7e]+$/, 'must be printable characters only')) });
+
+// console: its files by name (letters, digits, dots, dashes: never a path)
+export const consoleFileParams = z.object({ file: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be a file name of the console')) });
+export const consoleFile = z.string();
+
 export const clusterToken = z.object({ token: z.string(), expires_at: z.iso.datetime(), cluster: clusterName });
 
 export const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });

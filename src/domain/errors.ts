@@ -41,6 +41,13 @@ export const errorStatus = {
   cluster_not_running: 409,
   run_finished: 409,
   runs_not_configured: 409,
+  // device login (the console): GitHub's device-flow answers, and a server without an OAuth app
+  authorization_pending: 428,
+  slow_down: 429,
+  device_code_expired: 400,
+  device_flow_denied: 403,
+  invalid_device_code: 400,
+  device_flow_not_configured: 501,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -32,6 +32,8 @@ export function routeHandler<R extends RouteSpec, D>(name: string, spec: R, oper
       const { deps, requestId, caller, log, input } = stateOf({ event });
       const sourceIp = event.requestContext?.http?.sourceIp ?? 'unknown';
       const reply = await operation(input as InputOf<R>, { deps: deps as D, requestId, caller, sourceIp, log });
+      // A console file is text with its own content type; everything else is JSON.
+      if (spec.file) return { statusCode: reply.status, headers: reply.headers, body: String(reply.body) };
       return json(reply.status, reply.body, reply.headers);
     }) as unknown as HttpHandler;
 }

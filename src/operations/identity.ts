@@ -4,6 +4,8 @@ import { callerFromActions, callerFromGitHub, catalogOrgs } from '../domain/iden
 import { ok } from '../http/reply.js';
 import type { OperationFn } from '../http/types.js';
 import type { AuthDeps, Deps } from '../deps.js';
+import type { Caller } from '../domain/levels.js';
+import type { Log } from '../log.js';
 import { signingAlgorithm } from '../tokens/keys.js';
 import { signClusterToken, signUserToken } from '../tokens/tokens.js';
 
@@ -14,23 +16,46 @@ export type LoginDeps = AuthDeps & Pick<Deps, 'githubUsers' | 'actionsTokens' | 
 
 /** LOGIN: a GitHub user token or an Actions OIDC token in, a signed user JWT with a level out. */
 export const login: OperationFn<Routes['login'], LoginDeps> = async ({ body }, { deps, log }) => {
+  const caller = body.github_token ? await callerOfGitHubToken(deps, body.github_token) : callerFromActions(await deps.actionsTokens.verify(body.oidc_token ?? ''), deps.catalog);
+  return ok(await issueUserToken(deps, caller, log, body.github_token ? 'github' : 'actions'), noStore);
+};
+
+/** Who a GitHub user token belongs to, at the catalog's levels; the token is used for this and dropped. */
+async function callerOfGitHubToken(deps: AuthDeps & Pick<Deps, 'githubUsers'>, githubToken: string): Promise<Caller> {
   const { catalog } = deps;
-  const caller = body.github_token
-    ? callerFromGitHub(
-        await deps.githubUsers.lookup(body.github_token, catalogOrgs(catalog), catalog.admin_team ? { org: catalog.organization, team: catalog.admin_team } : undefined),
-        catalog,
-      )
-    : callerFromActions(await deps.actionsTokens.verify(body.oidc_token ?? ''), catalog);
+  const account = await deps.githubUsers.lookup(githubToken, catalogOrgs(catalog), catalog.admin_team ? { org: catalog.organization, team: catalog.admin_team } : undefined);
+  return callerFromGitHub(account, catalog);
+}
+
+/** The one place a user JWT is issued: every login route answers this body. */
+async function issueUserToken(deps: AuthDeps & Pick<Deps, 'keyRing'>, caller: Caller, log: Log, method: 'github' | 'actions' | 'device') {
   const issued = await signUserToken(await deps.keyRing.signingKey(), caller, {
     issuer: deps.tokenSettings.issuer,
     ttlSeconds: deps.tokenSettings.userTokenTtlSeconds,
     now: deps.clock.now(),
   });
-  log.info('login', { sub: caller.sub, user_level: caller.level, method: body.github_token ? 'github' : 'actions' });
+  log.info('login', { sub: caller.sub, user_level: caller.level, method });
+  return { token: issued.token, token_type: 'Bearer' as const, expires_at: issued.expiresAt.toISOString(), user: { login: caller.login, level: caller.level, orgs: caller.orgs } };
+}
+
+/** DEVICE LOGIN, step 1: GitHub's device code for the configured OAuth app, for a browser to show. */
+export const loginDevice: OperationFn<Routes['login-device'], Pick<Deps, 'githubDevice'>> = async (_input, { deps }) => {
+  const code = await deps.githubDevice.start();
   return ok(
-    { token: issued.token, token_type: 'Bearer' as const, expires_at: issued.expiresAt.toISOString(), user: { login: caller.login, level: caller.level, orgs: caller.orgs } },
+    { device_code: code.deviceCode, user_code: code.userCode, verification_uri: code.verificationUri, interval: code.interval, expires_in: code.expiresIn },
     noStore,
   );
+};
+
+export type DeviceTokenDeps = AuthDeps & Pick<Deps, 'githubDevice' | 'githubUsers' | 'keyRing'>;
+
+/**
+ * DEVICE LOGIN, step 2: asks GitHub once; once the user has entered the code, the same user JWT as
+ * LOGIN (428 `authorization_pending` until then). GitHub's token is used once and dropped.
+ */
+export const loginDeviceToken: OperationFn<Routes['login-device-token'], DeviceTokenDeps> = async ({ body }, { deps, log }) => {
+  const githubToken = await deps.githubDevice.poll(body.device_code);
+  return ok(await issueUserToken(deps, await callerOfGitHubToken(deps, githubToken), log, 'device'), noStore);
 };
 
 export const whoami: OperationFn<Routes['whoami'], unknown> = async (_input, { caller }) =>

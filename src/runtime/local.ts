@@ -29,6 +29,9 @@ import { LocalWorkbenchCompute } from '../adapters/local/process-workbenches.js'
 import { LocalBashRunner } from '../adapters/local/bash-runner.js';
 import { startLocalS3 } from '../adapters/local/s3-server.js';
 import { completeRun } from '../operations/runs/use-cases.js';
+// console
+import { GitHubDeviceFlowClient } from '../adapters/github/device-flow.js';
+import { BuiltConsoleFiles } from '../adapters/local/console-files.js';
 
 /** The local log bucket's name (in the in-process S3 server). */
 export const localRunBucket = 'provisioner-runs';
@@ -124,6 +127,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     // runs
     runLogs: s3.logs,
     runMachines: runner,
+    // console
+    githubDevice: new GitHubDeviceFlowClient(config.PROVISIONER_GITHUB_URL, config.PROVISIONER_GITHUB_CLIENT_ID),
+    consoleFiles: new BuiltConsoleFiles(),
   };
   return {
     deps,

@@ -21,6 +21,8 @@ describe('docs/api.md', () => {
     const paths = openApiDocument().paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
     for (const [operation, spec] of routeEntries) {
       expect(doc).toContain(`### \`${spec.method} ${spec.path}\` (${operation})`);
+      // The console's pages are not part of the JSON contract the OpenAPI document describes.
+      if (spec.file) continue;
       const served = Object.keys(paths[spec.path]?.[spec.method.toLowerCase()]?.responses ?? {}).filter((status) => Number(status) >= 400);
       const documented = [...new Set(routeErrors(operation).map((code) => String(errorStatus[code])))];
       expect([operation, served.sort()]).toEqual([operation, documented.sort()]);

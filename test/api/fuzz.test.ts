@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { Agent, request } from 'node:http';
+import { Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { matchRoute } from '../../src/api/match.js';
 import { toSchema } from '../../src/api/openapi.js';
 import { routeErrors } from '../../src/api/route-errors.js';
@@ -50,6 +50,8 @@ beforeAll(async () => {
     env: {
       PROVISIONER_MEMORY: '1',
       PROVISIONER_GITHUB_API_URL: github.url,
+      PROVISIONER_GITHUB_URL: github.url,
+      PROVISIONER_GITHUB_CLIENT_ID: 'fuzz-app',
       PROVISIONER_GITHUB_OIDC_ISSUER: oidc.url,
       PROVISIONER_CATALOG: writeCatalog({
         ...testCatalog,
@@ -219,7 +221,7 @@ function requestArb(spec: RouteSpec, auth: fc.Arbitrary<string | undefined>, nea
     });
 }
 
-function send(req: FuzzRequest): Promise<{ status: number; text: string }> {
+function send(req: FuzzRequest): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
   const url = new URL(api.url);
   return new Promise((resolve, reject) => {
     const headers = { ...req.headers, ...(req.body !== undefined && { 'content-length': String(Buffer.byteLength(req.body)) }) };
@@ -227,7 +229,7 @@ function send(req: FuzzRequest): Promise<{ status: number; text: string }> {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
     });
     outgoing.on('error', reject);
     outgoing.end(req.body);
@@ -238,7 +240,7 @@ const leaks = [/\/work\//, /node_modules/, /\.ts:\d/, /\.[cm]?js:\d/, /\bat (asy
 
 /** Sends one request and throws (with the request) if its answer breaks the contract. */
 async function check(req: FuzzRequest): Promise<void> {
-  const { status, text } = await send(req);
+  const { status, text, headers } = await send(req);
   const fail = (why: string) => {
     throw new Error(`${why}\n${req.method} ${req.path}\n${JSON.stringify(req.headers)}\n${req.body ?? ''}\n→ ${status} ${text.slice(0, 500)}`);
   };
@@ -246,14 +248,20 @@ async function check(req: FuzzRequest): Promise<void> {
   const leak = leaks.find((pattern) => pattern.test(text));
   if (leak) fail(`the answer shows ${leak}`);
   if (req.method === 'OPTIONS' && status === 204) return;
+  // The route the server matched, after it resolved `..` and `.` as every URL parser does.
+  const match = matchRoute(req.method, new URL(`http://local${req.path}`).pathname);
+  // The console's files are pages, not JSON: served under their strict policy.
+  if (status < 400 && match.kind === 'route' && match.spec.file) {
+    if (!/^(text\/html|text\/css|text\/javascript)/.test(String(headers['content-type']))) fail('a console file of an unexpected type');
+    if (!String(headers['content-security-policy']).includes("frame-ancestors 'none'")) fail('a console file without its content security policy');
+    return;
+  }
   let body: { error?: { code?: unknown; message?: unknown } } & Record<string, unknown>;
   try {
     body = JSON.parse(text);
   } catch {
     return fail('the answer is not JSON');
   }
-  // The route the server matched, after it resolved `..` and `.` as every URL parser does.
-  const match = matchRoute(req.method, new URL(`http://local${req.path}`).pathname);
   if (status >= 400) {
     const code = body.error?.code as ErrorCode;
     if (!errorCodes.includes(code) || typeof body.error?.message !== 'string') return fail('a 4xx not in the error shape');

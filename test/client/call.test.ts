@@ -4,9 +4,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CallArgs, createCall } from '../../client/call.js';
-import { createClient, type Operation, type ProvisionerClient } from '../../client/index.js';
+import { createClient, type ProvisionerClient } from '../../client/index.js';
 import { Session } from '../../client/session.js';
-import { routeEntries, routes } from '../../src/api/routes.js';
+import { type ApiOperation, routeEntries, routes } from '../../src/api/routes.js';
 import * as z from '../../src/zod.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { closeServer, listenLocal } from '../support/http.js';
@@ -100,7 +100,11 @@ describe('call, against the local API', () => {
   beforeAll(async () => {
     await github.start();
     github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
-    api = await startTestApi({ env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_CATALOG: writeCatalog(testCatalog) } });
+    github.deviceToken = 'gh-alice';
+    github.devicePendingPolls = 0;
+    api = await startTestApi({
+      env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_GITHUB_URL: github.url, PROVISIONER_GITHUB_CLIENT_ID: 'console-app', PROVISIONER_CATALOG: writeCatalog(testCatalog) },
+    });
     client = createClient({
       env: { PROVISIONER_URL: api.url, PROVISIONER_CONFIG: '/nonexistent/provisioner.toml', PROVISIONER_CACHE_DIR: mkdtempSync(join(tmpdir(), 'provisioner-call-')) },
       config: { githubToken: 'gh-alice' },
@@ -112,7 +116,7 @@ describe('call, against the local API', () => {
   });
 
   /** One valid input per operation, in the table's order; a route added to the table fails to compile here until it has one. */
-  const samples: { [O in Operation]: CallArgs<O> } = {
+  const samples: { [O in ApiOperation]: CallArgs<O> } = {
     health: [],
     openapi: [],
     login: [{ body: { github_token: 'gh-alice' } }],
@@ -162,6 +166,9 @@ describe('call, against the local API', () => {
     'get-run': [{ params: { get id() { return lastRun.id; } } }],
     'list-runs': [{ query: { kind: 'release' } }],
     'cancel-run': [{ params: { get id() { return lastRun.id; } } }],
+    // console: the fake GitHub approves the device code at once
+    'login-device': [],
+    'login-device-token': [{ body: { device_code: 'device-1' } }],
   };
   let workspaceId = '';
   // workbenches
@@ -177,10 +184,13 @@ describe('call, against the local API', () => {
     for (let i = 0; i < 100 && (await client.call('get-cluster', { params: { cluster: 'acme-dev' } })).status !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
     return client.call('test-runner', { params: { cluster: 'acme-dev' }, body: { version: 'main' } });
   }
-  const callWithSample = <O extends Operation>(operation: O) => client.call(operation, ...samples[operation]);
+  const callWithSample = <O extends ApiOperation>(operation: O) => client.call(operation, ...samples[operation]);
 
   it('reaches every route of the table, and gets the answer its response schema describes', async () => {
-    for (const [operation, spec] of routeEntries) {
+    for (const [name, spec] of routeEntries) {
+      // The console's files are pages, not JSON: call() refuses them (below).
+      if (spec.file) continue;
+      const operation = name as ApiOperation;
       // Act
       const answer = operation === 'test-runner' ? await testOnRunningCluster() : await callWithSample(operation);
       if (operation === 'workspace-create') workspaceId = (answer as { id: string }).id;
@@ -190,6 +200,11 @@ describe('call, against the local API', () => {
       const matches = Object.values(spec.responses).some((schema) => z.safeParse(schema, answer).success);
       expect([operation, matches]).toEqual([operation, true]);
     }
+  });
+
+  it('refuses the console\'s file routes, which answer HTML and scripts rather than JSON', async () => {
+    // @ts-expect-error: not an operation of the JSON API
+    await expect(client.call('console')).rejects.toThrow(/unknown operation "console"/);
   });
 
   it('sends what the types allow, and the API refuses what they do not', async () => {

@@ -118,10 +118,10 @@ describe('ProvisionerStack identity', () => {
       .sort();
   }
 
-  it('lets only the signing functions (TEST signs a cluster JWT for its tests) and the rotation read the key secret', () => {
+  it('lets only the signing functions (TEST signs a cluster JWT for its tests; the device login a user JWT) and the rotation read the key secret', () => {
     const readers = rolesAllowed('secretsmanager:GetSecretValue');
-    expect(readers).toHaveLength(4);
-    expect(readers.join(' ')).toMatch(/^Apiaccess\w*Role\w* Apilogin\w*Role\w* Apitestrunner\w*Role\w* Identityrotatekeys\w*Role\w*$/);
+    expect(readers).toHaveLength(5);
+    expect(readers.join(' ')).toMatch(/^Apiaccess\w*Role\w* ApiloginRole\w* ApilogindevicetokenRole\w* Apitestrunner\w*Role\w* Identityrotatekeys\w*Role\w*$/);
     expect(rolesAllowed('secretsmanager:PutSecretValue').join(' ')).toMatch(/^Identityrotatekeys\w*Role\w*$/);
   });
 
@@ -145,7 +145,7 @@ describe('ProvisionerStack identity', () => {
       if (!id.startsWith('Api') || id.startsWith('Apifallback')) continue;
       const env = fn.Properties.Environment.Variables;
       expect(env.PROVISIONER_ISSUER).toBeDefined();
-      expect(env.PROVISIONER_KEYS_SECRET !== undefined).toBe(/^Api(login|access|testrunner)/.test(id));
+      expect(env.PROVISIONER_KEYS_SECRET !== undefined).toBe(/^Api(login|logindevicetoken|access|testrunner)(?![a-z])/.test(id));
     }
   });
 

@@ -17,8 +17,13 @@ export class FakeGitHub {
   readonly users = new Map<string, FakeUser>();
   readonly requests: { method: string; path: string; authorization?: string }[] = [];
   down = false;
-  /** The device flow: the token GitHub hands out once the user has entered the code (after one pending poll). */
+  /** The device flow: the token GitHub hands out once the user has entered the code (after `devicePendingPolls` pending polls). */
   deviceToken?: string;
+  devicePendingPolls = 1;
+  /** What a poll answers while there is no `deviceToken`: the user cancelled, unless a test sets e.g. `authorization_pending` and approves later. */
+  deviceError = 'access_denied';
+  /** The form fields each device-flow request sent (client_id, device_code, grant_type, scope). */
+  readonly deviceRequests: Record<string, string>[] = [];
   private devicePolls = 0;
   private server?: Server;
   url = '';
@@ -34,6 +39,12 @@ export class FakeGitHub {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => this.answer(req, res, Buffer.concat(chunks).toString()));
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, body: string): void {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     this.requests.push({ method: req.method ?? 'GET', path, authorization: req.headers.authorization });
     const send = (status: number, body: unknown) => {
@@ -42,13 +53,17 @@ export class FakeGitHub {
     };
     if (this.down) return send(502, { message: 'Bad Gateway' });
     if (path === '/login/device/code' && req.method === 'POST') {
+      this.deviceRequests.push(Object.fromEntries(new URLSearchParams(body)));
       this.devicePolls = 0;
       return send(200, { device_code: 'device-1', user_code: 'WDJB-MJHT', verification_uri: `${this.url}/login/device`, expires_in: 60, interval: 0 });
     }
     if (path === '/login/oauth/access_token' && req.method === 'POST') {
+      const fields = Object.fromEntries(new URLSearchParams(body));
+      this.deviceRequests.push(fields);
+      if (fields.device_code !== 'device-1') return send(200, { error: 'incorrect_device_code' });
       this.devicePolls += 1;
-      if (!this.deviceToken) return send(200, { error: 'access_denied' });
-      return send(200, this.devicePolls < 2 ? { error: 'authorization_pending' } : { access_token: this.deviceToken, token_type: 'bearer', scope: 'read:org' });
+      if (!this.deviceToken) return send(200, { error: this.deviceError });
+      return send(200, this.devicePolls <= this.devicePendingPolls ? { error: 'authorization_pending' } : { access_token: this.deviceToken, token_type: 'bearer', scope: 'read:org' });
     }
     const token = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const user = token ? this.users.get(token) : undefined;
