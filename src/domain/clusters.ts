@@ -176,10 +176,13 @@ export function decideDeploy(
   // An org member's deployment always gets a destroy schedule, no later than max_ttl.
   ttlMs ??= maxTtlMs;
   if (ttlMs !== undefined && ttlMs > rules.maxScheduleAheadMs) throw new ProvisionerError('invalid_request', 'ttl is too far ahead.');
+  const version = request.version ?? 'latest';
+  const refusal = versionRefusal(cluster, version);
+  if (refusal) throw new ProvisionerError('invalid_request', `version ${refusal}.`);
   return {
     kind: 'start',
     nodes,
-    version: request.version ?? 'latest',
+    version,
     ...(ttlMs !== undefined && { destroyAt: new Date(now.getTime() + ttlMs) }),
     ...(limits.max_deployments !== undefined && { maxDeployments: limits.max_deployments }),
   };
@@ -192,6 +195,15 @@ export function decideDeploy(
  */
 export function driftDegrades(state: ClusterState, deploymentId: string): boolean {
   return state.status === 'running' && state.deployment_id === deploymentId;
+}
+
+/** Why a cluster's backend cannot take `version`, or undefined when it can (a launch template version is a number, latest or default). */
+export function versionRefusal(cluster: ClusterEntry, version: string): string | undefined {
+  const { backend } = cluster;
+  if (backend.kind === 'ec2' && backend.version?.kind === 'launch_template_version' && !/^(\d{1,10}|latest|default)$/.test(version)) {
+    return `${cluster.name} takes a launch template version as its version: a number, latest or default`;
+  }
+  return undefined;
 }
 
 /** A caller who already holds all the deployments their level allows. */

@@ -143,6 +143,25 @@ describe('decideDeploy', () => {
     expect(deploy(state({ status: 'failed', reason: 'boom' }), { nodes: 3, version: 'v1.2.3' }, admin)).toEqual({ kind: 'start', nodes: 3, version: 'v1.2.3' });
   });
 
+  it('refuses, before anything starts, a version the backend cannot take (a launch template version is a number, latest or default)', () => {
+    const byTemplate: ClusterEntry = { name: 'acme-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version: { kind: 'launch_template_version' } } };
+
+    expect(thrown(() => deploy(state(), { version: 'v4.1.0' }, admin, { cluster: byTemplate }))).toMatchObject({ code: 'invalid_request', status: 400 });
+    for (const version of ['7', 'latest', 'default']) expect(deploy(state(), { version }, admin, { cluster: byTemplate })).toMatchObject({ kind: 'start', version });
+    expect(deploy(state(), {}, admin, { cluster: byTemplate })).toMatchObject({ kind: 'start', version: 'latest' });
+  });
+
+  it('reads where an EC2 cluster takes its version from the catalog, naming a bad field', () => {
+    const withVersion = (version: unknown) =>
+      JSON.stringify({ ...catalogJson, clusters: [{ name: 'ec2-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version } }] });
+
+    for (const version of [{ kind: 'launch_template_version' }, { kind: 'ami_parameter', name: '/sliderule/ami/{version}' }, { kind: 'user_data', template: 'VERSION={version}' }]) {
+      expect(parseCatalog(withVersion(version), 'ec2').clusters[0]?.backend).toMatchObject({ version });
+    }
+    expect(() => parseCatalog(withVersion({ kind: 'ami_parameter', name: '/sliderule/ami/latest' }), 'ec2')).toThrow(/clusters\.0\.backend\.version\.name/);
+    expect(() => parseCatalog(withVersion({ kind: 'user_data', template: 'no placeholder' }), 'ec2')).toThrow(/clusters\.0\.backend\.version\.template/);
+  });
+
   it("caps nodes at the cluster's max_nodes, for administrators too", () => {
     expect(deploy(state(), { nodes: 8 }, admin)).toMatchObject({ kind: 'start', nodes: 8 });
 
