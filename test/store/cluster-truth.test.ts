@@ -6,6 +6,7 @@ import { type ClusterState, defaultRules } from '../../src/domain/clusters.js';
 import { ProvisionerError } from '../../src/domain/errors.js';
 import { systemCaller } from '../../src/domain/levels.js';
 import { checkDeadline, clusterTrail, deployCluster, destroyCluster, readCluster, recordDrift, scheduledDestroy, sweepClusters } from '../../src/operations/clusters/use-cases.js';
+import { instanceStateHandler } from '../../src/operations/clusters/instance-events.js';
 import type { ScheduledCall, Scheduler } from '../../src/ports.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
@@ -212,6 +213,34 @@ describe('clusters that stay true', () => {
       expect(degraded).toMatchObject({ status: 'degraded', reason: 'instance i-0abc is terminated' });
       // A second event for the same cluster changes nothing more.
       expect((await drift(running.deployment_id ?? ''))?.version).toBe(degraded?.version);
+      await cleanUp();
+    });
+
+    it("the EC2 state-change handler degrades the cluster of an instance of its running deployment, from the instance's tags, and skips others", async () => {
+      // Arrange
+      const running = await runningCluster();
+      const owners: Record<string, { cluster: string; deploymentId: string }> = {
+        'i-0aaa1111': { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' },
+        'i-0bbb2222': { cluster: 'acme-dev', deploymentId: 'an-earlier-deployment' },
+      };
+      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => ({ ownerOf: async (id: string) => owners[id] }) });
+      const event = (instance: string, state: string) => ({
+        version: '0',
+        source: 'aws.ec2',
+        'detail-type': 'EC2 Instance State-change Notification',
+        region: 'us-east-1',
+        resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${instance}`],
+        detail: { 'instance-id': instance, state },
+      });
+
+      // Act / Assert
+      expect(await handler(event('i-0ccc3333', 'terminated'))).toEqual({ ignored: 'i-0ccc3333 is not a cluster instance' });
+      expect(await handler(event('i-0bbb2222', 'terminated'))).toEqual({ cluster: 'acme-dev', status: 'running' });
+      expect(await handler(event('i-0aaa1111', 'running'))).toEqual({ ignored: 'not an instance state change' });
+      expect(await handler({ source: 'aws.s3' })).toEqual({ ignored: 'not an instance state change' });
+      expect(await handler(event('i-0aaa1111', 'shutting-down'))).toEqual({ cluster: 'acme-dev', status: 'degraded' });
+      expect(await readCluster(deps, olga, acmeDev)).toMatchObject({ status: 'degraded', reason: 'instance i-0aaa1111 is shutting-down' });
+      expect((await clusterTrail(deps, 'acme-dev', 1)).items[0]).toMatchObject({ action: 'degraded', actor: 'system' });
       await cleanUp();
     });
 
