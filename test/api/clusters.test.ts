@@ -281,6 +281,15 @@ describe('destroy', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('lists the degraded status and the mismatch errors', async () => {
+    const { body } = await api.call('GET', '/v1/openapi.json');
+    const status = body.paths['/v1/clusters/{cluster}'].get.responses['200'].content['application/json'].schema.properties.status;
+    expect(status.enum).toEqual(['absent', 'deploying', 'running', 'degraded', 'destroying', 'failed']);
+    expect(body.components.schemas.Error.properties.error.properties.code.enum).toEqual(expect.arrayContaining(['version_mismatch', 'nodes_mismatch']));
+  });
+});
+
 describe('deploy asks for what runs', () => {
   beforeEach(async () => {
     await reset('acme-dev');
