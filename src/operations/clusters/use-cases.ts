@@ -354,7 +354,8 @@ export async function cancelDestroy(deps: ClusterDeps, actor: Actor, name: strin
 
 /**
  * Progress, found by asking the backend (on a read, or at the deadline check): deploying becomes
- * running, or failed past its deadline (and is cleaned up); destroying becomes absent, or failed.
+ * running, or failed past its deadline (and is cleaned up); destroying becomes absent once gone, or
+ * is driven again past its deadline; running becomes degraded on a backend that reports drift on read.
  */
 async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
   if (state.status === 'running') return deps.compute.driftOnRead ? checkDrift(deps, clusters, actor, cluster, state) : state;
