@@ -77,8 +77,8 @@ export function clustersService(session: Session, options: ClustersServiceOption
     },
 
     /**
-     * Polls until the cluster reaches `target`; throws when it fails (status `failed`, code
-     * `operation_failed`) or the time runs out (code `timeout`).
+     * Polls until the cluster reaches `target`; throws when it fails (status `failed`, or `degraded`
+     * while waiting for `running`: code `operation_failed`) or the time runs out (code `timeout`).
      */
     async waitFor(name: string, target: ClusterStatus, options: WaitOptions = {}): Promise<Cluster> {
       const started = now();
@@ -89,6 +89,10 @@ export function clustersService(session: Session, options: ClustersServiceOption
         options.onProgress?.(cluster, elapsed);
         if (cluster.status === target) return cluster;
         if (cluster.status === 'failed') throw new ProvisionerApiError(0, 'operation_failed', `${name} failed: ${cluster.reason ?? 'no reason given'}.`, { cluster });
+        // A degraded cluster does not recover by itself: a DEPLOY repairs it.
+        if (cluster.status === 'degraded' && target === 'running') {
+          throw new ProvisionerApiError(0, 'operation_failed', `${name} is degraded: ${cluster.reason ?? 'a node was lost'}; deploy it again to repair it.`, { cluster });
+        }
         if (elapsed >= timeoutMs) throw new ProvisionerApiError(0, 'timeout', `${name} is still ${cluster.status} after ${Math.round(elapsed / 1000)} s.`, { cluster });
         await sleep(Math.min(options.intervalMs ?? 2_000, Math.max(0, timeoutMs - elapsed)));
       }

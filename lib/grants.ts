@@ -16,6 +16,8 @@ export interface AccessResources {
   table: Table;
   keysSecret: ISecret;
   schedules: Schedules;
+  /** The SSM parameter names (with `*` for the version) the catalog's EC2 clusters take their AMI from. */
+  amiParameters: string[];
 }
 
 /** Gives a function exactly what its `operationAccess` entry says, field by field, and nothing else. */
@@ -29,7 +31,7 @@ export function grantAccess(fn: ProvisionerFunction, access: OperationAccess, re
     if ('creates' in access.schedules) resources.schedules.grantCreate(fn, access.schedules.creates);
     else resources.schedules.grantDelete(fn);
   }
-  if (access.ec2) grantEc2(fn, access.ec2);
+  if (access.ec2) grantEc2(fn, access.ec2, resources.amiParameters);
 }
 
 /**
@@ -47,7 +49,7 @@ export function grantTable(table: Table, grantee: IGrantable, actions: TableActi
  * EC2 by level: describe (no resource-level permissions exist); `manage` also terminates only
  * instances tagged as ours; `launch` also runs instances and volumes that must carry that tag.
  */
-export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAccess['ec2']>): void {
+export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAccess['ec2']>, amiParameters: string[] = []): void {
   const stack = Stack.of(fn);
   const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;
   const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
@@ -85,6 +87,16 @@ export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAc
       conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
     }),
   );
+  if (amiParameters.length > 0) {
+    // RunInstances resolves `resolve:ssm:<name>` as the caller: only the catalog's AMI parameters.
+    const parameters = amiParameters.map((name) => `arn:${stack.partition}:ssm:${stack.region}:${stack.account}:parameter${name}`);
+    policy(new PolicyStatement({ actions: ['ssm:GetParameters'], resources: parameters }));
+    acknowledgeWildcards(
+      fn.role,
+      amiParameters.filter((name) => name.includes('*')).map((name) => `Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${name}`),
+      'The AMI parameter of each version a deploy may ask for, as the catalog names them.',
+    );
+  }
   acknowledgeWildcards(
     fn.role,
     ['volume', 'network-interface', 'subnet', 'security-group', 'launch-template', 'key-pair'].map((type) => `Resource::${ec2Finding(type)}`).concat('Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*'),

@@ -5,8 +5,11 @@ import type { TableAction } from './grants.js';
 /** The functions that run only as schedule targets: a target whose `lambda` is not a route. */
 export type TargetOnlyFunction = Exclude<(typeof scheduleTargets)[ScheduleTarget]['lambda'], Operation>;
 
-/** Every function whose access this table decides: one per route, the fallback, the target-only ones. */
-export type FunctionName = Operation | typeof fallbackOperation | TargetOnlyFunction;
+/** Functions run by an EventBridge rule (lib/drift.ts): neither a route nor a schedule target. */
+export type EventFunction = 'instance-state';
+
+/** Every function whose access this table decides: one per route, the fallback, the target-only ones, the event ones. */
+export type FunctionName = Operation | typeof fallbackOperation | TargetOnlyFunction | EventFunction;
 
 /**
  * What a function may touch beyond its own logs, as data. `grantAccess` (lib/grants.ts) turns each
@@ -84,6 +87,8 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
   janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  // Drift: reads an instance's tags, records degraded (state and event in one write, an archived chunk now and then).
+  'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem'], ec2: 'read' },
   // workspaces: creating and reading may fail a workspace and move its cleanup schedule; deleting releases the name claim.
   'workspace-create': { table: workspaceState, schedules: { creates: ['workspace-timer'] }, workspaces: 'launch' },
   'workspace-list': { table: ['GetItem', 'UpdateItem', 'Query'] },

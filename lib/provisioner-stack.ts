@@ -3,8 +3,9 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCatalog } from '../src/domain/catalog.js';
+import { type Catalog, parseCatalog } from '../src/domain/catalog.js';
 import { Api } from './api.js';
+import { Drift } from './drift.js';
 import { grantAccess } from './grants.js';
 import { Identity } from './identity.js';
 import { type FunctionName, operationAccess } from './operation-access.js';
@@ -36,12 +37,18 @@ export interface ProvisionerSettings {
 
 const exampleCatalog = fileURLToPath(new URL('../catalog/example.json', import.meta.url));
 
+/** The SSM parameters EC2 clusters take their AMI from (`{version}` as any name): the only ones a launch may resolve. */
+function amiParameters(catalog: Catalog): string[] {
+  return catalog.clusters.flatMap((c) => (c.backend.kind === 'ec2' && c.backend.version?.kind === 'ami_parameter' ? [c.backend.version.name.replace('{version}', '*')] : []));
+}
+
 /** Provisioner: the stateful table and keys, the stateless API on top of them, and its timed actions. */
 export class ProvisionerStack extends Stack {
   readonly state: State;
   readonly identity: Identity;
   readonly api: Api;
   readonly schedules: Schedules;
+  readonly drift: Drift;
   // runs
   readonly runs: Runs;
 
@@ -64,9 +71,10 @@ export class ProvisionerStack extends Stack {
     if (settings.clusterTokenTtl) environment.PROVISIONER_CLUSTER_TOKEN_TTL = settings.clusterTokenTtl;
     this.api = new Api(this, 'Api', { table: this.state.table, catalogPath, environment, issuer: settings.issuer });
     this.schedules = new Schedules(this, 'Schedules', { functions: this.api.functions, catalogPath, environment: this.api.environment });
+    this.drift = new Drift(this, 'Drift', { catalogPath, environment: this.api.environment });
     // Every function's access, from the one table, once every resource it may name exists.
-    const functions = new Map<FunctionName, ProvisionerFunction>([...this.api.functions, ...this.schedules.functions]);
-    const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules };
+    const functions = new Map<FunctionName, ProvisionerFunction>([...this.api.functions, ...this.schedules.functions, ['instance-state', this.drift.instanceState]]);
+    const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules, amiParameters: amiParameters(catalog) };
     for (const [name, fn] of functions) grantAccess(fn, operationAccess[name], resources);
     // workspaces
     const workspaces = new Workspaces(this, 'Workspaces', { catalog });

@@ -4,12 +4,13 @@
  * JWT for its own name; a public one also answers requests without a token, but refuses an invalid
  * one. Tokens are checked offline against the API's JWKS.
  *
- * Environment: PORT, CLUSTER, VISIBILITY (public|private), PROVISIONER_ISSUER, PROVISIONER_JWKS_URL, NODE_INDEX.
+ * Environment: PORT, CLUSTER, CLUSTER_VERSION (the version DEPLOY asked for, in every answer), VISIBILITY
+ * (public|private), PROVISIONER_ISSUER, PROVISIONER_JWKS_URL, NODE_INDEX.
  */
 import { createServer } from 'node:http';
 import { createClusterVerifier, TokenRejected } from '../src/tokens/cluster-verifier.js';
 
-const { PORT = '0', CLUSTER = 'demo', VISIBILITY = 'private', PROVISIONER_ISSUER = '', PROVISIONER_JWKS_URL, NODE_INDEX = '0' } = process.env;
+const { PORT = '0', CLUSTER = 'demo', CLUSTER_VERSION = 'latest', VISIBILITY = 'private', PROVISIONER_ISSUER = '', PROVISIONER_JWKS_URL, NODE_INDEX = '0' } = process.env;
 const verify = createClusterVerifier({ issuer: PROVISIONER_ISSUER, cluster: CLUSTER, jwks: PROVISIONER_JWKS_URL });
 
 const server = createServer((req, res) => {
@@ -19,11 +20,11 @@ const server = createServer((req, res) => {
   };
   const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
   if (!token) {
-    if (VISIBILITY === 'public') return answer(200, { cluster: CLUSTER, node: Number(NODE_INDEX), path: req.url, caller: 'anonymous' });
+    if (VISIBILITY === 'public') return answer(200, { cluster: CLUSTER, version: CLUSTER_VERSION, node: Number(NODE_INDEX), path: req.url, caller: 'anonymous' });
     return answer(401, { error: { code: 'cluster_token_required', message: `${CLUSTER} is private: send a cluster JWT (POST /v1/clusters/${CLUSTER}/access).` } });
   }
   verify(token).then(
-    (claims) => answer(200, { cluster: CLUSTER, node: Number(NODE_INDEX), path: req.url, caller: claims.sub, level: claims.level }),
+    (claims) => answer(200, { cluster: CLUSTER, version: CLUSTER_VERSION, node: Number(NODE_INDEX), path: req.url, caller: claims.sub, level: claims.level }),
     (error: unknown) => {
       if (error instanceof TokenRejected) return answer(401, { error: { code: 'invalid_cluster_token', message: `The cluster JWT was refused (${error.reason}).` } });
       answer(503, { error: { code: 'jwks_unavailable', message: 'The API\'s keys could not be fetched; retry shortly.' } });

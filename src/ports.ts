@@ -191,8 +191,11 @@ export interface Deployment {
 }
 
 export interface DeploymentStatus {
-  /** pending: on its way; running: every node up; failed: a node died; gone: nothing left. */
-  state: 'pending' | 'running' | 'failed' | 'gone';
+  /**
+   * pending: on its way; running: every node up; failed: it could not start; degraded: it ran, and a
+   * node has since died; gone: nothing left.
+   */
+  state: 'pending' | 'running' | 'failed' | 'degraded' | 'gone';
   endpoints: string[];
   reason?: string;
 }
@@ -204,10 +207,24 @@ export interface SweptDeployment {
   deploymentId: string;
 }
 
+/** Which deployment a machine belongs to, from its tags: drift events name only the machine. */
+export interface MachineOwners {
+  ownerOf(machineId: string): Promise<{ cluster: string; deploymentId: string } | undefined>;
+}
+
 /** The machines of a cluster: EC2 instances in AWS, local processes on this machine. */
 export interface ClusterCompute {
-  /** Starts the nodes; calling it again for the same deployment starts nothing new. */
-  deploy(deployment: Deployment & { nodes: number; version: string }): Promise<void>;
+  /**
+   * Starts the nodes at `version`; calling it again for the same deployment starts nothing new. With
+   * `repair` (an id per repair, so a retried call starts nothing new either), starts only the nodes
+   * the deployment lost, replacing any that stopped.
+   */
+  deploy(deployment: Deployment & { nodes: number; version: string; repair?: string }): Promise<void>;
+  /**
+   * True when a read of a running cluster should ask `status` for drift (cheap locally); a backend
+   * without it reports drift by events instead (EC2 instance state changes).
+   */
+  readonly driftOnRead?: boolean;
   status(deployment: Deployment): Promise<DeploymentStatus>;
   /** Stops every node of the deployment; nothing left counts as done. */
   destroy(deployment: Deployment): Promise<void>;

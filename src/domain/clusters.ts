@@ -7,7 +7,7 @@ import type { Caller } from './levels.js';
  * The cluster state machine of the seed's DEPLOY, SCHEDULE_DESTROY and DESTROY, as pure decisions.
  * The operations apply each decision with one conditional write on (status, version).
  */
-export const clusterStatuses = ['absent', 'deploying', 'running', 'destroying', 'failed'] as const;
+export const clusterStatuses = ['absent', 'deploying', 'running', 'degraded', 'destroying', 'failed'] as const;
 /** Public clusters are open to everyone; private ones to their organization and administrators. */
 export const visibilities = ['public', 'private'] as const;
 export type ClusterStatus = (typeof clusterStatuses)[number];
@@ -117,6 +117,8 @@ export interface DeployRequest {
 export type DeployDecision =
   | { kind: 'running' }
   | { kind: 'deploying' }
+  /** A degraded cluster: start the nodes its deployment lost, at its nodes and version. */
+  | { kind: 'repair'; nodes: number; version: string }
   | {
       kind: 'start';
       nodes: number;
@@ -127,9 +129,10 @@ export type DeployDecision =
     };
 
 /**
- * DEPLOY: running → nothing to do; deploying → the same deployment; destroying or about to be
- * destroyed → 409; otherwise start one, within the cluster's and the caller's limits (the count of
- * deployments, which concurrent requests race for, is claimed in the store).
+ * DEPLOY: running → nothing to do; deploying → the same deployment; degraded → repair it; each only
+ * when asked for the nodes and version it has (409 otherwise, naming them); destroying or about to
+ * be destroyed → 409; otherwise start one, within the cluster's and the caller's limits (the count
+ * of deployments, which concurrent requests race for, is claimed in the store).
  */
 export function decideDeploy(
   state: ClusterState,
@@ -140,11 +143,24 @@ export function decideDeploy(
   now: Date,
   rules: ClusterRules,
 ): DeployDecision {
-  if (state.status === 'running') return { kind: 'running' };
-  if (state.status === 'deploying') return { kind: 'deploying' };
+  if (state.status === 'running' || state.status === 'deploying' || state.status === 'degraded') {
+    const version = state.cluster_version ?? 'latest';
+    if (request.version !== undefined && request.version !== version) {
+      throw new ProvisionerError('version_mismatch', `${cluster.name} is ${state.status} with version ${version}, not ${request.version}; destroy it first to deploy another version.`, {
+        running_version: version,
+      });
+    }
+    if (request.nodes !== undefined && state.nodes !== undefined && request.nodes !== state.nodes) {
+      throw new ProvisionerError('nodes_mismatch', `${cluster.name} is ${state.status} with ${state.nodes} nodes, not ${request.nodes}; destroy it first to deploy another size.`, {
+        running_nodes: state.nodes,
+      });
+    }
+    if (state.status !== 'degraded') return { kind: state.status };
+  }
   if (state.status === 'destroying' || scheduleLocked(state, now, rules)) {
     throw new ProvisionerError('scheduled_for_delete', `${cluster.name} is being destroyed; deploy it again once it is absent.`);
   }
+  if (state.status === 'degraded') return { kind: 'repair', nodes: state.nodes ?? 1, version: state.cluster_version ?? 'latest' };
   const limits = caller.level === 'administrator' ? {} : (catalog.limits.org_member ?? {});
   const maxNodes = Math.min(cluster.max_nodes ?? Infinity, limits.max_nodes ?? Infinity);
   const nodes = request.nodes ?? 1;
@@ -160,13 +176,34 @@ export function decideDeploy(
   // An org member's deployment always gets a destroy schedule, no later than max_ttl.
   ttlMs ??= maxTtlMs;
   if (ttlMs !== undefined && ttlMs > rules.maxScheduleAheadMs) throw new ProvisionerError('invalid_request', 'ttl is too far ahead.');
+  const version = request.version ?? 'latest';
+  const refusal = versionRefusal(cluster, version);
+  if (refusal) throw new ProvisionerError('invalid_request', `version ${refusal}.`);
   return {
     kind: 'start',
     nodes,
-    version: request.version ?? 'latest',
+    version,
     ...(ttlMs !== undefined && { destroyAt: new Date(now.getTime() + ttlMs) }),
     ...(limits.max_deployments !== undefined && { maxDeployments: limits.max_deployments }),
   };
+}
+
+/**
+ * Drift (a node stopped or was terminated outside Provisioner: spot reclaim, a manual terminate)
+ * degrades a running cluster, and only when the node belongs to its current deployment: a node of
+ * an earlier deployment, or of one being deployed or destroyed, says nothing about what runs.
+ */
+export function driftDegrades(state: ClusterState, deploymentId: string): boolean {
+  return state.status === 'running' && state.deployment_id === deploymentId;
+}
+
+/** Why a cluster's backend cannot take `version`, or undefined when it can (a launch template version is a number, latest or default). */
+export function versionRefusal(cluster: ClusterEntry, version: string): string | undefined {
+  const { backend } = cluster;
+  if (backend.kind === 'ec2' && backend.version?.kind === 'launch_template_version' && !/^(\d{1,10}|latest|default)$/.test(version)) {
+    return `${cluster.name} takes a launch template version as its version: a number, latest or default`;
+  }
+  return undefined;
 }
 
 /** A caller who already holds all the deployments their level allows. */
@@ -179,8 +216,8 @@ export function deploymentLimitReached(max: number): ProvisionerError {
  * future and within the caller's limit (an org member's: max_ttl from the deployment).
  */
 export function decideSchedule(state: ClusterState, at: Date, caller: Caller, catalog: Catalog, now: Date, rules: ClusterRules): void {
-  if (state.status !== 'running' && state.status !== 'deploying') {
-    throw new ProvisionerError('cluster_not_deployed', `${state.name} is ${state.status}; only a deploying or running cluster can be scheduled for destroy.`);
+  if (state.status !== 'running' && state.status !== 'deploying' && state.status !== 'degraded') {
+    throw new ProvisionerError('cluster_not_deployed', `${state.name} is ${state.status}; only a deploying, running or degraded cluster can be scheduled for destroy.`);
   }
   if (scheduleLocked(state, now, rules)) {
     throw new ProvisionerError('schedule_locked', `The destroy at ${state.destroy_at} is less than ${rules.scheduleLockMs / 60_000} minutes away and can no longer change.`, {

@@ -19,6 +19,8 @@ export const errorStatus = {
   schedule_locked: 409,
   cluster_not_deployed: 409,
   deployment_limit_reached: 409,
+  version_mismatch: 409,
+  nodes_mismatch: 409,
   body_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -121,6 +121,118 @@ describe('EC2 cluster backend', () => {
     expect(client).toHaveReceivedCommandTimes(TerminateInstancesCommand, 1);
   });
 
+  const tagged = (version: string) => {
+    const tagList = [
+      { Key: 'provisioner:managed', Value: 'true' },
+      { Key: 'provisioner:cluster', Value: 'acme-dev' },
+      { Key: 'provisioner:deployment', Value: 'dep-1' },
+      { Key: 'provisioner:version', Value: version },
+    ];
+    return [
+      { ResourceType: 'instance', Tags: tagList },
+      { ResourceType: 'volume', Tags: tagList },
+    ];
+  };
+
+  it('passes the version as the launch template version when the catalog says so ($Latest for latest)', async () => {
+    client.on(RunInstancesCommand).resolves({});
+    const byTemplate: ClusterEntry = { ...cluster, backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version: { kind: 'launch_template_version' } } };
+    await compute.deploy({ cluster: byTemplate, deploymentId: 'dep-1', nodes: 2, version: '7' });
+    await compute.deploy({ cluster: byTemplate, deploymentId: 'dep-1', nodes: 2, version: 'latest' });
+    expect(client).toHaveReceivedNthSpecificCommandWith(1, RunInstancesCommand, {
+      LaunchTemplate: { LaunchTemplateId: 'lt-0abc12345678', Version: '7' },
+      MinCount: 2,
+      MaxCount: 2,
+      ClientToken: 'dep-1',
+      TagSpecifications: tagged('7'),
+    });
+    expect(client).toHaveReceivedNthSpecificCommandWith(2, RunInstancesCommand, { LaunchTemplate: { LaunchTemplateId: 'lt-0abc12345678', Version: '$Latest' } });
+  });
+
+  it('passes the version as the AMI of an SSM parameter, or into the user data template, when the catalog says so', async () => {
+    client.on(RunInstancesCommand).resolves({});
+    const byAmi: ClusterEntry = { ...cluster, backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version: { kind: 'ami_parameter', name: '/sliderule/ami/{version}' } } };
+    const byUserData: ClusterEntry = {
+      ...cluster,
+      backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version: { kind: 'user_data', template: '#!/bin/bash\nSLIDERULE_VERSION={version} /opt/sliderule/start\n' } },
+    };
+    await compute.deploy({ cluster: byAmi, deploymentId: 'dep-1', nodes: 1, version: 'v4.1.0' });
+    await compute.deploy({ cluster: byUserData, deploymentId: 'dep-1', nodes: 1, version: 'v4.1.0' });
+    expect(client).toHaveReceivedNthSpecificCommandWith(1, RunInstancesCommand, {
+      LaunchTemplate: { LaunchTemplateId: 'lt-0abc12345678' },
+      ImageId: 'resolve:ssm:/sliderule/ami/v4.1.0',
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: 'dep-1',
+      TagSpecifications: tagged('v4.1.0'),
+    });
+    expect(client).toHaveReceivedNthSpecificCommandWith(2, RunInstancesCommand, {
+      LaunchTemplate: { LaunchTemplateId: 'lt-0abc12345678' },
+      UserData: Buffer.from('#!/bin/bash\nSLIDERULE_VERSION=v4.1.0 /opt/sliderule/start\n').toString('base64'),
+      MinCount: 1,
+      MaxCount: 1,
+      ClientToken: 'dep-1',
+      TagSpecifications: tagged('v4.1.0'),
+    });
+  });
+
+  it('repairs a deployment: terminates its stopped instances and launches only the missing nodes, under the repair\'s own token', async () => {
+    client.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            { InstanceId: 'i-1', State: { Name: 'running' } },
+            { InstanceId: 'i-2', State: { Name: 'stopped' } },
+            { InstanceId: 'i-3', State: { Name: 'terminated' } },
+          ],
+        },
+      ],
+    });
+    client.on(TerminateInstancesCommand).resolves({});
+    client.on(RunInstancesCommand).resolves({});
+
+    await compute.deploy({ ...deployment, nodes: 3, version: 'v4.1.0', repair: 'a1b2c3' });
+
+    expect(client).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-2'] });
+    expect(client).toHaveReceivedCommandWith(RunInstancesCommand, {
+      LaunchTemplate: { LaunchTemplateId: 'lt-0abc12345678' },
+      InstanceType: 'c7g.large',
+      MinCount: 2,
+      MaxCount: 2,
+      ClientToken: 'dep-1-a1b2c3',
+      TagSpecifications: tagged('v4.1.0'),
+    });
+  });
+
+  it('ignores instances shutting down (a repair\'s replaced ones) once others serve, and fails a deployment with a stopped one', async () => {
+    client
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({
+        Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.1' }, { InstanceId: 'i-2', State: { Name: 'shutting-down' }, PrivateIpAddress: '10.0.0.2' }] }],
+      })
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-2', State: { Name: 'shutting-down' } }] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' } }, { InstanceId: 'i-2', State: { Name: 'stopped' } }] }] });
+    expect(await compute.status(deployment)).toEqual({ state: 'running', endpoints: ['10.0.0.1'] });
+    expect((await compute.status(deployment)).state).toBe('failed');
+    expect(await compute.status(deployment)).toMatchObject({ state: 'failed', reason: 'instance i-2 is stopped' });
+  });
+
+  it('names the cluster and deployment of an instance from its tags, and nothing for an instance that is not ours', async () => {
+    const withTags = (id: string, tags: { Key: string; Value: string }[]) => ({ Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'terminated' as const }, Tags: tags }] }] });
+    client
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-ours'] })
+      .resolves(withTags('i-ours', [{ Key: 'provisioner:managed', Value: 'true' }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }]))
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-other'] })
+      .resolves(withTags('i-other', [{ Key: 'Name', Value: 'web' }]))
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-gone'] })
+      .rejects(Object.assign(new Error('The instance ID does not exist'), { name: 'InvalidInstanceID.NotFound' }));
+
+    expect(await compute.ownerOf('i-ours')).toEqual({ cluster: 'acme-dev', deploymentId: 'dep-1' });
+    expect(await compute.ownerOf('i-other')).toBeUndefined();
+    expect(await compute.ownerOf('i-gone')).toBeUndefined();
+    expect(client).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: ['i-ours'] });
+  });
+
   it('refuses a cluster of another backend with 503 backend_unavailable', async () => {
     await expect(compute.deploy({ cluster: { ...cluster, backend: { kind: 'local' } }, deploymentId: 'd', nodes: 1, version: 'x' })).rejects.toMatchObject({ code: 'backend_unavailable' });
   });

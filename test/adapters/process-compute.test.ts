@@ -9,7 +9,7 @@ import type { ClusterEntry } from '../../src/domain/catalog.js';
 import { until } from '../support/api-process.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 
-const server = "require('http').createServer((q, r) => r.end('node ' + process.env.NODE_INDEX)).listen(Number(process.env.PORT), '127.0.0.1')";
+const server = "require('http').createServer((q, r) => r.end('node ' + process.env.NODE_INDEX + ' ' + process.env.CLUSTER_VERSION)).listen(Number(process.env.PORT), '127.0.0.1')";
 const cluster: ClusterEntry = { name: 'local-test', visibility: 'public', backend: { kind: 'local', command: [process.execPath, '-e', server] } };
 
 describe('the local process backend', () => {
@@ -33,7 +33,7 @@ describe('the local process backend', () => {
     const running = await until('running', () => compute.status(deployment), (s) => s.state === 'running', 10_000);
     expect(running.endpoints).toHaveLength(2);
     expect(new Set(running.endpoints).size).toBe(2);
-    expect(await Promise.all(running.endpoints.map(async (url) => (await fetch(url)).text()))).toEqual(['node 0', 'node 1']);
+    expect(await Promise.all(running.endpoints.map(async (url) => (await fetch(url)).text()))).toEqual(['node 0 x', 'node 1 x']);
     await compute.destroy(deployment);
     expect(await compute.status(deployment)).toEqual({ state: 'gone', endpoints: [] });
     await until('stopped', async () => fetch(running.endpoints[0] ?? '').then(() => 'up', () => 'down'), (s) => s === 'down', 5_000);
@@ -45,7 +45,7 @@ describe('the local process backend', () => {
     try {
       await store.createIfAbsent({ pk: 'localdeploy#dep-b', sk: 'nodes', cluster: cluster.name, wanted: 1, complete: true, nodes: [{ pid: stranger.pid, port: 1, started: '1' }] });
       const deployment = { cluster, deploymentId: 'dep-b' };
-      expect((await compute.status(deployment)).state).toBe('failed');
+      expect(await compute.status(deployment)).toMatchObject({ state: 'degraded', reason: 'node 0 exited' });
       await compute.destroy(deployment);
       expect(stranger.exitCode).toBeNull();
       expect(stranger.killed).toBe(false);
@@ -53,6 +53,30 @@ describe('the local process backend', () => {
     } finally {
       stranger.kill();
     }
+  });
+
+  it('reports a running deployment whose node exited as degraded; a repair starts that node again, at its version', async () => {
+    // Arrange
+    const deployment = { cluster, deploymentId: 'dep-g' };
+    expect(compute.driftOnRead).toBe(true);
+    await compute.deploy({ ...deployment, nodes: 2, version: 'v7.1' });
+    await until('running', () => compute.status(deployment), (s) => s.state === 'running', 10_000);
+    const record = await store.get({ pk: 'localdeploy#dep-g', sk: 'nodes' });
+    const [first, second] = record?.nodes as { pid: number; port: number }[];
+    process.kill(second?.pid ?? 0, 'SIGKILL');
+
+    // Act
+    const degraded = await until('degraded', () => compute.status(deployment), (s) => s.state !== 'running', 5_000);
+    await compute.deploy({ ...deployment, nodes: 2, version: 'v7.1', repair: 'repair-1' });
+    const repaired = await until('repaired', () => compute.status(deployment), (s) => s.state === 'running', 10_000);
+
+    // Assert: the same first node, a new second one, both at the deployment's version.
+    expect(degraded).toMatchObject({ state: 'degraded', reason: 'node 1 exited' });
+    const after = (await store.get({ pk: 'localdeploy#dep-g', sk: 'nodes' }))?.nodes as { pid: number }[];
+    expect(after[0]?.pid).toBe(first?.pid);
+    expect(after[1]?.pid).not.toBe(second?.pid);
+    expect(await Promise.all(repaired.endpoints.map(async (url) => (await fetch(url)).text()))).toEqual(['node 0 v7.1', 'node 1 v7.1']);
+    await compute.destroy(deployment);
   });
 
   it('answers at once and starts nodes in the background; a destroy meanwhile leaves no node behind', async () => {

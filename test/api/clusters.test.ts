@@ -253,12 +253,76 @@ describe('destroy', () => {
     expect((await api.call('GET', '/v1/clusters/acme-dev/events?limit=100', { token: token.alice })).body.items.length).toBe(eventsBefore);
   });
 
-  it('fails a destroy that is not done within its deadline', async () => {
+  it('keeps a destroy that is not done within its deadline destroying, with the reason, and drives it again', async () => {
     await reset('acme-dev');
     await deploy('acme-dev', token.alice);
     expect((await destroy('acme-dev')).status).toBe(202);
     clock.advance(minutes(10));
-    expect((await get('acme-dev')).body).toMatchObject({ status: 'failed', reason: expect.stringContaining('not gone') });
+    expect((await get('acme-dev')).body).toMatchObject({ status: 'destroying', reason: expect.stringContaining('not gone') });
+    compute.set('acme-dev', 'gone');
+    expect((await get('acme-dev')).body).toMatchObject({ status: 'absent', reason: null });
+  });
+
+  it('answers 503 with Retry-After when the backend refuses, and stays destroying until a retry succeeds', async () => {
+    await reset('acme-dev');
+    await deploy('acme-dev', token.alice);
+    compute.failDestroy = true;
+    try {
+      const refused = await destroy('acme-dev');
+      expect([refused.status, refused.body.error.code, refused.headers.get('retry-after')]).toEqual([503, 'backend_unavailable', '30']);
+      expect((await get('acme-dev')).body).toMatchObject({ status: 'destroying', reason: expect.stringContaining('refused') });
+    } finally {
+      compute.failDestroy = false;
+    }
+    const retried = await destroy('acme-dev');
+    expect([retried.status, retried.body.status]).toEqual([202, 'destroying']);
+    compute.set('acme-dev', 'gone');
+    expect((await destroy('acme-dev')).body.status).toBe('absent');
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('lists the degraded status and the mismatch errors', async () => {
+    const { body } = await api.call('GET', '/v1/openapi.json');
+    const status = body.paths['/v1/clusters/{cluster}'].get.responses['200'].content['application/json'].schema.properties.status;
+    expect(status.enum).toEqual(['absent', 'deploying', 'running', 'degraded', 'destroying', 'failed']);
+    expect(body.components.schemas.Error.properties.error.properties.code.enum).toEqual(expect.arrayContaining(['version_mismatch', 'nodes_mismatch']));
+  });
+});
+
+describe('deploy asks for what runs', () => {
+  beforeEach(async () => {
+    await reset('acme-dev');
+    await deploy('acme-dev', token.alice, { nodes: 2, version: 'v4.1.0' });
+    compute.set('acme-dev', 'running', ['http://10.0.0.1', 'http://10.0.0.2']);
+  });
+
+  it('answers 200 for the same nodes and version (or none asked), 409 naming what runs otherwise', async () => {
+    for (const body of [{}, { nodes: 2 }, { version: 'v4.1.0' }, { nodes: 2, version: 'v4.1.0' }]) {
+      const same = await deploy('acme-dev', token.alice, body);
+      expect([same.status, same.body.status]).toEqual([200, 'running']);
+    }
+    const version = await deploy('acme-dev', token.alice, { version: 'v4.2.0' });
+    expect([version.status, version.body.error.code, version.body.error.details]).toEqual([409, 'version_mismatch', { running_version: 'v4.1.0' }]);
+    expect(version.body.error.message).toContain('v4.1.0');
+    const nodes = await deploy('acme-dev', token.alice, { nodes: 3 });
+    expect([nodes.status, nodes.body.error.code, nodes.body.error.details]).toEqual([409, 'nodes_mismatch', { running_nodes: 2 }]);
+  });
+
+  it('repairs a cluster that lost a node: degraded on read, then DEPLOY starts the missing node', async () => {
+    compute.driftOnRead = true;
+    try {
+      expect((await get('acme-dev')).body.status).toBe('running');
+      compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
+      expect((await get('acme-dev')).body).toMatchObject({ status: 'degraded', reason: 'node 1 exited' });
+      const repair = await deploy('acme-dev', token.alice);
+      expect([repair.status, repair.body.status, repair.body.nodes, repair.body.version]).toEqual([202, 'deploying', 2, 'v4.1.0']);
+      expect(compute.deployed.at(-1)).toMatchObject({ cluster: 'acme-dev', nodes: 2, version: 'v4.1.0', repair: expect.any(String) });
+      compute.set('acme-dev', 'running', ['http://10.0.0.1', 'http://10.0.0.3']);
+      expect((await get('acme-dev')).body).toMatchObject({ status: 'running', reason: null, endpoints: ['http://10.0.0.1', 'http://10.0.0.3'] });
+    } finally {
+      compute.driftOnRead = false;
+    }
   });
 });
 

@@ -44,7 +44,7 @@ describe('clusters end to end over HTTP against npm start', () => {
   });
 
   it('deploys the private cluster, which answers only its own cluster JWTs, across a restart, until a schedule destroys it', async () => {
-    const started = await api.call('POST', '/v1/clusters/acme-dev/deploy', olga, { nodes: 2 });
+    const started = await api.call('POST', '/v1/clusters/acme-dev/deploy', olga, { nodes: 2, version: 'v4.1.0' });
     expect([started.status, started.body.status]).toEqual([202, 'deploying']);
     const running = await until('acme-dev running', () => api.call('GET', '/v1/clusters/acme-dev', olga), (r) => r.body.status === 'running');
     expect(running.body.endpoints).toHaveLength(2);
@@ -55,7 +55,7 @@ describe('clusters end to end over HTTP against npm start', () => {
     const ask = (token?: string) => fetch(`${node}/source/version`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     const answered = await ask(clusterJwt);
     expect(answered.status).toBe(200);
-    expect(await answered.json()).toMatchObject({ cluster: 'acme-dev', caller: 'github:olga', level: 'org_member' });
+    expect(await answered.json()).toMatchObject({ cluster: 'acme-dev', version: 'v4.1.0', caller: 'github:olga', level: 'org_member' });
     expect((await ask()).status).toBe(401);
     expect((await ask(demoJwt)).status).toBe(401);
     expect((await ask(olga)).status).toBe(401);

@@ -145,7 +145,7 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe('cluster decisions, over random states, callers and times', () => {
-  it('never start a second deployment: deploying stays deploying, running stays running', () => {
+  it('never start a second deployment: deploying stays deploying, running stays running, degraded is repaired; each only as deployed', () => {
     fc.assert(
       fc.property(stateArb(), deployRequestArb, callerArb, catalogArb, fc.nat(), nowArb, (seed, request, caller, catalog, index, now) => {
         const cluster = clusterOf(catalog, index);
@@ -154,8 +154,11 @@ describe('cluster decisions, over random states, callers and times', () => {
         let decision: ReturnType<typeof decideDeploy> | undefined;
         onlyClientErrors(() => (decision = decideDeploy(state, request, caller, cluster, catalog, now, defaultRules)));
 
-        if (state.status === 'deploying') expect(decision).toEqual({ kind: 'deploying' });
-        if (state.status === 'running') expect(decision).toEqual({ kind: 'running' });
+        const asked = (request.nodes === undefined || state.nodes === undefined || request.nodes === state.nodes) && (request.version === undefined || request.version === 'latest');
+        if (['deploying', 'running', 'degraded'].includes(state.status) && !asked) expect(decision).toBeUndefined();
+        if (state.status === 'deploying' && asked) expect(decision).toEqual({ kind: 'deploying' });
+        if (state.status === 'running' && asked) expect(decision).toEqual({ kind: 'running' });
+        if (state.status === 'degraded' && asked && !scheduleLocked(state, now, defaultRules)) expect(decision).toEqual({ kind: 'repair', nodes: state.nodes ?? 1, version: 'latest' });
         if (decision?.kind === 'start') {
           expect(['absent', 'failed']).toContain(state.status);
           expect(scheduleLocked(state, now, defaultRules)).toBe(false);
@@ -167,7 +170,7 @@ describe('cluster decisions, over random states, callers and times', () => {
   it('never move or cancel a schedule inside its lock', () => {
     fc.assert(
       fc.property(
-        stateArb(['deploying', 'running']),
+        stateArb(['deploying', 'running', 'degraded']),
         fc.integer({ min: -DAY, max: LOCK }),
         destroyBodyArb,
         callerArb,

@@ -8,6 +8,7 @@ import {
   decideDeploy,
   decideSchedule,
   deploymentLimitReached,
+  driftDegrades,
   defaultRules,
   destroyTime,
   manageableCluster,
@@ -74,23 +75,52 @@ describe('decideDeploy', () => {
   const deploy = (s: ClusterState, request: Parameters<typeof decideDeploy>[1], who: Caller = olga, options: { cluster?: ClusterEntry; catalog?: Catalog } = {}) =>
     decideDeploy(s, request, who, options.cluster ?? acmeDev, options.catalog ?? catalog, now, defaultRules);
 
-  it('answers running for a running cluster, whatever the request, the limits or the lock', () => {
-    // Arrange: a request over every limit, on a running cluster whose destroy is inside its lock.
-    const locked = running({ destroy_at: iso(LOCK - 1) });
+  it('answers running for a running cluster asked for what runs, whatever the ttl, the limits or the lock', () => {
+    // Arrange: a running cluster whose destroy is inside its lock, asked for its own nodes and version.
+    const locked = running({ destroy_at: iso(LOCK - 1), cluster_version: 'v4.1.0' });
 
     // Act
-    const decision = deploy(locked, { nodes: 1000, ttl: '999d' }, olga);
+    const decisions = [deploy(locked, { ttl: '999d' }, olga), deploy(locked, { nodes: 2, version: 'v4.1.0' }, olga)];
 
     // Assert
-    expect(decision).toEqual({ kind: 'running' });
+    expect(decisions).toEqual([{ kind: 'running' }, { kind: 'running' }]);
   });
 
   it('answers the same deployment for a deploying cluster, never a second one', () => {
-    const deploying = state({ status: 'deploying', version: 2, deployment_id: 'd-1', deadline: iso(5 * MINUTE), destroy_at: iso(LOCK - 1) });
+    const deploying = state({ status: 'deploying', version: 2, deployment_id: 'd-1', nodes: 3, cluster_version: 'latest', deadline: iso(5 * MINUTE), destroy_at: iso(LOCK - 1) });
 
-    const decision = deploy(deploying, { nodes: 1000, ttl: '1h' }, admin);
+    const decision = deploy(deploying, { nodes: 3, ttl: '1h' }, admin);
 
     expect(decision).toEqual({ kind: 'deploying' });
+  });
+
+  it.each(['running', 'deploying', 'degraded'] as const)('refuses another version on a %s cluster with 409 version_mismatch, naming the running one', (status) => {
+    const error = thrown(() => deploy(running({ status, cluster_version: 'v4.1.0' }), { version: 'v4.2.0' }, admin));
+
+    expect(error).toMatchObject({ code: 'version_mismatch', status: 409, details: { running_version: 'v4.1.0' } });
+    expect(error.message).toContain('v4.1.0');
+    // A cluster deployed without a version runs `latest`.
+    expect(thrown(() => deploy(running({ status }), { version: 'v1' }, admin))).toMatchObject({ code: 'version_mismatch', details: { running_version: 'latest' } });
+  });
+
+  it.each(['running', 'deploying', 'degraded'] as const)('refuses another node count on a %s cluster with 409 nodes_mismatch, naming the running one', (status) => {
+    const error = thrown(() => deploy(running({ status, nodes: 2 }), { nodes: 3 }, admin));
+
+    expect(error).toMatchObject({ code: 'nodes_mismatch', status: 409, details: { running_nodes: 2 } });
+    expect(error.message).toContain('2 nodes');
+  });
+
+  it('repairs a degraded cluster: the same deployment, its nodes and version, whoever asks within the rules', () => {
+    const degraded = running({ status: 'degraded', nodes: 3, cluster_version: 'v4.1.0', reason: 'instance i-1 terminated' });
+
+    expect(deploy(degraded, {}, olga)).toEqual({ kind: 'repair', nodes: 3, version: 'v4.1.0' });
+    expect(deploy(degraded, { nodes: 3, version: 'v4.1.0' }, admin)).toEqual({ kind: 'repair', nodes: 3, version: 'v4.1.0' });
+  });
+
+  it('refuses to repair a degraded cluster whose destroy is inside its lock', () => {
+    const error = thrown(() => deploy(running({ status: 'degraded', destroy_at: iso(LOCK) }), {}, admin));
+
+    expect(error).toMatchObject({ code: 'scheduled_for_delete', status: 409 });
   });
 
   it('refuses a destroying cluster with 409 scheduled_for_delete', () => {
@@ -111,6 +141,25 @@ describe('decideDeploy', () => {
   it('starts one node of the latest version by default', () => {
     expect(deploy(state(), {}, admin)).toEqual({ kind: 'start', nodes: 1, version: 'latest' });
     expect(deploy(state({ status: 'failed', reason: 'boom' }), { nodes: 3, version: 'v1.2.3' }, admin)).toEqual({ kind: 'start', nodes: 3, version: 'v1.2.3' });
+  });
+
+  it('refuses, before anything starts, a version the backend cannot take (a launch template version is a number, latest or default)', () => {
+    const byTemplate: ClusterEntry = { name: 'acme-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version: { kind: 'launch_template_version' } } };
+
+    expect(thrown(() => deploy(state(), { version: 'v4.1.0' }, admin, { cluster: byTemplate }))).toMatchObject({ code: 'invalid_request', status: 400 });
+    for (const version of ['7', 'latest', 'default']) expect(deploy(state(), { version }, admin, { cluster: byTemplate })).toMatchObject({ kind: 'start', version });
+    expect(deploy(state(), {}, admin, { cluster: byTemplate })).toMatchObject({ kind: 'start', version: 'latest' });
+  });
+
+  it('reads where an EC2 cluster takes its version from the catalog, naming a bad field', () => {
+    const withVersion = (version: unknown) =>
+      JSON.stringify({ ...catalogJson, clusters: [{ name: 'ec2-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version } }] });
+
+    for (const version of [{ kind: 'launch_template_version' }, { kind: 'ami_parameter', name: '/sliderule/ami/{version}' }, { kind: 'user_data', template: 'VERSION={version}' }]) {
+      expect(parseCatalog(withVersion(version), 'ec2').clusters[0]?.backend).toMatchObject({ version });
+    }
+    expect(() => parseCatalog(withVersion({ kind: 'ami_parameter', name: '/sliderule/ami/latest' }), 'ec2')).toThrow(/clusters\.0\.backend\.version\.name/);
+    expect(() => parseCatalog(withVersion({ kind: 'user_data', template: 'no placeholder' }), 'ec2')).toThrow(/clusters\.0\.backend\.version\.template/);
   });
 
   it("caps nodes at the cluster's max_nodes, for administrators too", () => {
@@ -188,6 +237,16 @@ describe('decideDeploy', () => {
   });
 });
 
+describe('driftDegrades', () => {
+  it('degrades only a running cluster, and only for a node of its current deployment', () => {
+    expect(driftDegrades(running({ deployment_id: 'd-1' }), 'd-1')).toBe(true);
+    expect(driftDegrades(running({ deployment_id: 'd-1' }), 'd-0')).toBe(false);
+    for (const status of ['absent', 'deploying', 'degraded', 'destroying', 'failed'] as const) {
+      expect({ status, degrades: driftDegrades(running({ status, deployment_id: 'd-1' }), 'd-1') }).toEqual({ status, degrades: false });
+    }
+  });
+});
+
 describe('scheduleLocked', () => {
   it('is unlocked without a destroy time', () => {
     expect(scheduleLocked(running(), now, defaultRules)).toBe(false);
@@ -222,7 +281,7 @@ describe('decideSchedule', () => {
     expect(error.message).toContain(status);
   });
 
-  it.each(['deploying', 'running'] as const)('schedules a %s cluster', (status) => {
+  it.each(['deploying', 'running', 'degraded'] as const)('schedules a %s cluster', (status) => {
     expect(() => schedule(running({ status }), at(HOUR))).not.toThrow();
     expect(() => schedule(running({ status, destroy_at: iso(2 * HOUR) }), at(HOUR))).not.toThrow();
   });

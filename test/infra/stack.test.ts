@@ -47,10 +47,10 @@ describe('ProvisionerStack', () => {
   /** Our functions; CDK's own trigger provider is not one of them. */
   const ours = () => Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) => fn.Properties.Handler === 'index.handler');
 
-  it('has one function per route plus the fallback, the key rotation and each target-only function (deadline check, janitor, workspace expiry, run timeout) and the run completion, all nodejs22.x on arm64', () => {
+  it('has one function per route plus the fallback, the key rotation, each target-only function (deadline check, janitor, workspace expiry, run timeout), the run completion and the instance-state drift, all nodejs22.x on arm64', () => {
     const functions = ours();
     const targetOnly = new Set(Object.values(scheduleTargets).map((t) => t.lambda).filter((lambda) => !routeEntries.some(([operation]) => operation === lambda)));
-    expect(functions).toHaveLength(routeEntries.length + 3 + targetOnly.size);
+    expect(functions).toHaveLength(routeEntries.length + 4 + targetOnly.size);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -194,6 +194,42 @@ describe('ProvisionerStack schedules and EC2', () => {
     for (const { statement } of statements('ec2:TerminateInstances')) {
       expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
     }
+  });
+
+  it('sends EC2 instances stopping or terminating to the instance-state function only, which may read instances but not change them', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) => rule.Properties.EventPattern !== undefined);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.Properties.EventPattern).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Instance State-change Notification'],
+      detail: { state: ['stopping', 'stopped', 'shutting-down', 'terminated'] },
+    });
+    expect(rules[0]?.Properties.Targets).toHaveLength(1);
+    expect(JSON.stringify(rules[0]?.Properties.Targets)).toMatch(/Driftinstancestate/);
+    const invokers = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => JSON.stringify(p.Properties.FunctionName).includes('Driftinstancestate'));
+    expect(invokers.map((p) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
+    for (const action of ['ec2:TerminateInstances', 'ec2:RunInstances', 'scheduler:DeleteSchedule']) {
+      expect(statements(action).flatMap(({ roles }) => roles).filter((r) => r.startsWith('Driftinstancestate'))).toEqual([]);
+    }
+  });
+
+  it('lets launches resolve only the AMI parameters the catalog names, cdk-nag clean', () => {
+    const path = writeCatalog({
+      organization: 'acme',
+      clusters: [{ name: 'ec2-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', version: { kind: 'ami_parameter', name: '/sliderule/ami/{version}' } } }],
+    });
+    // Skipping bundling: only the policies matter here.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const stack = new ProvisionerStack(app, 'Ami', { settings: { catalogPath: path } });
+    app.synth();
+    const resolves = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((st) => [st.Action].flat().includes('ssm:GetParameters'))
+        .map((st) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref.replace(/Role.*$/, '')), resource: JSON.stringify(st.Resource) })),
+    );
+    expect(resolves.flatMap(({ roles }) => roles).sort()).toEqual(['Apideploy']);
+    expect(resolves[0]?.resource).toContain(':parameter/sliderule/ami/*');
   });
 
   it('tells each function the schedule targets it needs, and the destroy function not its own', () => {
@@ -369,7 +405,7 @@ describe('each function\'s environment', () => {
   it('gives every function what its providers read, so none fails its cold start on a missing setting', async () => {
     const all = functions();
     const targetOnly = Object.values(scheduleTargets).map((t) => t.lambda).filter((lambda) => !routeEntries.some(([operation]) => operation === lambda));
-    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), ...new Set(targetOnly), 'fallback', 'rotate-keys', 'run-completed'].sort());
+    expect(all.map((env) => env.PROVISIONER_OPERATION).sort()).toEqual([...routeEntries.map(([operation]) => operation), ...new Set(targetOnly), 'fallback', 'rotate-keys', 'run-completed', 'instance-state'].sort());
     const failures: string[] = [];
     // Two at a time: each loads the handler's whole module graph.
     for (let i = 0; i < all.length; i += 2) {

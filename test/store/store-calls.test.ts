@@ -4,7 +4,7 @@ import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
 import { type Catalog, parseCatalog } from '../../src/domain/catalog.js';
 import { defaultRules } from '../../src/domain/clusters.js';
 import type { Caller } from '../../src/domain/levels.js';
-import { cancelDestroy, checkDeadline, clusterTrail, deployCluster, destroyCluster, readCluster, scheduleDestroy } from '../../src/operations/clusters/use-cases.js';
+import { cancelDestroy, checkDeadline, clusterTrail, deployCluster, destroyCluster, readCluster, recordDrift, scheduleDestroy } from '../../src/operations/clusters/use-cases.js';
 import type { ScheduledCall, Scheduler, Store } from '../../src/ports.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
@@ -118,6 +118,20 @@ describe('store round trips of every cluster operation (at most 3)', () => {
     const [trail, trailCalls] = await step(() => clusterTrail(deps, 'acme-dev', 5));
     expect(trail.items.map((e) => e.action)).toEqual(['deploy', 'absent', 'destroy', 'cancel-destroy', 'reschedule-destroy']);
     expect(trailCalls).toEqual(['get']);
+
+    compute.set('acme-dev', 'running', ['http://node-1']);
+    const [rerunning] = await step(() => readCluster(deps, actor, catalog.clusters[0]!));
+    expect(rerunning.status).toBe('running');
+    // Drift from an instance event: one read, one write; DEPLOY repairs without claiming a slot again.
+    const [degraded, driftCalls] = await step(() => recordDrift(deps, actor, { cluster: 'acme-dev', deploymentId: rerunning.deployment_id ?? '', reason: 'instance i-1 is terminated' }));
+    expect(degraded?.status).toBe('degraded');
+    expect(driftCalls).toEqual(['get', 'transition']);
+    const [repairing, repairCalls] = await step(() => deployCluster(deps, actor, 'acme-dev', {}));
+    expect(repairing.status).toBe('deploying');
+    // The repair is the trail's 11th event: the head's oldest five move to an archive item first (once every five).
+    expect(repairCalls).toEqual(['get', 'createIfAbsent', 'transition']);
+    compute.set('acme-dev', 'running', ['http://node-1']);
+    expect((await readCluster(deps, actor, catalog.clusters[0]!)).status).toBe('running');
   });
 
   it('keeps the whole audit trail, in order, across the head and its archived chunks, one page after another', async () => {

@@ -2,15 +2,19 @@ import type { ClusterCompute, Deployment, DeploymentStatus, SweptDeployment } fr
 
 /** A backend that counts its calls and reports whatever state the test sets. */
 export class FakeCompute implements ClusterCompute {
-  readonly deployed: { cluster: string; deploymentId: string; nodes: number; version: string }[] = [];
+  readonly deployed: { cluster: string; deploymentId: string; nodes: number; version: string; repair?: string }[] = [];
   readonly destroyed: string[] = [];
   private readonly states = new Map<string, DeploymentStatus>();
   failDeploy = false;
+  /** The backend refuses to destroy (an API error, throttling). */
+  failDestroy = false;
+  /** Like the local backend: a read of a running cluster asks `status`, so a lost node shows as drift. */
+  driftOnRead = false;
 
-  async deploy(d: Deployment & { nodes: number; version: string }): Promise<void> {
+  async deploy(d: Deployment & { nodes: number; version: string; repair?: string }): Promise<void> {
     if (this.failDeploy) throw new Error('capacity');
-    this.deployed.push({ cluster: d.cluster.name, deploymentId: d.deploymentId, nodes: d.nodes, version: d.version });
-    if (!this.states.has(d.deploymentId)) this.states.set(d.deploymentId, { state: 'pending', endpoints: [] });
+    this.deployed.push({ cluster: d.cluster.name, deploymentId: d.deploymentId, nodes: d.nodes, version: d.version, ...(d.repair && { repair: d.repair }) });
+    if (!this.states.has(d.deploymentId) || d.repair) this.states.set(d.deploymentId, { state: 'pending', endpoints: [] });
   }
 
   async status(d: Deployment): Promise<DeploymentStatus> {
@@ -18,9 +22,11 @@ export class FakeCompute implements ClusterCompute {
   }
 
   async destroy(d: Deployment): Promise<void> {
+    if (this.failDestroy) throw new Error('RequestLimitExceeded');
     this.destroyed.push(d.deploymentId);
     // Terminating takes a while: still there until the test says it is gone.
-    if (this.states.has(d.deploymentId)) this.states.set(d.deploymentId, { state: 'pending', endpoints: [] });
+    const state = this.states.get(d.deploymentId)?.state;
+    if (state !== undefined && state !== 'gone') this.states.set(d.deploymentId, { state: 'pending', endpoints: [] });
   }
 
   /** Forgets (and reports) every deployment not in `active`, as a janitor would terminate it. */
@@ -37,7 +43,7 @@ export class FakeCompute implements ClusterCompute {
     return found.deploymentId;
   }
 
-  set(cluster: string, state: DeploymentStatus['state'], endpoints: string[] = []): void {
-    this.states.set(this.latest(cluster), { state, endpoints });
+  set(cluster: string, state: DeploymentStatus['state'], endpoints: string[] = [], reason?: string): void {
+    this.states.set(this.latest(cluster), { state, endpoints, ...(reason && { reason }) });
   }
 }

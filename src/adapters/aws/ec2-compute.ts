@@ -2,12 +2,14 @@ import type * as Ec2Module from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ProvisionerError } from '../../domain/errors.js';
 import { guarded } from './failures.js';
-import type { ClusterCompute, Deployment, DeploymentStatus, SweptDeployment } from '../../ports.js';
+import type { ClusterCompute, Deployment, DeploymentStatus, MachineOwners, SweptDeployment } from '../../ports.js';
 
 /** The tags every instance carries; IAM allows terminating only instances tagged as ours. */
 export const tags = { managed: 'provisioner:managed', cluster: 'provisioner:cluster', deployment: 'provisioner:deployment' } as const;
 
 const live = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+const serving = ['pending', 'running'];
+const stopped = ['stopping', 'stopped'];
 
 type Ec2Sdk = typeof Ec2Module;
 
@@ -19,7 +21,7 @@ const ec2Call = <T>(call: () => Promise<T>) => guarded('EC2', call);
  * client module takes about a quarter second to load, and most requests (a read of a running
  * cluster) never need it: it is imported on first use, not at cold start.
  */
-export class Ec2ClusterCompute implements ClusterCompute {
+export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
   private loaded?: Promise<{ sdk: Ec2Sdk; client: EC2Client }>;
 
   constructor(private readonly makeClient: (sdk: Ec2Sdk) => EC2Client = (sdk) => new sdk.EC2Client({})) {}
@@ -29,24 +31,43 @@ export class Ec2ClusterCompute implements ClusterCompute {
     return this.loaded;
   }
 
-  async deploy({ cluster, deploymentId, nodes, version }: Deployment & { nodes: number; version: string }): Promise<void> {
+  /**
+   * Launches the nodes at `version`, passed where the catalog's `version` says (launch template
+   * version, the AMI of an SSM parameter, the user data). A repair first terminates the stopped
+   * instances, then launches only the nodes missing, under a token of its own.
+   */
+  async deploy({ cluster, deploymentId, nodes, version, repair }: Deployment & { nodes: number; version: string; repair?: string }): Promise<void> {
     const backend = this.backend(cluster);
     const { sdk, client } = await this.ec2();
+    let count = nodes;
+    if (repair) {
+      const instances = await this.instances({ cluster, deploymentId });
+      const stoppedIds = instances.filter((i) => stopped.includes(i.State?.Name ?? '')).flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
+      if (stoppedIds.length > 0) await ec2Call(() => client.send(new sdk.TerminateInstancesCommand({ InstanceIds: stoppedIds })));
+      count = nodes - instances.filter((i) => serving.includes(i.State?.Name ?? '')).length;
+      if (count <= 0) return;
+    }
     const tagList = [
       { Key: tags.managed, Value: 'true' },
       { Key: tags.cluster, Value: cluster.name },
       { Key: tags.deployment, Value: deploymentId },
       { Key: 'provisioner:version', Value: version },
     ];
+    const versioned = backend.version;
     await ec2Call(() =>
       client.send(
         new sdk.RunInstancesCommand({
-          LaunchTemplate: { LaunchTemplateId: backend.launch_template },
+          LaunchTemplate: {
+            LaunchTemplateId: backend.launch_template,
+            ...(versioned?.kind === 'launch_template_version' && { Version: version === 'latest' ? '$Latest' : version === 'default' ? '$Default' : version }),
+          },
+          ...(versioned?.kind === 'ami_parameter' && { ImageId: `resolve:ssm:${versioned.name.replace('{version}', version)}` }),
+          ...(versioned?.kind === 'user_data' && { UserData: Buffer.from(versioned.template.replaceAll('{version}', version)).toString('base64') }),
           ...(backend.instance_type && { InstanceType: backend.instance_type as never }),
-          MinCount: nodes,
-          MaxCount: nodes,
-          // The deployment id makes a retried call start nothing new.
-          ClientToken: deploymentId,
+          MinCount: count,
+          MaxCount: count,
+          // The deployment id (and a repair's id) makes a retried call start nothing new.
+          ClientToken: repair ? `${deploymentId}-${repair}` : deploymentId,
           TagSpecifications: [
             { ResourceType: 'instance', Tags: tagList },
             { ResourceType: 'volume', Tags: tagList },
@@ -56,15 +77,38 @@ export class Ec2ClusterCompute implements ClusterCompute {
     );
   }
 
+  /**
+   * Gone only when every instance is terminated. Instances shutting down (replaced by a repair,
+   * reclaimed) are leaving: they count only while nothing else serves.
+   */
   async status(deployment: Deployment): Promise<DeploymentStatus> {
     const instances = await this.instances(deployment);
-    const alive = instances.filter((i) => live.includes(i.State?.Name ?? ''));
-    if (alive.length === 0) return { state: 'gone', endpoints: [] };
-    const endpoints = alive.flatMap((i) => (i.PrivateIpAddress ? [i.PrivateIpAddress] : []));
-    if (alive.some((i) => ['stopping', 'stopped', 'shutting-down'].includes(i.State?.Name ?? ''))) {
-      return { state: 'failed', endpoints, reason: 'an instance stopped' };
+    const state = (i: (typeof instances)[number]) => i.State?.Name ?? '';
+    if (!instances.some((i) => live.includes(state(i)))) return { state: 'gone', endpoints: [] };
+    const up = instances.filter((i) => serving.includes(state(i)));
+    const endpoints = up.flatMap((i) => (i.PrivateIpAddress ? [i.PrivateIpAddress] : []));
+    const halted = instances.find((i) => stopped.includes(state(i)));
+    if (halted) return { state: 'failed', endpoints, reason: `instance ${halted.InstanceId} is ${state(halted)}` };
+    if (up.length === 0) return { state: 'failed', endpoints, reason: 'every instance is shutting down' };
+    return { state: up.every((i) => state(i) === 'running') ? 'running' : 'pending', endpoints };
+  }
+
+  /** The cluster and deployment an instance is tagged with; undefined when it is not ours, or gone from EC2's records. */
+  async ownerOf(instanceId: string): Promise<{ cluster: string; deploymentId: string } | undefined> {
+    const { sdk, client } = await this.ec2();
+    let page;
+    try {
+      page = await ec2Call(() => client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [instanceId] })));
+    } catch (error) {
+      if ((error as Error).name === 'InvalidInstanceID.NotFound') return undefined;
+      throw error;
     }
-    return { state: alive.every((i) => i.State?.Name === 'running') ? 'running' : 'pending', endpoints };
+    const instance = (page.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+    const tag = (key: string) => instance?.Tags?.find((t) => t.Key === key)?.Value;
+    const cluster = tag(tags.cluster);
+    const deploymentId = tag(tags.deployment);
+    if (tag(tags.managed) !== 'true' || !cluster || !deploymentId) return undefined;
+    return { cluster, deploymentId };
   }
 
   async destroy(deployment: Deployment): Promise<void> {

@@ -42,6 +42,8 @@ const ownerTag = 'PROVISIONER_RUNTIME';
  * stalls the API that runs it.
  */
 export class LocalProcessCompute implements ClusterCompute {
+  /** Asking is cheap here (a record and a signal 0 per node), so a read finds a node that exited. */
+  readonly driftOnRead = true;
   private readonly started = new Set<number>();
   /** Deployments whose nodes this process is starting now; a destroy cancels and waits for them. */
   private readonly starting = new Map<string, { cancelled: boolean; done: Promise<void> }>();
@@ -52,25 +54,46 @@ export class LocalProcessCompute implements ClusterCompute {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async deploy({ cluster, deploymentId, nodes, version }: Deployment & { nodes: number; version: string }): Promise<void> {
+  async deploy({ cluster, deploymentId, nodes, version, repair }: Deployment & { nodes: number; version: string; repair?: string }): Promise<void> {
     if (cluster.backend.kind !== 'local') {
       throw new ProvisionerError('backend_unavailable', `${cluster.name} uses the ${cluster.backend.kind} backend, which the local runtime cannot run.`);
     }
-    const intent = { ...localDeploymentKey(deploymentId), gsi1pk: listKeys.localDeployments, gsi1sk: deploymentId, cluster: cluster.name, wanted: nodes, nodes: [], complete: false, created_at: this.clock.now().toISOString() };
-    if (!(await this.store.createIfAbsent(intent))) return; // recorded already: this deployment is on its way
     const command = cluster.backend.command ?? [process.execPath, '--import', 'tsx', exampleClusterPath];
+    let start: { indices: number[]; records: ProcessRecord[]; recordVersion: number };
+    if (repair) {
+      const record = await this.store.get(localDeploymentKey(deploymentId));
+      // Destroyed meanwhile, or a start (or repair) already on its way.
+      if (!record || this.starting.has(deploymentId)) return;
+      const records = [...(record.nodes as ProcessRecord[])];
+      const indices = Array.from({ length: nodes }, (_, index) => index).filter((index) => !records[index] || !alive(records[index]));
+      start = { indices, records, recordVersion: record.version };
+    } else {
+      const intent = { ...localDeploymentKey(deploymentId), gsi1pk: listKeys.localDeployments, gsi1sk: deploymentId, cluster: cluster.name, wanted: nodes, nodes: [], complete: false, created_at: this.clock.now().toISOString() };
+      if (!(await this.store.createIfAbsent(intent))) return; // recorded already: this deployment is on its way
+      start = { indices: Array.from({ length: nodes }, (_, index) => index), records: [], recordVersion: 1 };
+    }
     const run = { cancelled: false, done: Promise.resolve() };
-    run.done = this.startNodes(run, cluster.name, cluster.visibility, deploymentId, nodes, version, command).finally(() => this.starting.delete(deploymentId));
+    run.done = this.startNodes(run, cluster.name, cluster.visibility, deploymentId, version, command, start).finally(() => this.starting.delete(deploymentId));
     this.starting.set(deploymentId, run);
   }
 
-  private async startNodes(run: { cancelled: boolean }, cluster: string, visibility: string, deploymentId: string, nodes: number, version: string, command: string[]): Promise<void> {
+  /** Starts the nodes at `indices` (all of them, or those a repair replaces), recording each as it starts. */
+  private async startNodes(
+    run: { cancelled: boolean },
+    cluster: string,
+    visibility: string,
+    deploymentId: string,
+    version: string,
+    command: string[],
+    start: { indices: number[]; records: ProcessRecord[]; recordVersion: number },
+  ): Promise<void> {
     const { issuer, jwksUrl } = this.options.api();
     const key = localDeploymentKey(deploymentId);
-    const records: ProcessRecord[] = [];
-    let recordVersion = 1;
+    const records = start.records;
+    let recordVersion = start.recordVersion;
     try {
-      for (let index = 0; index < nodes && !run.cancelled; index++) {
+      for (const index of start.indices) {
+        if (run.cancelled) break;
         const port = await freePort();
         const output = this.logFile(cluster, deploymentId, index);
         const [file = process.execPath, ...args] = command;
@@ -96,7 +119,7 @@ export class LocalProcessCompute implements ClusterCompute {
         if (child.pid === undefined) throw new Error(`could not start ${file}`);
         lowerPriority(child.pid);
         this.started.add(child.pid);
-        records.push({ pid: child.pid, port, started: startTime(child.pid) });
+        records[index] = { pid: child.pid, port, started: startTime(child.pid) };
         const written = await this.store.transition(key, { version: recordVersion }, { nodes: records });
         if (!written) break; // the record is gone: destroyed meanwhile
         recordVersion = written.version;
@@ -117,7 +140,7 @@ export class LocalProcessCompute implements ClusterCompute {
     if (typeof record.failure === 'string') return { state: 'failed', endpoints, reason: `a node could not start: ${record.failure}` };
     if (record.complete !== true) return { state: 'failed', endpoints, reason: 'the local runtime stopped while its nodes were starting' };
     const dead = records.findIndex((r) => !alive(r));
-    if (dead >= 0) return { state: 'failed', endpoints, reason: `node ${dead} exited` };
+    if (dead >= 0) return { state: 'degraded', endpoints, reason: `node ${dead} exited` };
     const listening = await Promise.all(records.map((r) => accepts(r.port)));
     return { state: listening.every(Boolean) ? 'running' : 'pending', endpoints };
   }

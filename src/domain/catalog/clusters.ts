@@ -13,6 +13,17 @@ const backend = z.discriminatedUnion('kind', [
     kind: z.literal('ec2'),
     launch_template: z.string().check(z.regex(/^lt-[0-9a-f]{8,17}$/, 'must be a launch template id (lt-...)')),
     instance_type: z.optional(z.string()),
+    /** Where DEPLOY's `version` goes; without it the version is only a tag on the instances. */
+    version: z.optional(
+      z.discriminatedUnion('kind', [
+        // The launch template's version: a number, `latest` ($Latest) or `default` ($Default).
+        z.strictObject({ kind: z.literal('launch_template_version') }),
+        // The AMI is the value of this SSM parameter, `{version}` replaced (e.g. /sliderule/ami/{version}).
+        z.strictObject({ kind: z.literal('ami_parameter'), name: z.string().check(z.regex(/^\/[A-Za-z0-9_./-]*\{version\}[A-Za-z0-9_./-]*$/, 'must be an SSM parameter path containing {version}')) }),
+        // The instances' user data, `{version}` replaced (it replaces the launch template's user data).
+        z.strictObject({ kind: z.literal('user_data'), template: z.string().check(z.includes('{version}', { message: 'must contain {version}' }), z.maxLength(12_000)) }),
+      ]),
+    ),
   }),
 ]);
 

@@ -13,12 +13,13 @@ import {
   decideSchedule,
   type DeployRequest,
   deploymentLimitReached,
+  driftDegrades,
   manageableCluster,
 } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
 import type { ClusterCompute, Scheduler, Store, SweptDeployment } from '../../ports.js';
-import { type Change, Entities, type EntityType } from '../../store/entity.js';
+import { type Change, Entities, type EntityType, type Step } from '../../store/entity.js';
 import { deploymentSlotsKey } from '../../store/keys.js';
 import * as z from '../../zod.js';
 
@@ -112,8 +113,9 @@ export async function readCluster(deps: ClusterDeps, actor: Actor, cluster: Clus
   }
 }
 
-/** The statuses in which a deployment holds one of its deployer's `max_deployments` slots. */
-const holdsSlot = (state: ClusterState, sub: string) => state.deployed_by === sub && (state.status === 'deploying' || state.status === 'running' || state.status === 'destroying');
+/** The statuses in which a deployment holds one of its deployer's `max_deployments` slots: until its resources are gone. */
+const holdsSlot = (state: ClusterState, sub: string) =>
+  state.deployed_by === sub && (state.status === 'deploying' || state.status === 'running' || state.status === 'degraded' || state.status === 'destroying');
 
 /**
  * Claims one of the caller's deployment slots for this cluster (one conditional write, so parallel
@@ -159,6 +161,7 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
     const state = await refresh(deps, clusters, asSystem(actor), cluster, loaded);
     const now = deps.clock.now();
     const decision = decideDeploy(state, request, caller, cluster, deps.catalog, now, deps.clusterRules);
+    if (decision.kind === 'repair') return repair(deps, clusters, actor, cluster, state, decision);
     if (decision.kind !== 'start') {
       // A slot claimed by an attempt that lost the race, for a deployment that is not the caller's.
       if (claimed && !holdsSlot(state, caller.sub)) await deps.store.release(deploymentSlotsKey(caller.sub), name);
@@ -220,20 +223,60 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
   });
 }
 
+/**
+ * DEPLOY of a degraded cluster: the same deployment goes back to deploying, with a new deadline
+ * check, and the backend starts the nodes it lost (its slot, schedules and deployer stay).
+ */
+async function repair(
+  deps: ClusterDeps,
+  clusters: Clusters,
+  actor: Actor,
+  cluster: ClusterEntry,
+  state: ClusterState,
+  decision: { nodes: number; version: string },
+): Promise<Step<ClusterState, ClusterState>> {
+  const deploymentId = state.deployment_id ?? '';
+  const checkId = shortId();
+  const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
+  const checkName = scheduleName('check', cluster.name, checkId);
+  await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
+  const set: ClusterChange = { status: 'deploying', deadline: deadline.toISOString(), check_id: checkId, reason: undefined };
+  return {
+    from: state,
+    change: change(actor, 'repair', set, { deployment_id: deploymentId, nodes: decision.nodes, version: decision.version, reason: state.reason }),
+    lost: () => deps.scheduler.cancel(checkName),
+    after: async (repairing) => {
+      logged(actor, repairing, state, 'repair');
+      try {
+        await deps.compute.deploy({ cluster, deploymentId, nodes: decision.nodes, version: decision.version, repair: checkId });
+      } catch (error) {
+        await fail(deps, clusters, actor, cluster, repairing, `the backend refused the repair: ${(error as Error).message}`);
+        throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${cluster.backend.kind} backend could not repair ${cluster.name}; retry shortly.`);
+      }
+      return repairing;
+    },
+  };
+}
+
 /** DESTROY from the API: the caller must be allowed to manage the cluster. */
 export async function destroyCluster(deps: ClusterDeps, actor: Actor, name: string): Promise<ClusterState> {
   return destroy(deps, clustersOf(deps), actor, manageableCluster(deps.catalog, name, actor.caller));
 }
 
-/** Absent stays absent; anything else starts (or continues) a destroy. */
+/**
+ * The seed's DESTROY, in its order: destroy, wait for the resources to be gone, then remove the
+ * schedules. Absent stays absent; destroying is driven again; anything else becomes destroying
+ * with a deadline check, keeping its slot and its destroy schedule until the backend reports it gone.
+ */
 async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, loaded?: ClusterState): Promise<ClusterState> {
   return clusters.update<ClusterState>(
     cluster.name,
     async (state) => {
-      if (state.status === 'absent' || state.status === 'destroying') return { done: state };
+      if (state.status === 'absent') return { done: state };
+      if (state.status === 'destroying') return { done: await driveDestroy(deps, clusters, actor, cluster, state) };
       const checkId = shortId();
       const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
-      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), destroy_at: undefined, schedule_id: undefined, check_id: checkId };
+      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), check_id: checkId, reason: undefined };
       const checkName = scheduleName('check', cluster.name, checkId);
       await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
       return {
@@ -242,14 +285,38 @@ async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
         lost: () => deps.scheduler.cancel(checkName),
         after: async (destroying) => {
           logged(actor, destroying, state, 'destroy');
-          await removeSchedules(deps, cluster.name, state);
-          if (state.deployment_id) await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
-          return refresh(deps, clusters, actor, cluster, destroying);
+          // A deploy's deadline check is replaced by the destroy's (it would find a stale id anyway).
+          if (state.check_id) await deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id));
+          return driveDestroy(deps, clusters, actor, cluster, destroying);
         },
       };
     },
     loaded,
   );
+}
+
+/**
+ * Asks the backend to remove a destroying cluster's deployment (idempotent), then records what it
+ * finds. A refusal is recorded as the reason, the cluster stays destroying (its deadline check
+ * retries), and the caller gets a 503.
+ */
+async function driveDestroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
+  if (state.deployment_id) {
+    try {
+      await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
+    } catch (error) {
+      const reason = `the backend refused the destroy: ${(error as Error).message}; retried by ${state.deadline}`;
+      actor.log.warn('destroy refused', { cluster: cluster.name, reason });
+      const written = await clusters.commit(cluster.name, state, change(actor, 'destroy-refused', { reason }, { reason }));
+      if (written) logged(actor, written, state, 'destroy-refused');
+      // An AWS service throttling or failing keeps its own code (and Retry-After) for the caller.
+      if (error instanceof ProvisionerError && error.code === 'dependency_unavailable') throw error;
+      throw new ProvisionerError('backend_unavailable', `The ${cluster.backend.kind} backend could not destroy ${cluster.name} now; it stays destroying and is retried by ${state.deadline}.`, undefined, {
+        'retry-after': '30',
+      });
+    }
+  }
+  return refresh(deps, clusters, actor, cluster, state);
 }
 
 /** A destroy schedule fired: destroy only if it is still the cluster's current schedule. */
@@ -307,9 +374,11 @@ export async function cancelDestroy(deps: ClusterDeps, actor: Actor, name: strin
 
 /**
  * Progress, found by asking the backend (on a read, or at the deadline check): deploying becomes
- * running, or failed past its deadline (and is cleaned up); destroying becomes absent, or failed.
+ * running, or failed past its deadline (and is cleaned up); destroying becomes absent once gone, or
+ * is driven again past its deadline; running becomes degraded on a backend that reports drift on read.
  */
 async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
+  if (state.status === 'running') return deps.compute.driftOnRead ? checkDrift(deps, clusters, actor, cluster, state) : state;
   if (state.status !== 'deploying' && state.status !== 'destroying') return state;
   const status = state.deployment_id ? await deps.compute.status({ cluster, deploymentId: state.deployment_id }) : { state: 'gone' as const, endpoints: [] };
   const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
@@ -317,8 +386,10 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
     const written = await clusters.commit(cluster.name, state, change(actor, action, set, details));
     if (!written) return clusters.load(cluster.name);
     logged(actor, written, state, action);
+    // Gone: only now are the schedules removed and the slot given back.
     await Promise.all([
       state.check_id ? deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id)) : undefined,
+      written.status === 'absent' && state.schedule_id ? deps.scheduler.cancel(scheduleName('destroy', cluster.name, state.schedule_id)) : undefined,
       written.status === 'absent' ? releaseSlot(deps, state) : undefined,
     ]);
     return written;
@@ -326,7 +397,7 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
   if (state.status === 'deploying') {
     if (status.state === 'running') return settle('running', { status: 'running', deadline: undefined, endpoints: status.endpoints }, { endpoints: status.endpoints });
     // 'gone' while deploying means not started yet (the backend call may still be on its way).
-    if (status.state === 'failed' || pastDeadline) {
+    if (status.state === 'failed' || status.state === 'degraded' || pastDeadline) {
       const reason = pastDeadline ? `not running by its deadline ${state.deadline}` : (status.reason ?? `the backend reports ${status.state}`);
       return fail(deps, clusters, actor, cluster, state, reason);
     }
@@ -341,13 +412,81 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       deployed_by: undefined,
       deployed_at: undefined,
       deadline: undefined,
+      destroy_at: undefined,
+      schedule_id: undefined,
       endpoints: undefined,
       check_id: undefined,
       reason: undefined,
     });
   }
-  if (pastDeadline) return fail(deps, clusters, actor, cluster, state, `not gone by its deadline ${state.deadline}`);
+  if (pastDeadline) return retryDestroy(deps, clusters, actor, cluster, state);
   return state;
+}
+
+/**
+ * A destroy not done by its deadline stays destroying (still counted, its destroy schedule kept)
+ * with the reason, and is driven again under a new deadline check, until the backend reports it gone.
+ */
+async function retryDestroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
+  const checkId = shortId();
+  const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
+  const checkName = scheduleName('check', cluster.name, checkId);
+  const reason = `not gone by its deadline ${state.deadline}; destroying again until ${deadline.toISOString()}`;
+  await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
+  const written = await clusters.commit(cluster.name, state, change(actor, 'destroy-retry', { deadline: deadline.toISOString(), check_id: checkId, reason }, { reason }));
+  if (!written) {
+    await deps.scheduler.cancel(checkName);
+    return clusters.load(cluster.name);
+  }
+  logged(actor, written, state, 'destroy-retry');
+  await Promise.all([
+    state.check_id ? deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id)) : undefined,
+    state.deployment_id
+      ? deps.compute.destroy({ cluster, deploymentId: state.deployment_id }).catch((error: unknown) => {
+          // The next check retries; the reason already says it is not gone.
+          actor.log.warn('destroy retry refused', { cluster: cluster.name, error: (error as Error).message });
+        })
+      : undefined,
+  ]);
+  return written;
+}
+
+/** A read of a running cluster on a backend that reports drift on read: a lost node makes it degraded. */
+async function checkDrift(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
+  if (!state.deployment_id) return state;
+  const status = await deps.compute.status({ cluster, deploymentId: state.deployment_id });
+  if (status.state === 'running' || status.state === 'pending') return state;
+  const reason = status.reason ?? (status.state === 'gone' ? 'every node is gone' : `the backend reports ${status.state}`);
+  return degrade(clusters, actor, cluster, state, reason);
+}
+
+/** Running → degraded, with the reason. */
+const degradeChange = (actor: Actor, state: ClusterState, reason: string) => change(actor, 'degraded', { status: 'degraded', reason }, { deployment_id: state.deployment_id, reason });
+
+/** Found on a read: one conditional write; a lost race answers what won (the next read looks again). */
+async function degrade(clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, reason: string): Promise<ClusterState> {
+  const written = await clusters.commit(cluster.name, state, degradeChange(actor, state, reason));
+  if (!written) return clusters.load(cluster.name);
+  return logged(actor, written, state, 'degraded');
+}
+
+/**
+ * Drift reported by an event (an EC2 instance of the cluster stopped or was terminated outside
+ * Provisioner): a running cluster whose current deployment it is becomes degraded. Anything else
+ * (another deployment's machine, a cluster deploying or being destroyed) changes nothing.
+ * Undefined for a cluster the catalog does not know.
+ */
+export async function recordDrift(
+  deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog'>,
+  actor: Actor,
+  drift: { cluster: string; deploymentId: string; reason: string },
+): Promise<ClusterState | undefined> {
+  const cluster = deps.catalog.clusters.find((c) => c.name === drift.cluster);
+  if (!cluster) return undefined;
+  return clustersOf(deps).update<ClusterState>(cluster.name, async (state) => {
+    if (!driftDegrades(state, drift.deploymentId)) return { done: state };
+    return { from: state, change: degradeChange(actor, state, drift.reason), after: async (degraded) => logged(actor, degraded, state, 'degraded') };
+  });
 }
 
 /** Marks a deployment failed with its reason and removes what it left behind. */
@@ -394,7 +533,7 @@ export async function sweepClusters(deps: ClusterDeps, actor: Actor): Promise<{ 
   const active = new Set<string>();
   for (const cluster of deps.catalog.clusters) {
     const state = await refresh(deps, clusters, actor, cluster, await clusters.load(cluster.name));
-    if (state.deployment_id && (state.status === 'deploying' || state.status === 'running')) active.add(state.deployment_id);
+    if (state.deployment_id && (state.status === 'deploying' || state.status === 'running' || state.status === 'degraded')) active.add(state.deployment_id);
   }
   const swept = await deps.compute.sweep(active, startedAt);
   for (const { cluster: name, deploymentId } of swept) {

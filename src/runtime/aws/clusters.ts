@@ -23,6 +23,9 @@ export const scheduler = once(() => {
 
 export const compute = once(() => new Ec2ClusterCompute());
 
+/** The EC2 backend also tells which cluster an instance belongs to (drift events name only the instance). */
+export const machineOwners = compute;
+
 export const clusterRules = once(() => {
   const { PROVISIONER_OPERATION_TIMEOUT } = readEnv(operationTimeoutSetting);
   return { ...defaultRules, operationTimeoutMs: PROVISIONER_OPERATION_TIMEOUT * 1000 };
