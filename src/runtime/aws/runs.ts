@@ -13,7 +13,7 @@ export const runLogs = once(() => new S3RunLogs(bucket()));
 export const runMachines = once(() => {
   const env = readEnv({
     PROVISIONER_RUN_PROFILE_ARN: z.string().check(z.startsWith('arn:')),
-    PROVISIONER_RUN_ROLE_ID: z.string().check(z.regex(/^AROA[A-Z0-9]+$/)),
+    PROVISIONER_RUN_ROLE_ID: z.string().check(z.minLength(1)),
     AWS_REGION: z.string().check(z.minLength(1)),
     PROVISIONER_RUN_SUBNET: z.optional(z.string().check(z.startsWith('subnet-'))),
   });
