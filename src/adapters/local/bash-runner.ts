@@ -64,7 +64,12 @@ export class LocalBashRunner implements RunMachines {
     const child = spawn('bash', [join(dir, 'run.sh')], { cwd: dir, detached: true, stdio: 'ignore' });
     const writer = `local:${child.pid}`;
     const uploaded = new Map<string, number>();
-    const sync = () => this.sync(launch.runId, outbox, uploaded);
+    // One sync at a time: the last one, at the exit, must not skip a file an earlier one is still uploading.
+    let syncing = Promise.resolve();
+    const sync = () =>
+      (syncing = syncing.then(() =>
+        this.sync(launch.runId, outbox, uploaded).catch((error: unknown) => this.options.log.warn('local run upload failed', { run: launch.runId, error: (error as Error).message })),
+      ));
     const timer = setInterval(() => void sync(), this.options.syncEveryMs ?? 1000);
     const done = new Promise<void>((resolve) => {
       child.on('exit', () => {
