@@ -24,6 +24,25 @@ export interface RunWaitOptions {
   now?: () => number;
 }
 
+export interface LogFollowOptions extends Omit<RunWaitOptions, 'onProgress'> {
+  /** Each new piece of the log, as it arrives (whole characters: a split UTF-8 sequence waits for its end). */
+  onText: (text: string) => void;
+}
+
+/**
+ * The log's bytes from `offset` on, through its presigned link: a Range request, as the log is one
+ * object that only grows (each upload replaces it with a longer one). None yet (404) or nothing new
+ * (416) is empty.
+ */
+async function logBytes(id: string, url: string, offset: number): Promise<Uint8Array> {
+  const response = await fetch(url, offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {});
+  if (response.status === 404 || response.status === 416) return new Uint8Array();
+  if (!response.ok) throw new ProvisionerApiError(response.status, 'log_unavailable', `The log of run ${id} could not be read (HTTP ${response.status}).`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  // A server that ignores Range answers 200 with the whole log.
+  return response.status === 206 ? bytes : bytes.subarray(offset);
+}
+
 /** `runs`: TEST and RELEASE runs, one method each over the route table, plus the log and a wait. */
 export function runsService(session: Session) {
   const call = createCall(session);
@@ -43,34 +62,50 @@ export function runsService(session: Session) {
     /** Cancels a run that has not ended (409 `run_finished` once it has). */
     cancel: (id: string): Promise<Run> => call('cancel-run', { params: params(id) }),
 
-    /** The run's log as text so far: empty while the run has none yet. */
+    /** The run's log as text so far (uploaded every 30 s and after each step while it runs): empty while it has none yet. */
     async log(id: string): Promise<string> {
       const run = await service.get(id);
-      if (!run.log_url) return '';
-      const response = await fetch(run.log_url);
       // The link is presigned before the first upload: no object yet is no log yet.
-      if (response.status === 404) return '';
-      if (!response.ok) throw new ProvisionerApiError(response.status, 'log_unavailable', `The log of run ${id} could not be read (HTTP ${response.status}).`);
-      return response.text();
+      return run.log_url ? new TextDecoder().decode(await logBytes(id, run.log_url, 0)) : '';
+    },
+
+    /**
+     * Hands the log to `onText` as it grows, only the new bytes each time, until the run ends, and
+     * returns the run however it ended; throws only when the time runs out (code `timeout`).
+     */
+    async followLog(id: string, options: LogFollowOptions): Promise<Run> {
+      const decoder = new TextDecoder();
+      let offset = 0;
+      return poll(id, options, async (run) => {
+        if (!run.log_url) return;
+        const bytes = await logBytes(id, run.log_url, offset);
+        offset += bytes.length;
+        const text = decoder.decode(bytes, { stream: !runEnded(run) });
+        if (text) options.onText(text);
+      });
     },
 
     /**
      * Polls until the run ends and returns it, whichever way it ended (see `run.status`,
      * `run.failed_step`); throws only when the time runs out (code `timeout`).
      */
-    async waitFor(id: string, options: RunWaitOptions = {}): Promise<Run> {
-      const now = options.now ?? Date.now;
-      const started = now();
-      const timeoutMs = options.timeoutMs ?? 7_200_000;
-      for (;;) {
-        const run = await service.get(id);
-        const elapsed = now() - started;
-        options.onProgress?.(run, elapsed);
-        if (runEnded(run)) return run;
-        if (elapsed >= timeoutMs) throw new ProvisionerApiError(0, 'timeout', `Run ${id} is still ${run.status} after ${Math.round(elapsed / 1000)} s.`, { run });
-        await sleep(Math.min(options.intervalMs ?? 2_000, Math.max(0, timeoutMs - elapsed)));
-      }
-    },
+    waitFor: (id: string, options: RunWaitOptions = {}): Promise<Run> => poll(id, options),
   };
+
+  /** Polls the run until it ends, with `each` after every answer. */
+  async function poll(id: string, options: RunWaitOptions, each?: (run: Run) => Promise<void>): Promise<Run> {
+    const now = options.now ?? Date.now;
+    const started = now();
+    const timeoutMs = options.timeoutMs ?? 7_200_000;
+    for (;;) {
+      const run = await service.get(id);
+      const elapsed = now() - started;
+      options.onProgress?.(run, elapsed);
+      await each?.(run);
+      if (runEnded(run)) return run;
+      if (elapsed >= timeoutMs) throw new ProvisionerApiError(0, 'timeout', `Run ${id} is still ${run.status} after ${Math.round(elapsed / 1000)} s.`, { run });
+      await sleep(Math.min(options.intervalMs ?? 2_000, Math.max(0, timeoutMs - elapsed)));
+    }
+  }
   return service;
 }

@@ -13,6 +13,15 @@ import type { Schedules } from './schedules.js';
 
 /** How cdk-nag spells the run objects' ARN. */
 const runObjectsFinding = 'Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>/runs/*';
+/**
+ * What a run instance may write: `runs/<any run id>/<its aws:userid>/...`. For a role an EC2
+ * instance assumes, IAM sets `aws:userid` to `<role id>:<instance id>`, so no instance can write
+ * under another's prefix; the completion function counts only the prefix recorded for the run.
+ * (`${aws:userid}` is an IAM policy variable: it must reach the policy as written.)
+ */
+export const runnerWritesUnder = 'runs/*/${aws:userid}/*';
+// cdk-nag spells the policy variable `<aws:userid>`.
+const runnerObjectsFinding = 'Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>/runs/*/<aws:userid>/*';
 
 export interface RunsProps {
   table: Table;
@@ -26,8 +35,9 @@ export interface RunsProps {
 
 /**
  * Runs in AWS: the log bucket (encrypted, private, TLS only, expiring), the role and instance profile
- * of run instances (they may only put objects under `runs/`), the function that records a run's end
- * when its `result.json` lands, and the grants of the `runs` field of the access table.
+ * of run instances (each may only put objects under its own `runs/<id>/<aws:userid>/`), the function
+ * that records a run's end when its `result.json` lands, and the grants of the `runs` field of the
+ * access table.
  */
 export class Runs extends Construct {
   readonly bucket: Bucket;
@@ -58,11 +68,11 @@ export class Runs extends Construct {
     });
 
     this.runnerRole = new Role(this, 'RunnerRole', { description: 'Assumed by Provisioner run instances: writes their log and result', assumedBy: new ServicePrincipal('ec2.amazonaws.com') });
-    this.runnerRole.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [this.runObjects] }));
+    this.runnerRole.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [`arn:${stack.partition}:s3:::${bucketName}/${runnerWritesUnder}`] }));
     acknowledgeWildcards(
       this.runnerRole,
-      [runObjectsFinding],
-      'Run instances put objects under runs/ only (their script writes its own runs/<id>/); run ids are made at run time.',
+      [runnerObjectsFinding],
+      'Each run instance puts objects only under runs/<id>/<its own aws:userid>/ (role id:instance id); run ids are made at run time, and only the instance recorded for a run counts.',
     );
     this.instanceProfile = new InstanceProfile(this, 'RunnerProfile', { role: this.runnerRole });
 
@@ -102,6 +112,8 @@ export class Runs extends Construct {
 
     const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;
     fn.addEnvironment('PROVISIONER_RUN_PROFILE_ARN', this.instanceProfile.instanceProfileArn);
+    // An instance's aws:userid is `<this role id>:<instance id>`: the prefix a launch records for its run.
+    fn.addEnvironment('PROVISIONER_RUN_ROLE_ID', this.runnerRole.roleId);
     policy(new PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
     policy(
       new PolicyStatement({

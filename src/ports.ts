@@ -323,8 +323,11 @@ export interface RunLaunch {
   timeLimitMs: number;
 }
 
-/** A started machine, or the cloud's refusal (no spot capacity) as the run's reason. */
-export type LaunchOutcome = { machine: string } | { refused: string };
+/**
+ * A started machine and the writer whose files under the run's prefix count (`runKeys`), or the
+ * cloud's refusal (no spot capacity) as the run's reason.
+ */
+export type LaunchOutcome = { machine: string; writer: string } | { refused: string };
 
 /** The throw-away machines of runs: spot EC2 instances in AWS, bash processes locally. */
 export interface RunMachines {

@@ -25,6 +25,8 @@ export interface Output {
   result(value: unknown, text: string): void;
   /** Progress on stderr: one rewritten line on a terminal, plain lines elsewhere. */
   progress(line: string): void;
+  /** Text on stdout as it comes (a followed log). */
+  write(text: string): void;
   error(error: unknown): void;
 }
 
@@ -41,6 +43,9 @@ export function output(json: boolean, stdout = process.stdout, stderr = process.
       if (stderr.isTTY) stderr.write(`\r\x1b[2K${line}`);
       else stderr.write(`${line}\n`);
       last = line;
+    },
+    write(text) {
+      stdout.write(text);
     },
     error(error) {
       if (last && stderr.isTTY) stderr.write('\n');

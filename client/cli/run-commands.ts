@@ -1,3 +1,4 @@
+import { durationRule, parseDuration } from '../../src/domain/duration.js';
 import { runKinds, runStatuses } from '../../src/domain/runs.js';
 import { ProvisionerApiError } from '../session.js';
 import type { Run } from '../runs.js';
@@ -59,6 +60,20 @@ async function start(context: CommandContext, kind: 'test' | 'release'): Promise
   throw new ProvisionerApiError(0, 'operation_failed', `${kind} ${run.id} on ${cluster} ended ${run.status}${where}: ${run.reason ?? 'no reason given'}.`, { run });
 }
 
+/** `run ID --follow`: the log as it grows on stdout until the run ends; the outcome as `test --wait` gives it. */
+async function follow(context: CommandContext, id: string): Promise<void> {
+  if (context.out.json) throw new UsageError('--follow streams text; without it, run ID --log --json gives the log so far');
+  const timeout = optionString(context, 'timeout') ?? '2h';
+  const timeoutMs = parseDuration(timeout);
+  if (timeoutMs === undefined) throw new UsageError(`--timeout ${durationRule} (got ${timeout})`);
+  const run = await context.client.runs.followLog(id, { timeoutMs, intervalMs: Number(process.env.PROVISIONER_POLL_MS ?? 2_000), onText: (text) => context.out.write(text) });
+  context.out.progress(runLine(run));
+  if (run.status !== 'passed') {
+    const where = run.failed_step ? ` at step ${run.failed_step}` : '';
+    throw new ProvisionerApiError(0, 'operation_failed', `${run.kind} ${run.id} on ${run.cluster} ended ${run.status}${where}: ${run.reason ?? 'no reason given'}.`, { run });
+  }
+}
+
 /** `, last step NAME STATUS`: the latest step the run reports, if any. */
 function stepNow(r: Run): string {
   const step = r.steps.at(-1);
@@ -98,11 +113,13 @@ export const runCommands: Record<string, Command> = {
     },
   },
   run: {
-    usage: 'run <id> [--log]',
-    summary: 'A run and its steps; with --log, its log',
-    options: { log: { type: 'boolean' } },
+    usage: 'run <id> [--log] [--follow [--timeout 2h]]',
+    summary: 'A run and its steps; with --log, its log so far; with --follow, its log as it grows until the run ends (exit 1 unless it passed)',
+    options: { log: { type: 'boolean' }, follow: { type: 'boolean' }, timeout: { type: 'string' } },
     async run(context) {
       const id = positional(context, 'id');
+      if (context.options.follow) return follow(context, id);
+      if (optionString(context, 'timeout') !== undefined) throw new UsageError('--timeout needs --follow (it bounds the wait)');
       if (context.options.log) {
         const log = await context.client.runs.log(id);
         context.out.result({ id, log }, log.replace(/\n$/, ''));

@@ -238,7 +238,7 @@ export const run = z.object({
   steps: z.array(runStep),
   failed_step: z.nullable(z.string()),
   reason: z.nullable(z.string()),
-  /** A presigned GET of the log, valid 15 minutes; null while queued. */
+  /** A presigned GET of the log so far, valid 15 minutes; null until the run has a machine. */
   log_url: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),
 });

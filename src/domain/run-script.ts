@@ -19,7 +19,9 @@ export interface ScriptInput {
 export interface RunnerHooks {
   /** An absolute directory of its own: the script works in `<dir>/work`, writes `log.txt` and `result.json` beside it. */
   dir: string;
-  /** The body of `upload FILE NAME`: stores FILE as `runs/<id>/NAME`. */
+  /** The body of `writer`: prints who this machine is to the log bucket (`runKeys`), its uploads' prefix. */
+  writer: string;
+  /** The body of `upload FILE NAME`: stores FILE as `runs/<id>/$RUN_WRITER/NAME`. */
   upload: string;
   /** The body of `power_off`: `shutdown -h now` on EC2, a no-op locally. */
   powerOff: string;
@@ -34,6 +36,9 @@ export function shellQuote(text: string): string {
 
 const variableName = /^[A-Z][A-Z0-9_]{0,63}$/;
 
+/** How many times the script asks who it is before it gives up (it cannot upload without knowing). */
+const writerAttempts = 5;
+
 /** Builds the run's script; throws on an unsafe ref or variable name, which never come from a request unchecked. */
 export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): string {
   if (!isSafeRef(input.ref)) throw new Error(`version ${refRule}`);
@@ -44,20 +49,21 @@ export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): strin
   const dockerEnv = Object.keys(env).map((name) => `-e ${name}`).join(' ');
   const lines = [
     '#!/bin/bash',
-    `# Provisioner run ${input.runId}: generated; uploads log.txt and result.json under the run's prefix, then powers off.`,
+    `# Provisioner run ${input.runId}: generated; uploads log.txt and result.json under its writer's prefix, then powers off.`,
     'set -euo pipefail',
     ...Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
     `RUN_DIR=${shellQuote(hooks.dir)}`,
     'LOG="$RUN_DIR/log.txt" RESULT="$RUN_DIR/result.json"',
     'mkdir -p "$RUN_DIR/work" && cd "$RUN_DIR/work"',
     'exec >>"$LOG" 2>&1',
+    `writer() { ${hooks.writer}; }`,
     `upload() { ${hooks.upload}; }`,
     `power_off() { ${hooks.powerOff}; }`,
     `NAMES=(${names.join(' ')})`,
     `STATE=(${names.map(() => 'skipped').join(' ')})`,
     `SECS=(${names.map(() => '0').join(' ')})`,
     `CODES=(${names.map(() => '-').join(' ')})`,
-    "FAILED='' CURRENT='' STEP_PID='' TICKER=''",
+    "FAILED='' CURRENT='' STEP_PID='' TICKER='' RUN_WRITER=''",
     // Steps are all bash-safe names and numbers, so the JSON needs no escaping.
     'write_result() {',
     '  local i sep="" out="{\\"run_id\\":\\"$RUN_ID\\",\\"exit_code\\":$1,\\"steps\\":["',
@@ -74,7 +80,8 @@ export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): strin
     'finish() {',
     '  local code=$?',
     "  trap '' TERM INT",
-    '  if [ -n "$TICKER" ]; then kill "$TICKER" 2>/dev/null || true; fi',
+    // The ticker finishes an upload in flight before it exits, so that no older log lands after the last one.
+    '  if [ -n "$TICKER" ]; then kill "$TICKER" 2>/dev/null || true; wait "$TICKER" 2>/dev/null || true; fi',
     '  echo "== run ended with exit code $code"',
     '  write_result "$code" || true',
     '  upload "$LOG" log.txt || true',
@@ -90,7 +97,15 @@ export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): strin
     'trap finish EXIT',
     "trap 'on_signal SIGTERM 143' TERM",
     "trap 'on_signal SIGINT 130' INT",
-    `( while sleep ${hooks.logEverySeconds ?? 30}; do upload "$LOG" log.txt || true; done ) &`,
+    // Who this machine is decides where it may upload (on EC2: IAM allows only its own `aws:userid` prefix).
+    `for attempt in {1..${writerAttempts}}; do RUN_WRITER=$(writer) && [ -n "$RUN_WRITER" ] && break || sleep 5; done`,
+    '[ -n "$RUN_WRITER" ] || { echo "== cannot tell who this machine is: nothing can be uploaded"; exit 1; }',
+    'echo "== run $RUN_ID at $RUN_VERSION, uploading as $RUN_WRITER"',
+    // S3 has no append: the growing log replaces log.txt every few seconds and after each step.
+    "tick() { trap 'kill $! 2>/dev/null; exit 0' TERM; while :; do",
+    `  sleep ${hooks.logEverySeconds ?? 30} & wait $! || true; upload "$LOG" log.txt || true`,
+    'done; }',
+    'tick &',
     'TICKER=$!',
     'run_step() {',
     '  local index=$1 image=$2 command=$3 started code',

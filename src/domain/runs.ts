@@ -43,6 +43,8 @@ export interface RunState {
   timeout_id?: string;
   /** The machine running it (an EC2 instance id, a local process group). */
   machine?: string;
+  /** Who may write its log and result (`runKeys`): recorded with the machine. */
+  writer?: string;
   steps?: StepResult[];
   failed_step?: string;
   reason?: string;
@@ -117,11 +119,20 @@ export function outcomeOf(result: RunResult): { status: 'passed' | 'failed'; fai
   return { status: 'failed', failed_step: failed, reason: failed ? `step ${failed} failed` : 'the run reported no steps' };
 }
 
-/** Where a run's files live in the log bucket: everything under `runs/<id>/`. */
+/**
+ * Where a run's files live in the log bucket: under `runs/<id>/<writer>/`, the writer being the
+ * identity that wrote them. On EC2 that is the instance profile's `aws:userid`
+ * (`<role-id>:<instance-id>`), the only prefix IAM lets that instance write to; locally
+ * `local:<pid>`. The run records its writer when its machine starts, and only that writer's files
+ * count.
+ */
 export const runKeys = {
-  prefix: (id: string) => `runs/${id}/`,
-  log: (id: string) => `runs/${id}/log.txt`,
-  result: (id: string) => `runs/${id}/result.json`,
-  /** The run id of a `runs/<id>/result.json` key (an S3 event's), or undefined. */
-  idOfResult: (key: string) => /^runs\/([0-9a-f-]{36})\/result\.json$/.exec(key)?.[1],
+  prefix: (id: string, writer: string) => `runs/${id}/${writer}/`,
+  log: (id: string, writer: string) => `runs/${id}/${writer}/log.txt`,
+  result: (id: string, writer: string) => `runs/${id}/${writer}/result.json`,
+  /** The run id and writer of a `runs/<id>/<writer>/result.json` key (an S3 event's), or undefined. */
+  parseResult(key: string): { id: string; writer: string } | undefined {
+    const match = /^runs\/([0-9a-f-]{36})\/([A-Za-z0-9]{1,128}:[A-Za-z0-9-]{1,64})\/result\.json$/.exec(key);
+    return match?.[1] && match[2] ? { id: match[1], writer: match[2] } : undefined;
+  },
 };

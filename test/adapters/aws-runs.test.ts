@@ -18,7 +18,7 @@ import { generateRunScript } from '../../src/domain/run-script.js';
 import { systemCaller } from '../../src/domain/levels.js';
 import { requestLog } from '../../src/log.js';
 import { completionHandler } from '../../src/operations/runs/completion.js';
-import { type StartRunDeps, startRun } from '../../src/operations/runs/use-cases.js';
+import { readRun, runView, type StartRunDeps, startRun } from '../../src/operations/runs/use-cases.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
 import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
@@ -28,8 +28,9 @@ const ssm = mockClient(SSMClient);
 const schedulerClient = mockClient(SchedulerClient);
 const bucket = 'provisioner-runs-123456789012-us-east-1';
 const profile = 'arn:aws:iam::123456789012:instance-profile/provisioner-runner';
+const roleId = 'AROA3XFRBF535PLBIFPI4';
 const runner = new Ec2RunMachines(
-  { bucket, instanceProfileArn: profile },
+  { bucket, region: 'us-east-1', instanceProfileArn: profile, runnerRoleId: roleId },
   (sdk) => new sdk.EC2Client({ region: 'us-east-1' }),
   (sdk) => new sdk.SSMClient({ region: 'us-east-1' }),
 );
@@ -48,7 +49,7 @@ describe('EC2 runner', () => {
   it('launches one spot instance: one-time, terminated on interruption and on shutdown, the run profile, tags, the script as user data, the run id as client token', async () => {
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0123456789abcdef0' }] });
 
-    expect(await runner.launch(launch)).toEqual({ machine: 'i-0123456789abcdef0' });
+    expect(await runner.launch(launch)).toEqual({ machine: 'i-0123456789abcdef0', writer: `${roleId}:i-0123456789abcdef0` });
 
     expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: launch.amiParameter });
     expect(ec2).toHaveReceivedCommandTimes(RunInstancesCommand, 1);
@@ -68,8 +69,10 @@ describe('EC2 runner', () => {
       ],
     });
     const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');
-    expect(userData).toBe(generateRunScript(script, ec2Hooks(bucket, runId)));
-    expect(userData).toContain(`'s3://${bucket}/runs/${runId}/'"$2"`);
+    expect(userData).toBe(generateRunScript(script, ec2Hooks(bucket, 'us-east-1', runId)));
+    // It uploads as its aws:userid (<role id>:<instance id>), the one prefix IAM lets it write.
+    expect(userData).toContain(`writer() { aws --region 'us-east-1' sts get-caller-identity --query UserId --output text; }`);
+    expect(userData).toContain(`upload() { aws --region 'us-east-1' s3 cp --only-show-errors "$1" 's3://${bucket}/runs/${runId}/'"$RUN_WRITER/$2"; }`);
     expect(userData).toContain('power_off() { shutdown -h now; }');
   });
 
@@ -125,10 +128,15 @@ describe('runs in the AWS configuration (EC2, SSM and Scheduler mocked, S3 on s3
     await dynamo.close();
   });
 
+  /** The S3 event of an object put under the log bucket (S3 URL-encodes the key: `:` is `%3A`). */
+  const created = (key: string) => ({ Records: [{ s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/') } } }] }) as unknown as S3Event;
+  const handler = () => completionHandler(Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, () => v])) as never);
+
   it('a RELEASE starts its instance and schedules its timeout at the time limit; result.json arriving ends it failed, naming the step, and terminates the instance', async () => {
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0aaaabbbbccccdddd' }] });
     const run = await startRun(deps, admin, 'release', 'prod', 'v4.5.1');
-    expect(run).toMatchObject({ status: 'running', kind: 'release', plan: 'sliderule-release', machine: 'i-0aaaabbbbccccdddd', deadline: '2026-11-25T15:00:00.000Z' });
+    const writer = `${roleId}:i-0aaaabbbbccccdddd`;
+    expect(run).toMatchObject({ status: 'running', kind: 'release', plan: 'sliderule-release', machine: 'i-0aaaabbbbccccdddd', writer, deadline: '2026-11-25T15:00:00.000Z' });
     expect(schedulerClient).toHaveReceivedCommandWith(CreateScheduleCommand, {
       Name: `run-${run.id}`,
       ScheduleExpression: 'at(2026-11-25T15:00:00)',
@@ -136,14 +144,34 @@ describe('runs in the AWS configuration (EC2, SSM and Scheduler mocked, S3 on s3
     });
 
     await s3.logs.put(
-      `runs/${run.id}/result.json`,
+      `runs/${run.id}/${writer}/result.json`,
       JSON.stringify({ run_id: run.id, exit_code: 2, steps: [{ name: 'setup', status: 'passed', seconds: 40, exit_code: 0 }, { name: 'clone', status: 'failed', seconds: 3, exit_code: 2 }, { name: 'build-cluster', status: 'skipped', seconds: 0 }], failed_step: 'clone' }),
     );
-    const handler = completionHandler(Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, () => v])) as never);
-    const event = { Records: [{ s3: { bucket: { name: bucket }, object: { key: `runs/${run.id}/result.json` } } }] } as unknown as S3Event;
-    expect(await handler(event)).toEqual({ completed: [`${run.id}:failed`] });
+    expect(await handler()(created(`runs/${run.id}/${writer}/result.json`))).toEqual({ completed: [`${run.id}:failed`] });
     expect(ec2).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-0aaaabbbbccccdddd'] });
     expect(schedulerClient).toHaveReceivedCommandWith(DeleteScheduleCommand, { Name: `run-${run.id}`, GroupName: 'provisioner' });
+  });
+
+  it('a result written under another instance\'s prefix does not end the run, nor stop anything', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0aaaabbbbcccc0001' }] });
+    const run = await startRun(deps, admin, 'release', 'prod', 'main');
+    // Another run's instance may write under its own aws:userid for any run id: IAM cannot tell run ids apart.
+    const intruder = `${roleId}:i-0eeeeffff00001111`;
+    await s3.logs.put(`runs/${run.id}/${intruder}/result.json`, JSON.stringify({ run_id: run.id, exit_code: 0, steps: [{ name: 'build-cluster', status: 'passed', seconds: 1, exit_code: 0 }] }));
+
+    expect(await handler()(created(`runs/${run.id}/${intruder}/result.json`))).toEqual({ completed: [] });
+    expect(await handler()(created(`runs/${run.id}/result.json`))).toEqual({ completed: [] });
+
+    const view = await runView(deps, await readRun(deps, admin, run.id));
+    expect(view).toMatchObject({ status: 'running', steps: [] });
+    // The log link is the recorded instance's, never the intruder's.
+    const writer = `${roleId}:i-0aaaabbbbcccc0001`;
+    expect(new URL(view.log_url ?? '').pathname).toBe(`/${bucket}/runs/${run.id}/${encodeURIComponent(writer)}/log.txt`);
+    expect(ec2).not.toHaveReceivedCommand(TerminateInstancesCommand);
+
+    // The run's own instance still ends it.
+    await s3.logs.put(`runs/${run.id}/${writer}/result.json`, JSON.stringify({ run_id: run.id, exit_code: 1, steps: [{ name: 'build-cluster', status: 'failed', seconds: 1, exit_code: 1 }] }));
+    expect(await handler()(created(`runs/${run.id}/${writer}/result.json`))).toEqual({ completed: [`${run.id}:failed`] });
   });
 
   it('spot capacity refused: the run is failed with that reason, not stuck queued', async () => {

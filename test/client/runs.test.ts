@@ -26,8 +26,14 @@ beforeAll(async () => {
     // A RELEASE that passes quickly (the test catalog's default release outlasts any test).
     runs: {
       ...testCatalog.runs,
-      plans: { ...testCatalog.runs.plans, build: { kind: 'release', repository: 'fixture:run-repo', steps: [{ name: 'build-cluster', run: 'echo "building $RUN_CLUSTER images at $RUN_VERSION"' }] } },
+      plans: {
+        ...testCatalog.runs.plans,
+        build: { kind: 'release', repository: 'fixture:run-repo', steps: [{ name: 'build-cluster', run: 'echo "building $RUN_CLUSTER images at $RUN_VERSION"' }] },
+        // Long enough for the log to be uploaded (every 2 s locally) while it runs.
+        gradual: { kind: 'release', repository: 'fixture:run-repo', steps: [{ name: 'build-cluster', run: 'echo "first half ünïcode"; sleep 5; echo "second half"' }] },
+      },
       release: 'build',
+      clusters: { ...testCatalog.runs.clusters, 'acme-dev': { ...testCatalog.runs.clusters['acme-dev'], release: 'gradual' } },
     },
   };
   api = await startTestApi({ deps: { compute }, env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_CATALOG: writeCatalog(catalog) } });
@@ -84,6 +90,19 @@ describe('the SDK', () => {
     expect(await client.runs.log(run.id)).toContain('expected 42, got 41');
   });
 
+  it('followLog hands over the log as it grows, each piece once, until the run ends', async () => {
+    const started = await client.runs.release('acme-dev', 'main');
+    const pieces: string[] = [];
+    const run = await client.runs.followLog(started.id, { intervalMs: 200, onText: (text) => pieces.push(text) });
+    expect(run).toMatchObject({ status: 'passed' });
+    // The first half showed while the step still ran; together the pieces are the whole log.
+    expect(pieces.length).toBeGreaterThanOrEqual(2);
+    expect(pieces[0]).toContain('first half ünïcode');
+    expect(pieces[0]).not.toContain('second half');
+    expect(pieces.join('')).toBe(await client.runs.log(run.id));
+    expect(pieces.join('')).toContain('== run ended with exit code 0');
+  });
+
   it('waitFor throws a timeout when the run has not ended in time; cancel ends it', async () => {
     const started = await client.runs.test('demo', 'main');
     await expect(client.runs.waitFor(started.id, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'timeout' });
@@ -133,6 +152,17 @@ describe('the CLI', () => {
     const json = await cli(['test', 'acme-dev', '--version', 'main', '--wait', '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'operation_failed', details: { run: { status: 'failed', failed_step: 'known-failure' } } });
+  });
+
+  it('run ID --follow prints the log as it grows and exits 0 when the run passes; it streams text, so not with --json', async () => {
+    const started = await client.runs.release('acme-dev', 'v1.0');
+    const followed = await cli(['run', started.id, '--follow']);
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toBe(await client.runs.log(started.id));
+    expect(followed.stdout).toContain('second half');
+    expect(followed.stderr).toContain(`${started.id}  release  acme-dev  v1.0  passed`);
+    expect((await cli(['run', started.id, '--follow', '--json'])).code).toBe(2);
+    expect((await cli(['run', started.id, '--timeout', '1m'])).code).toBe(2);
   });
 
   it('runs filters; cancel-run; usage errors exit 2 before anything is started', async () => {

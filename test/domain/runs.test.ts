@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseCatalog } from '../../src/domain/catalog.js';
 import { planFor, type RunStep } from '../../src/domain/catalog/runs.js';
 import { ProvisionerError } from '../../src/domain/errors.js';
+import { ec2Hooks } from '../../src/adapters/aws/ec2-runner.js';
 import { generateRunScript } from '../../src/domain/run-script.js';
 import { decideCancelRun, decideStart, isSafeRef, outcomeOf } from '../../src/domain/runs.js';
 
@@ -63,29 +64,50 @@ describe('plans in the catalog', () => {
   });
 });
 
-/** Uploads copy into `out`; power off leaves a marker there. */
-function hooks(dir: string, out: string) {
-  return { dir, upload: `cp "$1" "${out}/$2"`, powerOff: `touch "${out}/powered-off"`, logEverySeconds: 1 };
+const writer = 'AROATESTROLE:i-0123456789abcdef0';
+
+/** Uploads copy into `out/<writer>/`, as S3 keys under the writer's prefix; power off leaves a marker in `out`. */
+function hooks(dir: string, out: string, upload = `mkdir -p "${out}/$RUN_WRITER" && cp "$1" "${out}/$RUN_WRITER/$2"`) {
+  return { dir, writer: `echo ${writer}`, upload, powerOff: `touch "${out}/powered-off"`, logEverySeconds: 1 };
 }
 
-function runScript(steps: RunStep[], signalAfter?: string) {
+interface ScriptRun {
+  code: number | null;
+  result: any;
+  log: string;
+  poweredOff: boolean;
+  /** The uploaded log whenever it changed while the script ran. */
+  uploads: string[];
+}
+
+/**
+ * Runs a script and reads its uploads; `signalAfter` sends SIGTERM once the log shows that text,
+ * `upload` replaces the hooks' upload, `settleMs` waits after the exit (for anything still uploading).
+ */
+function runScript(steps: RunStep[], options: { signalAfter?: string; upload?: (out: string) => string; settleMs?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'run-'));
   const out = mkdtempSync(join(tmpdir(), 'out-'));
-  const script = generateRunScript({ runId, ref: 'main', repository: 'fixture:x', steps, env: { CLUSTER_URL: 'http://127.0.0.1:1' } }, hooks(dir, out));
+  const uploaded = join(out, writer, 'log.txt');
+  const script = generateRunScript({ runId, ref: 'main', repository: 'fixture:x', steps, env: { CLUSTER_URL: 'http://127.0.0.1:1' } }, hooks(dir, out, options.upload?.(out)));
   writeFileSync(join(dir, 'run.sh'), script);
-  return new Promise<{ code: number | null; result: any; log: string; poweredOff: boolean }>((resolve) => {
+  return new Promise<ScriptRun>((resolve) => {
+    const uploads: string[] = [];
     const child = spawn('bash', [join(dir, 'run.sh')], { stdio: 'ignore' });
-    const timer = signalAfter
-      ? setInterval(() => {
-          if (existsSync(join(dir, 'log.txt')) && readFileSync(join(dir, 'log.txt'), 'utf8').includes(signalAfter)) {
-            clearInterval(timer);
-            child.kill('SIGTERM');
-          }
-        }, 50)
-      : undefined;
+    let signalled = false;
+    const timer = setInterval(() => {
+      const latest = existsSync(uploaded) ? readFileSync(uploaded, 'utf8') : undefined;
+      if (latest !== undefined && latest !== uploads.at(-1)) uploads.push(latest);
+      if (options.signalAfter && !signalled && existsSync(join(dir, 'log.txt')) && readFileSync(join(dir, 'log.txt'), 'utf8').includes(options.signalAfter)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    }, 50);
     child.on('exit', (code) => {
       clearInterval(timer);
-      resolve({ code, result: JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')), log: readFileSync(join(out, 'log.txt'), 'utf8'), poweredOff: existsSync(join(out, 'powered-off')) });
+      setTimeout(() => {
+        const read = (name: string) => readFileSync(join(out, writer, name), 'utf8');
+        resolve({ code, result: JSON.parse(read('result.json')), log: read('log.txt'), poweredOff: existsSync(join(out, 'powered-off')), uploads });
+      }, options.settleMs ?? 0);
     });
   });
 }
@@ -143,13 +165,36 @@ describe('the generated script', () => {
         { name: 'slow', run: 'echo slow started; sleep 30' },
         { name: 'after', run: 'true' },
       ],
-      'slow started',
+      { signalAfter: 'slow started' },
     );
     expect(code).toBe(143);
     expect(result).toMatchObject({ exit_code: 143, failed_step: 'slow' });
     expect(result.steps.map((s: any) => s.status)).toEqual(['passed', 'failed', 'skipped']);
     expect(log).toContain('received SIGTERM');
     expect(poweredOff).toBe(true);
+  });
+
+  it('uploads the growing log while a step runs, under its writer, and the whole log at the end', async () => {
+    const { result, log, uploads } = await runScript([
+      { name: 'long', run: 'echo halfway; sleep 2.5; echo done' },
+      { name: 'short', run: 'echo short' },
+    ]);
+    expect(result.steps.map((s: any) => s.status)).toEqual(['passed', 'passed']);
+    // The ticker (every second here) showed the step's first line while it still ran.
+    const progress = uploads.find((text) => text.includes('halfway') && !text.includes('done'));
+    expect(progress).toContain(`uploading as ${writer}`);
+    // Each upload is a longer prefix of the final log.
+    for (const text of uploads) expect(log.startsWith(text)).toBe(true);
+    expect(log).toContain('== run ended with exit code 0');
+  });
+
+  it('waits for an upload in flight before the last one, so the final log is never replaced by an older one', async () => {
+    // One process per upload, as aws s3 cp is: uploads of the log before its last line take 1.5 s, the
+    // final one is instant. The step fails after the first tick (at 1 s), while that tick's upload is in flight.
+    const slowUntilTheEnd = (out: string) =>
+      `bash -c 'f=$(mktemp) && cp "$1" "$f" && { [ "$2" != log.txt ] || grep -q "run ended" "$f" || sleep 1.5; } && mkdir -p "${out}/$3" && mv "$f" "${out}/$3/$2"' upload "$1" "$2" "$RUN_WRITER"`;
+    const { log } = await runScript([{ name: 'brief', run: 'sleep 1.6; exit 1' }], { upload: slowUntilTheEnd, settleMs: 2_000 });
+    expect(log).toContain('== run ended with exit code 1');
   });
 
   it('keeps a command with quotes and $ as the catalog wrote it', async () => {
@@ -163,7 +208,7 @@ describe('the generated script', () => {
     const largest = plans.reduce((a, b) => (JSON.stringify(b.steps).length > JSON.stringify(a.steps).length ? b : a));
     const script = generateRunScript(
       { runId, ref: 'release/2026-11-25', repository: largest.repository, steps: largest.steps, env: { CLUSTER_URL: 'https://demo.example.org', CLUSTER_TOKEN: 'x'.repeat(1200), RUN_CLUSTER: 'demo' } },
-      { dir: '/var/tmp/provisioner-run', upload: `aws s3 cp --only-show-errors "$1" "s3://provisioner-runs-123456789012-us-east-1/runs/${runId}/$2"`, powerOff: 'shutdown -h now' },
+      ec2Hooks('provisioner-runs-123456789012-ap-southeast-2', 'ap-southeast-2', runId),
     );
     expect(largest.steps.length).toBeGreaterThanOrEqual(9);
     expect(Buffer.from(script).toString('base64').length).toBeLessThanOrEqual(16_384);

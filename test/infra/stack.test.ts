@@ -513,10 +513,21 @@ describe('ProvisionerStack runs', () => {
     });
   });
 
-  it('lets run instances only put objects under runs/, and passes their role only to EC2', () => {
+  it('lets each run instance put objects only under runs/<id>/<its own aws:userid>/, and passes their role only to EC2', () => {
     const puts = statements('s3:PutObject');
     expect(puts.map(({ roles }) => roles.map((r) => r.replace(/[0-9A-F]{8}$/, '')))).toEqual([['RunsRunnerRole']]);
-    expect(JSON.stringify(puts[0]?.statement.Resource)).toMatch(/provisioner-runs-.*\/runs\/\*/);
+    // The IAM policy variable reaches the policy as written (not a CloudFormation substitution).
+    expect(puts[0]?.statement).toEqual({
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::provisioner-runs-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, '/runs/*/${aws:userid}/*']],
+      },
+    });
+    // The functions that launch or stop runs know the role's id: the first half of an instance's aws:userid.
+    const launchers = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => /^Api(testrunner|release|cancelrun)|^Runsruncompleted/.test(id));
+    expect(launchers).toHaveLength(4);
+    for (const [, fn] of launchers) expect(fn.Properties.Environment.Variables.PROVISIONER_RUN_ROLE_ID).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RunsRunnerRole/), 'RoleId'] });
     const runnerPasses = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Resource).includes('RunsRunnerRole'));
     expect(runnerPasses.length).toBe(2);
     for (const { statement } of runnerPasses) expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });

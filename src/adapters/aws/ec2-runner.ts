@@ -4,7 +4,6 @@ import type * as SsmModule from '@aws-sdk/client-ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ProvisionerError } from '../../domain/errors.js';
 import { generateRunScript, type RunnerHooks, shellQuote } from '../../domain/run-script.js';
-import { runKeys } from '../../domain/runs.js';
 import type { LaunchOutcome, RunLaunch, RunMachines } from '../../ports.js';
 import { tags } from './ec2-compute.js';
 
@@ -12,9 +11,13 @@ import { tags } from './ec2-compute.js';
 export const runTag = 'provisioner:run';
 
 export interface Ec2RunnerOptions {
-  /** The log bucket; the instance profile may write only under `runs/`. */
+  /** The log bucket; the instance profile may write only under `runs/<any id>/<its aws:userid>/`. */
   bucket: string;
+  /** The region of the bucket, for the instance's AWS CLI. */
+  region: string;
   instanceProfileArn: string;
+  /** The unique id (`AROA...`) of the profile's role: an instance's `aws:userid` is `<role id>:<instance id>`. */
+  runnerRoleId: string;
   /** Default VPC when absent. */
   subnetId?: string;
 }
@@ -32,11 +35,17 @@ const capacityErrors = new Set([
   'Unsupported',
 ]);
 
-/** What the script does on EC2: works in /var/tmp, uploads with the AWS CLI under the instance profile, shuts down (= terminate). */
-export function ec2Hooks(bucket: string, runId: string): RunnerHooks {
+/**
+ * What the script does on EC2: works in /var/tmp, learns its `aws:userid` from STS (allowed to
+ * anyone), uploads with the AWS CLI under the instance profile to the one prefix IAM lets it write,
+ * shuts down (= terminate).
+ */
+export function ec2Hooks(bucket: string, region: string, runId: string): RunnerHooks {
+  const aws = `aws --region ${shellQuote(region)}`;
   return {
     dir: '/var/tmp/provisioner-run',
-    upload: `aws s3 cp --only-show-errors "$1" ${shellQuote(`s3://${bucket}/${runKeys.prefix(runId)}`)}"$2"`,
+    writer: `${aws} sts get-caller-identity --query UserId --output text`,
+    upload: `${aws} s3 cp --only-show-errors "$1" ${shellQuote(`s3://${bucket}/runs/${runId}/`)}"$RUN_WRITER/$2"`,
     powerOff: 'shutdown -h now',
   };
 }
@@ -68,7 +77,7 @@ export class Ec2RunMachines implements RunMachines {
 
   async launch(launch: RunLaunch): Promise<LaunchOutcome> {
     const image = await this.image(launch.amiParameter);
-    const script = generateRunScript(launch.script, ec2Hooks(this.options.bucket, launch.runId));
+    const script = generateRunScript(launch.script, ec2Hooks(this.options.bucket, this.options.region, launch.runId));
     const { sdk, client } = await this.ec2();
     const tagList = [
       { Key: tags.managed, Value: 'true' },
@@ -96,7 +105,7 @@ export class Ec2RunMachines implements RunMachines {
       );
       const id = started.Instances?.[0]?.InstanceId;
       if (!id) throw new Error('RunInstances returned no instance');
-      return { machine: id };
+      return { machine: id, writer: `${this.options.runnerRoleId}:${id}` };
     } catch (error) {
       const name = (error as { name?: string }).name ?? '';
       if (capacityErrors.has(name)) return { refused: `EC2 refused a spot ${launch.instanceType}: ${name}: ${(error as Error).message}` };

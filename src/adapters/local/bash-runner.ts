@@ -14,8 +14,11 @@ export interface LocalRunnerOptions {
   logs: RunLogs;
   /** Where `fixture:<name>` repositories come from. */
   fixtures: string;
-  /** Called once a run's script ended and its files are uploaded: the local stand-in for the S3 event on result.json. */
-  onFinished: (runId: string) => Promise<unknown>;
+  /**
+   * Called once a run's script ended and its files are uploaded: the local stand-in for the S3 event
+   * on `runs/<id>/<writer>/result.json`, with the writer this runner started.
+   */
+  onFinished: (runId: string, writer: string) => Promise<unknown>;
   log: Log;
   /** How often the outbox is uploaded while a run goes (ms). */
   syncEveryMs?: number;
@@ -27,9 +30,11 @@ interface LocalRun {
 }
 
 /**
- * Runs the generated script with bash in a fresh temporary directory, no EC2. The script's `upload`
- * copies into an outbox that this runner uploads through the S3 adapter (every second, and once
- * more at the end), so the local log streams like the EC2 one; `power_off` is a no-op.
+ * Runs the generated script with bash in a fresh temporary directory, no EC2. Its writer is
+ * `local:<pid>` (what `$$` is in the script: the process this runner spawns); its `upload` copies
+ * into `<outbox>/<writer>/`, which this runner uploads under `runs/<id>/` through the S3 adapter
+ * (every second, and once more at the end), so the local log streams like the EC2 one and lands in
+ * the same layout; `power_off` is a no-op.
  */
 export class LocalBashRunner implements RunMachines {
   private readonly runs = new Map<string, LocalRun>();
@@ -37,26 +42,40 @@ export class LocalBashRunner implements RunMachines {
   constructor(private readonly options: LocalRunnerOptions) {}
 
   async launch(launch: RunLaunch): Promise<LaunchOutcome> {
-    if (this.runs.has(launch.runId)) return { machine: `local:${this.runs.get(launch.runId)?.child.pid}` };
+    const running = this.runs.get(launch.runId);
+    if (running) return { machine: `local:${running.child.pid}`, writer: `local:${running.child.pid}` };
     const dir = mkdtempSync(join(tmpdir(), 'provisioner-run-'));
     const outbox = join(dir, 'outbox');
     mkdirSync(outbox);
     const repository = await this.repository(launch.script.repository, dir);
     const script = generateRunScript(
       { ...launch.script, repository },
-      { dir: join(dir, 'run'), upload: `cp "$1" "${outbox}/.$2" && mv "${outbox}/.$2" "${outbox}/$2"`, powerOff: ':', logEverySeconds: 2 },
+      {
+        dir: join(dir, 'run'),
+        writer: 'echo "local:$$"',
+        // Copied aside first, so that the runner never uploads half a file (the ticker and the steps may upload at once).
+        upload: `d="${outbox}/$RUN_WRITER" && mkdir -p "$d" && cp "$1" "$d/.$2.$BASHPID" && mv "$d/.$2.$BASHPID" "$d/$2"`,
+        powerOff: ':',
+        logEverySeconds: 2,
+      },
     );
     writeFileSync(join(dir, 'run.sh'), script, { mode: 0o700 });
     // Its own process group, so a cancel reaches the step it runs too.
     const child = spawn('bash', [join(dir, 'run.sh')], { cwd: dir, detached: true, stdio: 'ignore' });
+    const writer = `local:${child.pid}`;
     const uploaded = new Map<string, number>();
-    const sync = () => this.sync(launch.runId, outbox, uploaded);
+    // One sync at a time: the last one, at the exit, must not skip a file an earlier one is still uploading.
+    let syncing = Promise.resolve();
+    const sync = () =>
+      (syncing = syncing.then(() =>
+        this.sync(launch.runId, outbox, uploaded).catch((error: unknown) => this.options.log.warn('local run upload failed', { run: launch.runId, error: (error as Error).message })),
+      ));
     const timer = setInterval(() => void sync(), this.options.syncEveryMs ?? 1000);
     const done = new Promise<void>((resolve) => {
       child.on('exit', () => {
         clearInterval(timer);
         void sync()
-          .then(() => this.options.onFinished(launch.runId))
+          .then(() => this.report(launch.runId, writer))
           .catch((error: unknown) => this.options.log.error('local run completion failed', { run: launch.runId, error: (error as Error).message }))
           .finally(() => {
             this.runs.delete(launch.runId);
@@ -65,7 +84,7 @@ export class LocalBashRunner implements RunMachines {
       });
     });
     this.runs.set(launch.runId, { child, done });
-    return { machine: `local:${child.pid}` };
+    return { machine: writer, writer };
   }
 
   async stop(runId: string): Promise<void> {
@@ -89,16 +108,33 @@ export class LocalBashRunner implements RunMachines {
     await this.idle();
   }
 
-  /** Uploads the outbox files that changed since the last upload. */
+  /** Reports the end, again a few times if it fails (the run may not have recorded its machine yet, as an S3 event is retried). */
+  private async report(runId: string, writer: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.onFinished(runId, writer);
+        return;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
+  }
+
+  /** Uploads the outbox files (`<writer>/<name>`, whatever writer the script named) that changed since the last upload. */
   private async sync(runId: string, outbox: string, uploaded: Map<string, number>): Promise<void> {
-    for (const name of readdirSync(outbox)) {
-      if (name.startsWith('.')) continue;
-      const path = join(outbox, name);
-      const mtime = statSync(path).mtimeMs;
-      if (uploaded.get(name) === mtime) continue;
-      uploaded.set(name, mtime);
-      const contentType = name.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
-      await this.options.logs.put(`${runKeys.prefix(runId)}${name}`, readFileSync(path), contentType);
+    for (const entry of readdirSync(outbox, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const writer = entry.name;
+      for (const name of readdirSync(join(outbox, writer))) {
+        if (name.startsWith('.')) continue;
+        const path = join(outbox, writer, name);
+        const mtime = statSync(path).mtimeMs;
+        if (uploaded.get(path) === mtime) continue;
+        uploaded.set(path, mtime);
+        const contentType = name.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8';
+        await this.options.logs.put(`${runKeys.prefix(runId, writer)}${name}`, readFileSync(path), contentType);
+      }
     }
   }
 

@@ -60,6 +60,7 @@ const runEntity: EntityType<RunState> = {
     deadline: z.optional(z.string()),
     timeout_id: z.optional(z.string()),
     machine: z.optional(z.string()),
+    writer: z.optional(z.string()),
     steps: z.optional(z.array(stepResult)),
     failed_step: z.optional(z.string()),
     reason: z.optional(z.string()),
@@ -136,9 +137,13 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
   }
   if ('refused' in outcome) return end(deps, actor, id, 'failed', outcome.refused);
   return runs.update<RunState>(id, async (state) => {
-    // A run that already ended (a fast local run, a cancel) stays ended.
-    if (state.status !== 'queued') return { done: state };
-    return { from: state, change: change(actor, 'start', { status: 'running', machine: outcome.machine }, { machine: outcome.machine }), after: async (running) => running };
+    // A run that ended meanwhile (a cancel, its time limit) stays ended, and the machine it no longer wants goes.
+    if (state.status !== 'queued') {
+      await deps.runMachines.stop(id, outcome.machine);
+      return { done: state };
+    }
+    const { machine, writer } = outcome;
+    return { from: state, change: change(actor, 'start', { status: 'running', machine, writer }, { machine, writer }), after: async (running) => running };
   });
 }
 
@@ -208,12 +213,24 @@ export async function timeOutRun(deps: RunDeps, actor: Actor, id: string): Promi
 const resultFile = z.object({ steps: z.array(stepResult), failed_step: z.optional(z.string()) });
 
 /**
- * A run's `result.json` arrived (the S3 event in AWS, the local runner's end): passed or failed
- * with its steps, and the machine made sure to be gone. A run that already ended keeps its status.
+ * A run's `result.json` arrived from `writer` (the S3 event in AWS, the local runner's end): passed
+ * or failed with its steps, and the machine made sure to be gone. A run that already ended keeps
+ * its status. Only the writer recorded for the run counts: another machine's file under the run's
+ * id changes nothing (undefined, with a warning); one arriving before the run recorded its machine
+ * is refused with a 503, so that the S3 event is retried.
  */
-export async function completeRun(deps: RunDeps, id: string, requestId: string, log: Actor['log']): Promise<RunState> {
+export async function completeRun(deps: RunDeps, id: string, writer: string, requestId: string, log: Actor['log']): Promise<RunState | undefined> {
   const actor: Actor = { caller: systemCaller('system'), requestId, log };
-  const text = await deps.runLogs.get(runKeys.result(id));
+  const recorded = await runsOf(deps).load(id);
+  if (recorded.version === 0) throw runNotFound(id);
+  if (recorded.status === 'queued' && recorded.writer === undefined) {
+    throw new ProvisionerError('service_unavailable', `Run ${id} has not recorded its machine yet; retry.`, undefined, { 'retry-after': '5' });
+  }
+  if (recorded.writer !== writer) {
+    log.warn('a result from a writer the run did not start; ignored', { run: id, writer, expected: recorded.writer });
+    return undefined;
+  }
+  const text = await deps.runLogs.get(runKeys.result(id, writer));
   let result: RunResult = { steps: [] };
   try {
     result = resultFile.parse(JSON.parse(text ?? 'null'));
@@ -222,7 +239,6 @@ export async function completeRun(deps: RunDeps, id: string, requestId: string, 
   }
   const outcome = outcomeOf(result);
   return runsOf(deps).update<RunState>(id, async (state) => {
-    if (state.version === 0) throw runNotFound(id);
     if (isFinished(state.status)) {
       await cleanUp(deps, state);
       return { done: state };
@@ -237,12 +253,11 @@ export async function completeRun(deps: RunDeps, id: string, requestId: string, 
         return ended;
       },
     };
-  });
+  }, recorded);
 }
 
-/** The API's view of a run; `log_url` is a presigned GET valid 15 minutes once the run has started. */
+/** The API's view of a run; `log_url` is a presigned GET valid 15 minutes once the run has a machine (its writer). */
 export async function runView(deps: Pick<RunDeps, 'runLogs'>, state: RunState) {
-  const started = state.status !== 'queued';
   return {
     id: state.id,
     kind: state.kind ?? 'test',
@@ -257,7 +272,7 @@ export async function runView(deps: Pick<RunDeps, 'runLogs'>, state: RunState) {
     steps: state.steps ?? [],
     failed_step: state.failed_step ?? null,
     reason: state.reason ?? null,
-    log_url: started ? await deps.runLogs.presignGet(runKeys.log(state.id), logUrlSeconds) : null,
+    log_url: state.writer ? await deps.runLogs.presignGet(runKeys.log(state.id, state.writer), logUrlSeconds) : null,
     updated_at: state.updated_at ?? null,
   };
 }

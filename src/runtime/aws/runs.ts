@@ -13,9 +13,17 @@ export const runLogs = once(() => new S3RunLogs(bucket()));
 export const runMachines = once(() => {
   const env = readEnv({
     PROVISIONER_RUN_PROFILE_ARN: z.string().check(z.startsWith('arn:')),
+    PROVISIONER_RUN_ROLE_ID: z.string().check(z.minLength(1)),
+    AWS_REGION: z.string().check(z.minLength(1)),
     PROVISIONER_RUN_SUBNET: z.optional(z.string().check(z.startsWith('subnet-'))),
   });
-  return new Ec2RunMachines({ bucket: bucket(), instanceProfileArn: env.PROVISIONER_RUN_PROFILE_ARN, subnetId: env.PROVISIONER_RUN_SUBNET });
+  return new Ec2RunMachines({
+    bucket: bucket(),
+    region: env.AWS_REGION,
+    instanceProfileArn: env.PROVISIONER_RUN_PROFILE_ARN,
+    runnerRoleId: env.PROVISIONER_RUN_ROLE_ID,
+    subnetId: env.PROVISIONER_RUN_SUBNET,
+  });
 });
 
 export const runProviders = { runLogs, runMachines };
