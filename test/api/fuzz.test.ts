@@ -36,7 +36,7 @@ const refused: string[] = [];
 const ids = { workspace: '', workbench: '', run: '' };
 
 /** Runs that never start a process: the fuzz only needs their records. */
-const runMachines: RunMachines = { launch: async (launch) => ({ machine: `fake-${launch.runId}` }), stop: async () => undefined };
+const runMachines: RunMachines = { launch: async (launch) => ({ machine: `fake-${launch.runId}`, writer: `fake:${launch.runId}` }), stop: async () => undefined };
 
 beforeAll(async () => {
   await github.start();
