@@ -22,8 +22,10 @@ interface Window {
  * twice the last, up to `maxLease(limit)`. Every admitted request was counted before it was admitted
  * and no process admits past the limit (a lease is granted only up to what the store's total
  * leaves), so the limit holds across processes; the cost is that a lease a process does not use up
- * still counts: at most `maxLease(limit) − 1` requests per process and window, i.e. a caller may be
- * refused that much early. Limits small enough for tests (< 100) lease one at a time: exact.
+ * still counts: less than two leases' worth (`2 × maxLease(limit)`) per process and window, i.e. a
+ * caller may be refused that much early. While a lease is half used, the next one is counted in the
+ * background, so a busy caller never waits on the store. Limits under 100 lease one at a time:
+ * exact, and never ahead.
  * Concurrent requests wait for the ADD in flight instead of sending their own; once the store says
  * the limit is reached, the process refuses the rest of the window without asking again.
  */
@@ -36,6 +38,13 @@ export class RateLeases {
     for (;;) {
       if (window.allowance > 0) {
         window.allowance--;
+        // A busy caller's next lease is counted while this one is used up, so requests do not stall
+        // on the round trip (its failure surfaces on the request that then waits for a lease).
+        if (window.lease > 1 && window.allowance < window.lease / 2 && !window.exhausted && !window.pending) {
+          window.pending = this.lease(store, key, window, limit)
+            .catch(() => undefined)
+            .finally(() => (window.pending = undefined));
+        }
         return true;
       }
       if (window.exhausted) return false;
