@@ -123,7 +123,7 @@ export async function mixedLoad(catalog: Record<string, unknown>, seconds: numbe
   const { catalogPath, devUsers } = benchSetup(catalog);
   const api = await startProcess('npx', ['tsx', 'local/main.ts', '--memory'], /listening on (\S+)/, {
     PORT: '0',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
+    PROVISIONER_LOG_LEVEL: 'WARN',
     PROVISIONER_CATALOG: catalogPath,
     PROVISIONER_DEV_USERS: devUsers,
   });
@@ -187,10 +187,10 @@ export async function mixedLoad(catalog: Record<string, unknown>, seconds: numbe
  */
 export async function idleCost(catalog: Record<string, unknown>, count: number, seconds: number): Promise<void> {
   const { catalogPath, devUsers } = benchSetup(catalog, count);
-  process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+  process.env.PROVISIONER_LOG_LEVEL = 'WARN';
   const config = readEnv(localSettings, {
     PORT: '0',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
+    PROVISIONER_LOG_LEVEL: 'WARN',
     PROVISIONER_MEMORY: '1',
     PROVISIONER_CATALOG: catalogPath,
     PROVISIONER_DEV_USERS: devUsers,

@@ -172,7 +172,7 @@ async function throughput(): Promise<void> {
   const { catalogPath, devUsers } = benchSetup(exampleCatalog());
   const api = await startProcess('npx', ['tsx', 'local/main.ts', '--memory'], /listening on (\S+)/, {
     PORT: '0',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
+    PROVISIONER_LOG_LEVEL: 'WARN',
     PROVISIONER_CATALOG: catalogPath,
     PROVISIONER_DEV_USERS: devUsers,
   });

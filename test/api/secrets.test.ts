@@ -33,7 +33,7 @@ describe('secrets stay out of logs and the data dir', () => {
     await oidc.start();
     github.users.set(githubToken, { login: 'alice', orgs: { acme: 'active' } });
     api = new ApiProcess(await freePort(), {
-      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      PROVISIONER_LOG_LEVEL: 'DEBUG',
       PROVISIONER_DATA_DIR: dataDir,
       PROVISIONER_GITHUB_API_URL: github.url,
       PROVISIONER_GITHUB_OIDC_ISSUER: oidc.url,

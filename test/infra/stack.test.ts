@@ -382,7 +382,7 @@ describe('each function\'s environment', () => {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
         cwd: root,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_REGION: 'us-east-1', LAMBDA_TASK_ROOT: taskRoot, POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_REGION: 'us-east-1', LAMBDA_TASK_ROOT: taskRoot, PROVISIONER_LOG_LEVEL: 'SILENT', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

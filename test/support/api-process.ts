@@ -18,7 +18,7 @@ export class ApiProcess {
   async start(): Promise<void> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', ...this.env, PORT: String(this.port) },
+      env: { ...process.env, PROVISIONER_LOG_LEVEL: 'WARN', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
