@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiProcess, freePort, until } from '../support/api-process.js';
+import { runCli } from '../support/cli-process.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { testCatalog, writeCatalog } from '../support/local-api.js';
 
@@ -40,26 +40,7 @@ describe('runs end to end with the CLI against npm start', () => {
   };
 
   /** The CLI as a user runs it: its own node process. */
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['client/cli/bin.mjs', ...args], {
-        env: {
-          ...process.env,
-          PROVISIONER_URL: api.url,
-          PROVISIONER_CONFIG: join(cacheDir, 'absent.toml'),
-          PROVISIONER_CACHE_DIR: cacheDir,
-          PROVISIONER_GITHUB_TOKEN: 'gh-alice',
-          PROVISIONER_POLL_MS: '200',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const cli = (args: string[]) => runCli(api.url, cacheDir, args, 'gh-alice');
 
   beforeAll(async () => {
     await github.start();

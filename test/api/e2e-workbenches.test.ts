@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiProcess, freePort } from '../support/api-process.js';
+import { runCli } from '../support/cli-process.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { testCatalog, writeCatalog } from '../support/local-api.js';
 
@@ -25,27 +25,7 @@ afterAll(async () => {
   await github.stop();
 });
 
-function cli(args: string[], token = 'gh-olga'): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['client/cli/bin.mjs', ...args], {
-      env: {
-        ...process.env,
-        PROVISIONER_URL: api.url,
-        PROVISIONER_CONFIG: join(cacheDir, 'absent.toml'),
-        // Per login: the CLI caches the user JWT per API URL.
-        PROVISIONER_CACHE_DIR: join(cacheDir, token),
-        PROVISIONER_GITHUB_TOKEN: token,
-        PROVISIONER_POLL_MS: '200',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], token = 'gh-olga') => runCli(api.url, cacheDir, args, token);
 
 const json = async (args: string[], token?: string) => {
   const result = await cli([...args, '--json'], token);
