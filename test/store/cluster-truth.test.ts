@@ -7,23 +7,9 @@ import { ProvisionerError } from '../../src/domain/errors.js';
 import { systemCaller } from '../../src/domain/levels.js';
 import { checkDeadline, clusterTrail, deployCluster, destroyCluster, readCluster, recordDrift, scheduledDestroy, sweepClusters } from '../../src/operations/clusters/use-cases.js';
 import { instanceStateHandler } from '../../src/operations/clusters/instance-events.js';
-import type { ScheduledCall, Scheduler } from '../../src/ports.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
-
-/** The schedules that exist, as EventBridge Scheduler would hold them. */
-class RecordingScheduler implements Scheduler {
-  readonly schedules = new Map<string, ScheduledCall>();
-  async schedule(call: ScheduledCall): Promise<void> {
-    this.schedules.set(call.name, call);
-  }
-  async cancel(name: string): Promise<void> {
-    this.schedules.delete(name);
-  }
-  of(cluster: string): ScheduledCall[] {
-    return [...this.schedules.values()].filter((s) => 'cluster' in s.payload && s.payload.cluster === cluster);
-  }
-}
+import { RecordingScheduler } from '../support/recording-scheduler.js';
 
 const MINUTE = 60_000;
 const log = { debug() {}, info() {}, warn() {}, error() {} };

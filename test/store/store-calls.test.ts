@@ -5,9 +5,10 @@ import { type Catalog, parseCatalog } from '../../src/domain/catalog.js';
 import { defaultRules } from '../../src/domain/clusters.js';
 import type { Caller } from '../../src/domain/levels.js';
 import { cancelDestroy, checkDeadline, clusterTrail, deployCluster, destroyCluster, readCluster, recordDrift, scheduleDestroy } from '../../src/operations/clusters/use-cases.js';
-import type { ScheduledCall, Scheduler, Store } from '../../src/ports.js';
+import type { Store } from '../../src/ports.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
+import { RecordingScheduler } from '../support/recording-scheduler.js';
 
 /** The store, counting every call the use cases make through the port. */
 function counting(store: Store): { store: Store; calls: string[] } {
@@ -24,15 +25,6 @@ function counting(store: Store): { store: Store; calls: string[] } {
   return { store: wrapped, calls };
 }
 
-class RecordingScheduler implements Scheduler {
-  readonly schedules = new Map<string, ScheduledCall>();
-  async schedule(call: ScheduledCall): Promise<void> {
-    this.schedules.set(call.name, call);
-  }
-  async cancel(name: string): Promise<void> {
-    this.schedules.delete(name);
-  }
-}
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 const olga: Caller = { sub: 'github:olga', login: 'olga', level: 'org_member', orgs: ['acme'] };
