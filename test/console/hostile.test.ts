@@ -136,4 +136,32 @@ describe('the console against a hostile or flaky API, in Chromium under its own 
     await expect(page.evaluate("document.body.insertAdjacentHTML('beforeend', '<b>x</b>')")).rejects.toThrow(/TrustedHTML/);
     expect(violations.filter((v) => !v.includes('TrustedHTML'))).toEqual([]);
   });
+
+  it('keeps polling the device code through a moment of GitHub or network trouble, and shows a non-http verification link as text', async () => {
+    const polls: Answer[] = [error(503, 'github_unavailable'), error(429, 'rate_limited'), error(428, 'authorization_pending'), { status: 200, body: loginResult }];
+    const { page, calls } = await open((method, path, token) => {
+      if (path === '/v1/login/device') return { status: 200, body: { device_code: 'dc', user_code: 'WDJB-MJHT', verification_uri: badUrls[0], interval: 1, expires_in: 60 } };
+      if (path === '/v1/login/device/token') return polls.shift() ?? error(400, 'invalid_device_code');
+      return hostileApi(method, path, token);
+    });
+    await page.getByRole('button', { name: 'Log in with GitHub' }).click();
+    await page.getByText('WDJB-MJHT').waitFor();
+    expect(await page.locator('.device a').count()).toBe(0);
+    await page.getByRole('heading', { level: 1, name: 'Clusters' }).waitFor({ timeout: 15_000 });
+    expect(calls.filter((call) => call === 'POST /v1/login/device/token')).toHaveLength(4);
+    expect(await page.evaluate('sessionStorage.length')).toBe(1);
+  });
+  it('lets a device answer that comes after a login by pasted token replace nothing', async () => {
+    const { page } = await open((method, path, token) => {
+      if (path === '/v1/login/device') return { status: 200, body: { device_code: 'dc', user_code: 'WDJB-MJHT', verification_uri: 'https://github.test/login/device', interval: 1, expires_in: 60 } };
+      if (path === '/v1/login/device/token') return { status: 200, body: { ...loginResult, token: 'someone-elses-jwt' }, delayMs: 3000 };
+      return hostileApi(method, path, token);
+    });
+    await page.getByRole('button', { name: 'Log in with GitHub' }).click();
+    await page.getByRole('link', { name: 'https://github.test/login/device' }).waitFor();
+    await page.waitForTimeout(1200); // the first poll is under way
+    await pasteLogin(page);
+    await page.waitForTimeout(3000); // the poll has answered
+    expect(await page.evaluate("sessionStorage.getItem('provisioner.token')")).toBe('user-jwt');
+  });
 });

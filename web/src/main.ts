@@ -153,6 +153,9 @@ async function login(exchange: () => Promise<LoginResult>, control: HTMLButtonEl
   }
 }
 
+/** Answers after which the same device code may be polled again. */
+const transient = new Set(['network_error', 'github_unavailable', 'rate_limited']);
+
 /** GitHub's device flow, proxied by the API: show the code, then poll once per interval until GitHub says yes. */
 async function deviceLogin(control: HTMLButtonElement, out: HTMLElement): Promise<void> {
   control.disabled = true;
@@ -183,14 +186,19 @@ async function deviceLogin(control: HTMLButtonElement, out: HTMLElement): Promis
     await new Promise((resolve) => setTimeout(resolve, interval * 1000));
     try {
       const result = await api<LoginResult>('POST', '/v1/login/device/token', { device_code: code.device_code });
+      // Logged in another way meanwhile (a pasted token): this answer must not replace that session.
+      if (!out.isConnected) return;
       session.save(result.token);
       return showApp();
     } catch (error) {
+      if (!out.isConnected) return;
       if (error instanceof ApiError && error.code === 'authorization_pending') continue;
       if (error instanceof ApiError && error.code === 'slow_down') {
-        interval = Number(error.details?.interval ?? interval + 5);
+        interval = Math.max(interval + 1, Number(error.details?.interval) || interval + 5);
         continue;
       }
+      // GitHub or the network failing for a moment: the code the user is entering stays good, so keep polling.
+      if (error instanceof ApiError && transient.has(error.code)) continue;
       control.disabled = false;
       fill(out);
       return fail(error);
