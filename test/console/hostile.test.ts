@@ -137,6 +137,39 @@ describe('the console against a hostile or flaky API, in Chromium under its own 
     expect(violations.filter((v) => !v.includes('TrustedHTML'))).toEqual([]);
   });
 
+  it('logs out completely: no token kept, Back shows none of the session, a late error stays away, focus goes on from the content', async () => {
+    let slow = false;
+    const { page, calls } = await open((method, path, token) => (slow && path.startsWith('/v1/workspaces?') ? { ...error(500, 'internal'), delayMs: 1500 } : hostileApi(method, path, token)));
+    await pasteLogin(page);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
+    slow = true;
+    await page.getByRole('link', { name: 'Workspaces' }).click(); // its list answers (an error) only after the logout
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
+
+    const before = calls.length;
+    await page.goBack(); // #runs of the session that ended
+    await page.waitForTimeout(1800);
+    expect(await page.getByRole('heading', { level: 1 }).allInnerTexts()).toEqual(['Log in']);
+    expect(await page.locator('main').innerText()).not.toContain('internal');
+    expect(calls.slice(before).filter((call) => !call.startsWith('GET /v1/workspaces'))).toEqual([]);
+  });
+
+  it('keeps the shown area when the skip link is used, and moves focus to the content', async () => {
+    const { page } = await open(hostileApi);
+    await pasteLogin(page);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Runs' }).waitFor();
+    await page.getByRole('link', { name: 'Skip to content' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(300);
+    expect(await page.getByRole('heading', { level: 1 }).allInnerTexts()).toEqual(['Runs']);
+    expect(await page.evaluate('document.activeElement.id')).toBe('main');
+  });
+
   it('keeps polling the device code through a moment of GitHub or network trouble, and shows a non-http verification link as text', async () => {
     const polls: Answer[] = [error(503, 'github_unavailable'), error(429, 'rate_limited'), error(428, 'authorization_pending'), { status: 200, body: loginResult }];
     const { page, calls } = await open((method, path, token) => {

@@ -47,7 +47,7 @@ async function refresh(): Promise<void> {
   try {
     busy = await shown.page.load();
   } catch (error) {
-    fail(error);
+    if (current === shown) fail(error);
   }
   if (busy && current === shown) refreshTimer = window.setTimeout(() => void refresh(), 2000);
 }
@@ -80,9 +80,19 @@ async function showApp(): Promise<void> {
     session.clear();
     void start('Logged out.');
   }));
-  const app: App = { me, fail, say, refresh: () => void refresh() };
+  const app: App = {
+    me,
+    // A request of this session that ends after a logout shows nothing on the login page.
+    fail: (error) => {
+      if (current?.app === app) fail(error);
+    },
+    say,
+    refresh: () => void refresh(),
+  };
   const route = () => {
     const wanted = location.hash.slice(1);
+    // Another fragment (the skip link's #main) is not a tab: the page shown stays.
+    if (current?.app === app && !shown.some((a) => a.hash === wanted)) return;
     const area = shown.find((a) => a.hash === wanted) ?? shown[0];
     fill(tabs, h('ul', {}, shown.map((a) => h('li', {}, h('a', { href: `#${a.hash}`, ...(a === area && { 'aria-current': 'page' }) }, a.label)))));
     fill(alerts);
@@ -98,12 +108,20 @@ async function showApp(): Promise<void> {
   };
   window.onhashchange = route;
   route();
+  keepFocus();
+}
+
+/** A keyboard user whose focused control went with the old view (login, logout) goes on from the content, not from the top. */
+function keepFocus(): void {
+  if (!document.activeElement || document.activeElement === document.body) main.focus();
 }
 
 /** The login page: GitHub's device flow through the API, or a pasted GitHub token. */
 async function start(message?: string): Promise<void> {
   window.clearTimeout(refreshTimer);
   current = undefined;
+  // The old session's router goes too: Back after a logout must not show its pages again.
+  window.onhashchange = null;
   if (session.token()) return showApp();
   fill(tabs);
   fill(who);
@@ -139,6 +157,7 @@ async function start(message?: string): Promise<void> {
     ),
   );
   fill(alerts);
+  keepFocus();
 }
 
 async function login(exchange: () => Promise<LoginResult>, control: HTMLButtonElement | null): Promise<void> {
