@@ -97,7 +97,7 @@ export const errorMeanings = {
   device_code_expired: 'Device login: the code expired before it was approved; start again.',
   device_flow_denied: 'Device login: the user refused the request at GitHub.',
   invalid_device_code: 'Device login: GitHub does not know this device code.',
-  device_flow_not_configured: 'Device login is not set up (no PROVISIONER_GITHUB_CLIENT_ID); log in with a GitHub token instead.',
+  device_flow_not_configured: 'Device login is not set up (no PROVISIONER_GITHUB_CLIENT_ID, or GitHub refuses that OAuth app); log in with a GitHub token instead.',
   dependency_unavailable: 'An AWS service (DynamoDB, EC2, Scheduler, Secrets Manager) throttled, failed or did not answer; retry after `Retry-After`.',
   backend_unavailable: 'The compute backend could not act; retry shortly.',
   workspace_not_found: 'No such workspace, or one the caller may not see.',

@@ -6,11 +6,13 @@ import type { OperationFn } from '../http/types.js';
 
 /**
  * Every console file carries these: scripts and styles only from this origin (no inline script),
- * requests only to this API, never framed, never sniffed.
+ * requests only to this API, never framed, never sniffed. Trusted Types (no policy may be made)
+ * make any string reaching an HTML or script sink an error in browsers that have them, so
+ * rendering values as text is enforced, not only a habit of the code.
  */
 export const consoleHeaders = {
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',

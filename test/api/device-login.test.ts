@@ -29,6 +29,7 @@ beforeEach(() => {
   github.deviceError = 'access_denied';
   github.devicePendingPolls = 1;
   github.deviceRequests.length = 0;
+  github.deviceAppError = undefined;
 });
 
 const start = () => api.call('POST', '/v1/login/device');
@@ -87,6 +88,18 @@ describe('the device login the console uses', () => {
       expect((await poll()).status).toBe(503);
     } finally {
       github.down = false;
+    }
+  });
+
+  it.each(['device_flow_disabled', 'incorrect_client_credentials'])('answers GitHub refusing the OAuth app (%s) 501 device_flow_not_configured, not as the caller\'s mistake', async (githubError) => {
+    github.deviceAppError = githubError;
+
+    const started = await start();
+    const polled = await poll();
+
+    for (const answer of [started, polled]) {
+      expect([answer.status, answer.body.error.code]).toEqual([501, 'device_flow_not_configured']);
+      expect(answer.body.error.message).toContain(`GitHub refused this API's OAuth app (${githubError})`);
     }
   });
 

@@ -22,6 +22,8 @@ export class FakeGitHub {
   devicePendingPolls = 1;
   /** What a poll answers while there is no `deviceToken`: the user cancelled, unless a test sets e.g. `authorization_pending` and approves later. */
   deviceError = 'access_denied';
+  /** What GitHub answers both device-flow endpoints instead (e.g. `device_flow_disabled`: the app's device flow is off). */
+  deviceAppError?: string;
   /** The form fields each device-flow request sent (client_id, device_code, grant_type, scope). */
   readonly deviceRequests: Record<string, string>[] = [];
   private devicePolls = 0;
@@ -52,6 +54,7 @@ export class FakeGitHub {
       res.end(JSON.stringify(body));
     };
     if (this.down) return send(502, { message: 'Bad Gateway' });
+    if (this.deviceAppError && path.startsWith('/login/')) return send(200, { error: this.deviceAppError, error_description: 'refused' });
     if (path === '/login/device/code' && req.method === 'POST') {
       this.deviceRequests.push(Object.fromEntries(new URLSearchParams(body)));
       this.devicePolls = 0;

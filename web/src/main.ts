@@ -47,7 +47,7 @@ async function refresh(): Promise<void> {
   try {
     busy = await shown.page.load();
   } catch (error) {
-    fail(error);
+    if (current === shown) fail(error);
   }
   if (busy && current === shown) refreshTimer = window.setTimeout(() => void refresh(), 2000);
 }
@@ -80,9 +80,19 @@ async function showApp(): Promise<void> {
     session.clear();
     void start('Logged out.');
   }));
-  const app: App = { me, fail, say, refresh: () => void refresh() };
+  const app: App = {
+    me,
+    // A request of this session that ends after a logout shows nothing on the login page.
+    fail: (error) => {
+      if (current?.app === app) fail(error);
+    },
+    say,
+    refresh: () => void refresh(),
+  };
   const route = () => {
     const wanted = location.hash.slice(1);
+    // Another fragment (the skip link's #main) is not a tab: the page shown stays.
+    if (current?.app === app && !shown.some((a) => a.hash === wanted)) return;
     const area = shown.find((a) => a.hash === wanted) ?? shown[0];
     fill(tabs, h('ul', {}, shown.map((a) => h('li', {}, h('a', { href: `#${a.hash}`, ...(a === area && { 'aria-current': 'page' }) }, a.label)))));
     fill(alerts);
@@ -98,12 +108,20 @@ async function showApp(): Promise<void> {
   };
   window.onhashchange = route;
   route();
+  keepFocus();
+}
+
+/** A keyboard user whose focused control went with the old view (login, logout) goes on from the content, not from the top. */
+function keepFocus(): void {
+  if (!document.activeElement || document.activeElement === document.body) main.focus();
 }
 
 /** The login page: GitHub's device flow through the API, or a pasted GitHub token. */
 async function start(message?: string): Promise<void> {
   window.clearTimeout(refreshTimer);
   current = undefined;
+  // The old session's router goes too: Back after a logout must not show its pages again.
+  window.onhashchange = null;
   if (session.token()) return showApp();
   fill(tabs);
   fill(who);
@@ -139,6 +157,7 @@ async function start(message?: string): Promise<void> {
     ),
   );
   fill(alerts);
+  keepFocus();
 }
 
 async function login(exchange: () => Promise<LoginResult>, control: HTMLButtonElement | null): Promise<void> {
@@ -152,6 +171,9 @@ async function login(exchange: () => Promise<LoginResult>, control: HTMLButtonEl
     if (control) control.disabled = false;
   }
 }
+
+/** Answers after which the same device code may be polled again. */
+const transient = new Set(['network_error', 'github_unavailable', 'rate_limited']);
 
 /** GitHub's device flow, proxied by the API: show the code, then poll once per interval until GitHub says yes. */
 async function deviceLogin(control: HTMLButtonElement, out: HTMLElement): Promise<void> {
@@ -183,14 +205,19 @@ async function deviceLogin(control: HTMLButtonElement, out: HTMLElement): Promis
     await new Promise((resolve) => setTimeout(resolve, interval * 1000));
     try {
       const result = await api<LoginResult>('POST', '/v1/login/device/token', { device_code: code.device_code });
+      // Logged in another way meanwhile (a pasted token): this answer must not replace that session.
+      if (!out.isConnected) return;
       session.save(result.token);
       return showApp();
     } catch (error) {
+      if (!out.isConnected) return;
       if (error instanceof ApiError && error.code === 'authorization_pending') continue;
       if (error instanceof ApiError && error.code === 'slow_down') {
-        interval = Number(error.details?.interval ?? interval + 5);
+        interval = Math.max(interval + 1, Number(error.details?.interval) || interval + 5);
         continue;
       }
+      // GitHub or the network failing for a moment: the code the user is entering stays good, so keep polling.
+      if (error instanceof ApiError && transient.has(error.code)) continue;
       control.disabled = false;
       fill(out);
       return fail(error);

@@ -9,7 +9,23 @@ const pollErrors: Record<string, [ErrorCode, string]> = {
   access_denied: ['device_flow_denied', 'The login was cancelled at GitHub.'],
 };
 
+/** GitHub's answers that say this API's OAuth app cannot do a device login: no fault of the caller's, and no retry helps. */
+const appErrors = new Set(['incorrect_client_credentials', 'device_flow_disabled', 'unsupported_grant_type']);
+
 const grantType = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** 501 like an API without an app, so the console offers the pasted token instead. */
+function appRefused(error: string): ProvisionerError {
+  return new ProvisionerError(
+    'device_flow_not_configured',
+    `GitHub refused this API's OAuth app (${error}): check PROVISIONER_GITHUB_CLIENT_ID and that the app's device flow is enabled; log in with a GitHub token meanwhile.`,
+  );
+}
+
+/** GitHub's error code, quoted only when it looks like one (a code, not text from elsewhere). */
+function errorCodeOf(answer: Record<string, unknown>): string | undefined {
+  return typeof answer.error === 'string' && /^[a-z_]{1,64}$/.test(answer.error) ? answer.error : undefined;
+}
 
 /**
  * GitHub's device flow at `githubUrl` (github.com, a GitHub Enterprise server, or the tests' fake)
@@ -27,7 +43,9 @@ export class GitHubDeviceFlowClient implements GitHubDeviceFlow {
     const answer = await this.post('/login/device/code', { scope: 'read:org' });
     const { device_code, user_code, verification_uri, interval, expires_in } = answer;
     if (typeof device_code !== 'string' || typeof user_code !== 'string' || typeof verification_uri !== 'string') {
-      throw new ProvisionerError('github_unavailable', `GitHub did not start a device login${typeof answer.error === 'string' ? ` (${answer.error})` : ''}; check the OAuth app (PROVISIONER_GITHUB_CLIENT_ID) and that its device flow is enabled.`);
+      const error = errorCodeOf(answer);
+      if (error && appErrors.has(error)) throw appRefused(error);
+      throw new ProvisionerError('github_unavailable', `GitHub did not start a device login${error ? ` (${error})` : ''}; check the OAuth app (PROVISIONER_GITHUB_CLIENT_ID) and that its device flow is enabled.`);
     }
     return {
       deviceCode: device_code,
@@ -41,7 +59,9 @@ export class GitHubDeviceFlowClient implements GitHubDeviceFlow {
   async poll(deviceCode: string): Promise<string> {
     const answer = await this.post('/login/oauth/access_token', { device_code: deviceCode, grant_type: grantType });
     if (typeof answer.access_token === 'string' && answer.access_token !== '') return answer.access_token;
-    const known = typeof answer.error === 'string' ? pollErrors[answer.error] : undefined;
+    const error = errorCodeOf(answer);
+    if (error && appErrors.has(error)) throw appRefused(error);
+    const known = error ? pollErrors[error] : undefined;
     if (!known) throw new ProvisionerError('invalid_device_code', 'GitHub does not know that device code; start the login again.');
     const [code, message] = known;
     if (code !== 'slow_down') throw new ProvisionerError(code, message);
