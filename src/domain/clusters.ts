@@ -29,6 +29,8 @@ export interface ClusterState {
   schedule_id?: string;
   /** The one-time check at the deadline. */
   check_id?: string;
+  /** Deploying to repair: until the backend's work lands it still reports the lost node, which is no failure before the deadline. */
+  repair_id?: string;
   endpoints?: string[];
   reason?: string;
   updated_at?: string;

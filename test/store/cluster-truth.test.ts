@@ -196,6 +196,33 @@ describe('clusters that stay true', () => {
       await cleanUp();
     });
 
+    it('a read while a repair is on its way (the lost node still reported) waits for the repair instead of failing the deployment', async () => {
+      // Arrange: a degraded cluster, and a read that lands between the repair's write and the backend's work.
+      compute.driftOnRead = true;
+      const running = await runningCluster();
+      compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
+      await readCluster(deps, olga, acmeDev);
+      const deploy = compute.deploy.bind(compute);
+      let readDuringRepair: ClusterState | undefined;
+      compute.deploy = async (d) => {
+        readDuringRepair = await readCluster(deps, olga, acmeDev);
+        return deploy(d);
+      };
+
+      // Act
+      const repairing = await deployCluster(deps, olga, 'acme-dev', {});
+
+      // Assert: nothing was destroyed; the repair goes on, and ends at its deadline if the node never comes back.
+      expect(readDuringRepair).toMatchObject({ status: 'deploying', deployment_id: running.deployment_id });
+      expect(repairing).toMatchObject({ status: 'deploying', deployment_id: running.deployment_id });
+      expect(compute.destroyed).toEqual([]);
+      compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
+      expect((await readCluster(deps, olga, acmeDev)).status).toBe('deploying');
+      clock.advance(defaultRules.operationTimeoutMs);
+      expect(await readCluster(deps, olga, acmeDev)).toMatchObject({ status: 'failed', reason: expect.stringContaining('not running by its deadline') });
+      await cleanUp();
+    });
+
     it('a backend that reports drift by events is not asked on a read of a running cluster', async () => {
       await runningCluster();
       compute.set('acme-dev', 'gone');

@@ -53,6 +53,7 @@ const clusterEntity: EntityType<ClusterState> = {
     destroy_at: z.optional(z.string()),
     schedule_id: z.optional(z.string()),
     check_id: z.optional(z.string()),
+    repair_id: z.optional(z.string()),
     endpoints: z.optional(z.array(z.string())),
     reason: z.optional(z.string()),
     updated_at: z.optional(z.string()),
@@ -184,6 +185,7 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
       destroy_at: decision.destroyAt?.toISOString(),
       schedule_id: scheduleId,
       check_id: checkId,
+      repair_id: undefined,
       endpoints: undefined,
       reason: undefined,
     };
@@ -240,7 +242,7 @@ async function repair(
   const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
   const checkName = scheduleName('check', cluster.name, checkId);
   await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
-  const set: ClusterChange = { status: 'deploying', deadline: deadline.toISOString(), check_id: checkId, reason: undefined };
+  const set: ClusterChange = { status: 'deploying', deadline: deadline.toISOString(), check_id: checkId, repair_id: checkId, reason: undefined };
   return {
     from: state,
     change: change(actor, 'repair', set, { deployment_id: deploymentId, nodes: decision.nodes, version: decision.version, reason: state.reason }),
@@ -276,7 +278,7 @@ async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       if (state.status === 'destroying') return { done: await driveDestroy(deps, clusters, actor, cluster, state) };
       const checkId = shortId();
       const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
-      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), check_id: checkId, reason: undefined };
+      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), check_id: checkId, repair_id: undefined, reason: undefined };
       const checkName = scheduleName('check', cluster.name, checkId);
       await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
       return {
@@ -395,9 +397,10 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
     return written;
   };
   if (state.status === 'deploying') {
-    if (status.state === 'running') return settle('running', { status: 'running', deadline: undefined, endpoints: status.endpoints }, { endpoints: status.endpoints });
-    // 'gone' while deploying means not started yet (the backend call may still be on its way).
-    if (status.state === 'failed' || status.state === 'degraded' || pastDeadline) {
+    if (status.state === 'running') return settle('running', { status: 'running', deadline: undefined, repair_id: undefined, endpoints: status.endpoints }, { endpoints: status.endpoints });
+    // 'gone' while deploying means not started yet (the backend call may still be on its way); a
+    // repair's backend reports the lost node until its work lands, so only its deadline fails it.
+    if (((status.state === 'failed' || status.state === 'degraded') && !state.repair_id) || pastDeadline) {
       const reason = pastDeadline ? `not running by its deadline ${state.deadline}` : (status.reason ?? `the backend reports ${status.state}`);
       return fail(deps, clusters, actor, cluster, state, reason);
     }
@@ -416,6 +419,7 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       schedule_id: undefined,
       endpoints: undefined,
       check_id: undefined,
+      repair_id: undefined,
       reason: undefined,
     });
   }
@@ -491,7 +495,7 @@ export async function recordDrift(
 
 /** Marks a deployment failed with its reason and removes what it left behind. */
 async function fail(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, reason: string): Promise<ClusterState> {
-  const set: ClusterChange = { status: 'failed', reason, deadline: undefined, destroy_at: undefined, schedule_id: undefined, check_id: undefined };
+  const set: ClusterChange = { status: 'failed', reason, deadline: undefined, destroy_at: undefined, schedule_id: undefined, check_id: undefined, repair_id: undefined };
   const failed = await clusters.commit(cluster.name, state, change(actor, 'failed', set, { reason }));
   if (!failed) return clusters.load(cluster.name);
   logged(actor, failed, state, 'failed');
