@@ -210,6 +210,12 @@ export interface SweptDeployment {
 /** Which deployment a machine belongs to, from its tags: drift events name only the machine. */
 export interface MachineOwners {
   ownerOf(machineId: string): Promise<{ cluster: string; deploymentId: string } | undefined>;
+  /**
+   * Why the deployment serves fewer than its `nodes` now, or undefined when all of them serve: an
+   * event arrives late (a repair's replaced machine terminating after the repair is done), so it is
+   * checked against what runs before it degrades anything.
+   */
+  lost(deployment: Deployment & { nodes: number }): Promise<string | undefined>;
 }
 
 /** The machines of a cluster: EC2 instances in AWS, local processes on this machine. */

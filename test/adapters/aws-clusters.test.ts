@@ -217,6 +217,24 @@ describe('EC2 cluster backend', () => {
     expect(await compute.status(deployment)).toMatchObject({ state: 'failed', reason: 'instance i-2 is stopped' });
   });
 
+  it('confirms drift from what runs now: a stopped instance or fewer serving than the nodes; nothing once a repair replaced them', async () => {
+    const instance = (id: string, state: 'running' | 'pending' | 'stopped' | 'terminated') => ({ InstanceId: id, State: { Name: state } });
+    client
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'stopped')] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'terminated')] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'terminated'), instance('i-3', 'pending')] }] });
+    expect(await compute.lost({ ...deployment, nodes: 2 })).toBe('instance i-2 is stopped');
+    expect(await compute.lost({ ...deployment, nodes: 2 })).toBe('1 of 2 nodes serving');
+    expect(await compute.lost({ ...deployment, nodes: 2 })).toBeUndefined();
+    expect(client).toHaveReceivedCommandWith(DescribeInstancesCommand, {
+      Filters: [
+        { Name: 'tag:provisioner:cluster', Values: ['acme-dev'] },
+        { Name: 'tag:provisioner:deployment', Values: ['dep-1'] },
+      ],
+    });
+  });
+
   it('names the cluster and deployment of an instance from its tags, and nothing for an instance that is not ours', async () => {
     const withTags = (id: string, tags: { Key: string; Value: string }[]) => ({ Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'terminated' as const }, Tags: tags }] }] });
     client

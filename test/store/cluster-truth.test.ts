@@ -83,6 +83,9 @@ describe('clusters that stay true', () => {
   }
 
   /** Destroys whatever is left, so each test starts from absent. */
+  /** The store's deps with a backend that confirms drift with `lost`. */
+  const withLost = (lost: string) => ({ ...deps, machineOwners: { lost: async () => lost } });
+
   async function cleanUp(): Promise<void> {
     compute.failDestroy = false;
     const state = await destroyCluster(deps, { ...olga, caller: systemCaller('system') }, 'acme-dev');
@@ -232,7 +235,7 @@ describe('clusters that stay true', () => {
 
     it("records an instance event as degraded only for the running cluster's current deployment", async () => {
       const running = await runningCluster();
-      const drift = (deploymentId: string) => recordDrift(deps, { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId, reason: 'instance i-0abc is terminated' });
+      const drift = (deploymentId: string) => recordDrift(withLost('instance i-0abc is terminated'), { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId, reason: 'instance i-0abc is terminated' });
 
       expect((await drift('an-earlier-deployment'))?.status).toBe('running');
       const degraded = await drift(running.deployment_id ?? '');
@@ -250,7 +253,8 @@ describe('clusters that stay true', () => {
         'i-0aaa1111': { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' },
         'i-0bbb2222': { cluster: 'acme-dev', deploymentId: 'an-earlier-deployment' },
       };
-      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => ({ ownerOf: async (id: string) => owners[id] }) });
+      const machineOwners = { ownerOf: async (id: string) => owners[id], lost: async ({ nodes }: { nodes: number }) => `${nodes - 1} of ${nodes} nodes serving` };
+      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => machineOwners });
       const event = (instance: string, state: string) => ({
         version: '0',
         source: 'aws.ec2',
@@ -266,18 +270,40 @@ describe('clusters that stay true', () => {
       expect(await handler(event('i-0aaa1111', 'running'))).toEqual({ ignored: 'not an instance state change' });
       expect(await handler({ source: 'aws.s3' })).toEqual({ ignored: 'not an instance state change' });
       expect(await handler(event('i-0aaa1111', 'shutting-down'))).toEqual({ cluster: 'acme-dev', status: 'degraded' });
-      expect(await readCluster(deps, olga, acmeDev)).toMatchObject({ status: 'degraded', reason: 'instance i-0aaa1111 is shutting-down' });
+      expect(await readCluster(deps, olga, acmeDev)).toMatchObject({ status: 'degraded', reason: 'instance i-0aaa1111 is shutting-down; now 1 of 2 nodes serving' });
       expect((await clusterTrail(deps, 'acme-dev', 1)).items[0]).toMatchObject({ action: 'degraded', actor: 'system' });
+      await cleanUp();
+    });
+
+    it('a late event of a machine the repair replaced, once every node serves again, changes nothing', async () => {
+      // Arrange: degraded, repaired, running again; the replaced machine's `terminated` event comes last.
+      const running = await runningCluster();
+      const owners = { ownerOf: async () => ({ cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' }), lost: async (): Promise<string | undefined> => 'instance i-0aaa1111 is stopped' };
+      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => owners });
+      const event = (state: string) => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-0aaa1111', state } });
+      expect(await handler(event('stopped'))).toEqual({ cluster: 'acme-dev', status: 'degraded' });
+      await deployCluster(deps, olga, 'acme-dev', {});
+      compute.set('acme-dev', 'running', ['http://10.0.0.1', 'http://10.0.0.3']);
+      const repaired = await readCluster(deps, olga, acmeDev);
+      expect(repaired.status).toBe('running');
+
+      // Act
+      owners.lost = async () => undefined;
+      const late = await handler(event('terminated'));
+
+      // Assert
+      expect(late).toEqual({ cluster: 'acme-dev', status: 'running' });
+      expect((await readCluster(deps, olga, acmeDev)).version).toBe(repaired.version);
       await cleanUp();
     });
 
     it('keeps a degraded cluster counted, and never sweeps what is left of it', async () => {
       const running = await runningCluster();
-      await recordDrift(deps, { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '', reason: 'instance stopped' });
+      await recordDrift(withLost('instance stopped'), { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '', reason: 'instance stopped' });
       expect(await rejection(deployCluster(deps, olga, 'acme-qa', {}))).toMatchObject({ code: 'deployment_limit_reached' });
       clock.advance(MINUTE);
       expect((await sweepClusters(deps, scheduler$)).swept).toEqual([]);
-      expect(await recordDrift(deps, scheduler$, { cluster: 'no-such-cluster', deploymentId: 'd', reason: 'x' })).toBeUndefined();
+      expect(await recordDrift(withLost('x'), scheduler$, { cluster: 'no-such-cluster', deploymentId: 'd', reason: 'x' })).toBeUndefined();
       await cleanUp();
     });
   });

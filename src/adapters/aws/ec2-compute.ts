@@ -111,6 +111,14 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
     return { cluster, deploymentId };
   }
 
+  async lost(deployment: Deployment & { nodes: number }): Promise<string | undefined> {
+    const instances = await this.instances(deployment);
+    const halted = instances.find((i) => stopped.includes(i.State?.Name ?? ''));
+    if (halted) return `instance ${halted.InstanceId} is ${halted.State?.Name}`;
+    const up = instances.filter((i) => serving.includes(i.State?.Name ?? '')).length;
+    return up < deployment.nodes ? `${up} of ${deployment.nodes} nodes serving` : undefined;
+  }
+
   async destroy(deployment: Deployment): Promise<void> {
     const { sdk, client } = await this.ec2();
     const ids = (await this.instances(deployment)).filter((i) => i.State?.Name !== 'terminated').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));

@@ -18,7 +18,7 @@ import {
 } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
-import type { ClusterCompute, Scheduler, Store, SweptDeployment } from '../../ports.js';
+import type { ClusterCompute, MachineOwners, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType, type Step } from '../../store/entity.js';
 import { deploymentSlotsKey } from '../../store/keys.js';
 import * as z from '../../zod.js';
@@ -476,12 +476,13 @@ async function degrade(clusters: Clusters, actor: Actor, cluster: ClusterEntry, 
 
 /**
  * Drift reported by an event (an EC2 instance of the cluster stopped or was terminated outside
- * Provisioner): a running cluster whose current deployment it is becomes degraded. Anything else
- * (another deployment's machine, a cluster deploying or being destroyed) changes nothing.
- * Undefined for a cluster the catalog does not know.
+ * Provisioner): a running cluster whose current deployment it is becomes degraded, if the backend
+ * (`lost`) confirms it serves fewer than its nodes now. Anything else (another deployment's
+ * machine, a cluster deploying or being destroyed, a late event of a machine a repair replaced)
+ * changes nothing. Undefined for a cluster the catalog does not know.
  */
 export async function recordDrift(
-  deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog'>,
+  deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog'> & { machineOwners: Pick<MachineOwners, 'lost'> },
   actor: Actor,
   drift: { cluster: string; deploymentId: string; reason: string },
 ): Promise<ClusterState | undefined> {
@@ -489,7 +490,13 @@ export async function recordDrift(
   if (!cluster) return undefined;
   return clustersOf(deps).update<ClusterState>(cluster.name, async (state) => {
     if (!driftDegrades(state, drift.deploymentId)) return { done: state };
-    return { from: state, change: degradeChange(actor, state, drift.reason), after: async (degraded) => logged(actor, degraded, state, 'degraded') };
+    const lost = await deps.machineOwners.lost({ cluster, deploymentId: drift.deploymentId, nodes: state.nodes ?? 1 });
+    if (!lost) {
+      actor.log.info('drift event, but every node serves; nothing to do', { cluster: cluster.name, reason: drift.reason });
+      return { done: state };
+    }
+    const reason = lost === drift.reason ? lost : `${drift.reason}; now ${lost}`;
+    return { from: state, change: degradeChange(actor, state, reason), after: async (degraded) => logged(actor, degraded, state, 'degraded') };
   });
 }
 
