@@ -226,6 +226,29 @@ describe('clusters that stay true', () => {
       await cleanUp();
     });
 
+    it('a repair the backend refuses leaves the cluster degraded with the reason, and destroys none of the nodes still serving', async () => {
+      // Arrange
+      compute.driftOnRead = true;
+      const running = await runningCluster();
+      compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
+      await readCluster(deps, olga, acmeDev);
+      compute.failDeploy = true;
+
+      // Act
+      const refused = await rejection(deployCluster(deps, olga, 'acme-dev', {}));
+
+      // Assert
+      expect(refused).toMatchObject({ code: 'backend_unavailable' });
+      expect(compute.destroyed).toEqual([]);
+      const after = await readCluster(deps, olga, acmeDev);
+      expect(after).toMatchObject({ status: 'degraded', deployment_id: running.deployment_id, reason: 'the backend refused the repair: capacity' });
+      expect(after.check_id).toBeUndefined();
+      expect(scheduler.of('acme-dev').map((s) => s.target)).toEqual(['destroy']);
+      expect((await clusterTrail(deps, 'acme-dev', 2)).items.map((e) => e.action)).toEqual(['repair-refused', 'repair']);
+      compute.failDeploy = false;
+      await cleanUp();
+    });
+
     it('a backend that reports drift by events is not asked on a read of a running cluster', async () => {
       await runningCluster();
       compute.set('acme-dev', 'gone');

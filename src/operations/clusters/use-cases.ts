@@ -252,8 +252,15 @@ async function repair(
       try {
         await deps.compute.deploy({ cluster, deploymentId, nodes: decision.nodes, version: decision.version, repair: checkId });
       } catch (error) {
-        await fail(deps, clusters, actor, cluster, repairing, `the backend refused the repair: ${(error as Error).message}`);
-        throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${cluster.backend.kind} backend could not repair ${cluster.name}; retry shortly.`);
+        // The nodes still serving are kept: the cluster goes back to degraded, and DEPLOY may try again.
+        const reason = `the backend refused the repair: ${(error as Error).message}`;
+        const undo: ClusterChange = { status: 'degraded', deadline: undefined, check_id: undefined, repair_id: undefined, reason };
+        const degraded = await clusters.commit(cluster.name, repairing, change(actor, 'repair-refused', undo, { reason }));
+        if (degraded) {
+          logged(actor, degraded, repairing, 'repair-refused');
+          await deps.scheduler.cancel(checkName);
+        }
+        throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${cluster.backend.kind} backend could not repair ${cluster.name}; it stays degraded: retry shortly.`);
       }
       return repairing;
     },
