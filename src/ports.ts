@@ -231,7 +231,11 @@ export interface ClusterCompute {
    * without it reports drift by events instead (EC2 instance state changes).
    */
   readonly driftOnRead?: boolean;
-  status(deployment: Deployment): Promise<DeploymentStatus>;
+  /**
+   * With `nodes` (a repair), fewer nodes serving than that is `degraded`: a backend that forgets a
+   * terminated machine would otherwise call a repair done before its new nodes exist.
+   */
+  status(deployment: Deployment & { nodes?: number }): Promise<DeploymentStatus>;
   /** Stops every node of the deployment; nothing left counts as done. */
   destroy(deployment: Deployment): Promise<void>;
   /**

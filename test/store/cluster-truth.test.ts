@@ -207,6 +207,12 @@ describe('clusters that stay true', () => {
       await readCluster(deps, olga, acmeDev);
       const deploy = compute.deploy.bind(compute);
       let readDuringRepair: ClusterState | undefined;
+      const status = compute.status.bind(compute);
+      const asked: Parameters<typeof compute.status>[0][] = [];
+      compute.status = async (d) => {
+        asked.push(d);
+        return status(d);
+      };
       compute.deploy = async (d) => {
         readDuringRepair = await readCluster(deps, olga, acmeDev);
         return deploy(d);
@@ -217,6 +223,8 @@ describe('clusters that stay true', () => {
 
       // Assert: nothing was destroyed; the repair goes on, and ends at its deadline if the node never comes back.
       expect(readDuringRepair).toMatchObject({ status: 'deploying', deployment_id: running.deployment_id });
+      // The backend is told how many nodes the repair expects (EC2 forgets a terminated instance).
+      expect(asked.at(-1)).toMatchObject({ deploymentId: running.deployment_id, nodes: 2 });
       expect(repairing).toMatchObject({ status: 'deploying', deployment_id: running.deployment_id });
       expect(compute.destroyed).toEqual([]);
       compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');

@@ -389,7 +389,8 @@ export async function cancelDestroy(deps: ClusterDeps, actor: Actor, name: strin
 async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
   if (state.status === 'running') return deps.compute.driftOnRead ? checkDrift(deps, clusters, actor, cluster, state) : state;
   if (state.status !== 'deploying' && state.status !== 'destroying') return state;
-  const status = state.deployment_id ? await deps.compute.status({ cluster, deploymentId: state.deployment_id }) : { state: 'gone' as const, endpoints: [] };
+  const expected = state.status === 'deploying' && state.repair_id && { nodes: state.nodes ?? 1 };
+  const status = state.deployment_id ? await deps.compute.status({ cluster, deploymentId: state.deployment_id, ...expected }) : { state: 'gone' as const, endpoints: [] };
   const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
   const settle = async (action: string, set: ClusterChange, details?: Record<string, unknown>) => {
     const written = await clusters.commit(cluster.name, state, change(actor, action, set, details));
