@@ -156,6 +156,25 @@ describe('clusters that stay true', () => {
       expect(scheduler.of('acme-dev')).toEqual([]);
     });
 
+    it("a backend that keeps refusing: each retry at a deadline records the backend's refusal, so the reason says why it is not gone", async () => {
+      // Arrange
+      await runningCluster();
+      compute.failDestroy = true;
+      await rejection(destroyCluster(deps, olga, 'acme-dev'));
+      const refused = await readCluster(deps, olga, acmeDev);
+
+      // Act
+      clock.advance(10 * MINUTE);
+      const retried = await checkDeadline(deps, scheduler$, 'acme-dev', refused.check_id ?? '');
+
+      // Assert: still destroying, re-armed, and the reason names the refusal, not only the deadline.
+      expect(retried).toMatchObject({ status: 'destroying', reason: expect.stringContaining('RequestLimitExceeded') });
+      expect(retried.reason).toContain('not gone by its deadline');
+      expect(scheduler.of('acme-dev').some((s) => s.target === 'check-deadline' && s.payload.check_id === retried.check_id)).toBe(true);
+      expect((await clusterTrail(deps, 'acme-dev', 2)).items.map((e) => e.action)).toEqual(['destroy-refused', 'destroy-retry']);
+      await cleanUp();
+    });
+
     it('removes the destroy schedule only once the cluster is gone, and a destroy schedule firing meanwhile drives the destroy again', async () => {
       const running = await runningCluster();
       await destroyCluster(deps, olga, 'acme-dev');

@@ -451,16 +451,21 @@ async function retryDestroy(deps: ClusterDeps, clusters: Clusters, actor: Actor,
     return clusters.load(cluster.name);
   }
   logged(actor, written, state, 'destroy-retry');
-  await Promise.all([
+  const [, refused] = await Promise.all([
     state.check_id ? deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id)) : undefined,
     state.deployment_id
-      ? deps.compute.destroy({ cluster, deploymentId: state.deployment_id }).catch((error: unknown) => {
-          // The next check retries; the reason already says it is not gone.
-          actor.log.warn('destroy retry refused', { cluster: cluster.name, error: (error as Error).message });
-        })
+      ? deps.compute.destroy({ cluster, deploymentId: state.deployment_id }).then(
+          () => undefined,
+          (error: unknown) => (error as Error).message,
+        )
       : undefined,
   ]);
-  return written;
+  if (refused === undefined) return written;
+  // The next check retries; the reason says why it is not gone, for the caller and the operator.
+  actor.log.warn('destroy retry refused', { cluster: cluster.name, error: refused });
+  const why = `${reason}; the backend refused the destroy: ${refused}`;
+  const recorded = await clusters.commit(cluster.name, written, change(actor, 'destroy-refused', { reason: why }, { reason: why }));
+  return recorded ? logged(actor, recorded, written, 'destroy-refused') : clusters.load(cluster.name);
 }
 
 /** A read of a running cluster on a backend that reports drift on read: a lost node makes it degraded. */
