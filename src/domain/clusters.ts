@@ -160,7 +160,9 @@ export function decideDeploy(
     if (state.status !== 'degraded') return { kind: state.status };
   }
   if (state.status === 'destroying' || scheduleLocked(state, now, rules)) {
-    throw new ProvisionerError('scheduled_for_delete', `${cluster.name} is being destroyed; deploy it again once it is absent.`);
+    // A destroy the backend keeps refusing stays destroying: its reason is what the caller can act on.
+    const why = state.status === 'destroying' && state.reason ? state.reason : undefined;
+    throw new ProvisionerError('scheduled_for_delete', `${cluster.name} is being destroyed${why ? ` (${why})` : ''}; deploy it again once it is absent.`, why ? { reason: why } : undefined);
   }
   if (state.status === 'degraded') return { kind: 'repair', nodes: state.nodes ?? 1, version: state.cluster_version ?? 'latest' };
   const limits = caller.level === 'administrator' ? {} : (catalog.limits.org_member ?? {});
