@@ -240,7 +240,7 @@ describe('clusters that stay true', () => {
       // Act
       const repairing = await deployCluster(deps, olga, 'acme-dev', {});
 
-      // Assert: nothing was destroyed; the repair goes on, and ends at its deadline if the node never comes back.
+      // Assert: nothing was destroyed; the repair goes on, and at its deadline is degraded again if the node never came back.
       expect(readDuringRepair).toMatchObject({ status: 'deploying', deployment_id: running.deployment_id });
       // The backend is told how many nodes the repair expects (EC2 forgets a terminated instance).
       expect(asked.at(-1)).toMatchObject({ deploymentId: running.deployment_id, nodes: 2 });
@@ -249,7 +249,12 @@ describe('clusters that stay true', () => {
       compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
       expect((await readCluster(deps, olga, acmeDev)).status).toBe('deploying');
       clock.advance(defaultRules.operationTimeoutMs);
-      expect(await readCluster(deps, olga, acmeDev)).toMatchObject({ status: 'failed', reason: expect.stringContaining('not running by its deadline') });
+      const late = await checkDeadline(deps, scheduler$, 'acme-dev', repairing.check_id ?? '');
+      expect(late).toMatchObject({ status: 'degraded', reason: `the repair was not done by its deadline ${repairing.deadline}: node 1 exited` });
+      expect(late.check_id).toBeUndefined();
+      expect(compute.destroyed).toEqual([]);
+      expect(scheduler.of('acme-dev').map((s) => s.target)).toEqual(['destroy']);
+      expect((await clusterTrail(deps, 'acme-dev', 1)).items[0]).toMatchObject({ action: 'repair-late', from: 'deploying', to: 'degraded' });
       await cleanUp();
     });
 

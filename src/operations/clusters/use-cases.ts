@@ -408,6 +408,11 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
     if (status.state === 'running') return settle('running', { status: 'running', deadline: undefined, repair_id: undefined, endpoints: status.endpoints }, { endpoints: status.endpoints });
     // 'gone' while deploying means not started yet (the backend call may still be on its way); a
     // repair's backend reports the lost node until its work lands, so only its deadline fails it.
+    if (state.repair_id && pastDeadline) {
+      // A repair that did not land keeps what still serves: degraded again, for another DEPLOY or a destroy.
+      const reason = `the repair was not done by its deadline ${state.deadline}${status.reason ? `: ${status.reason}` : ''}`;
+      return settle('repair-late', { status: 'degraded', deadline: undefined, check_id: undefined, repair_id: undefined, reason }, { reason });
+    }
     if (((status.state === 'failed' || status.state === 'degraded') && !state.repair_id) || pastDeadline) {
       const reason = pastDeadline ? `not running by its deadline ${state.deadline}` : (status.reason ?? `the backend reports ${status.state}`);
       return fail(deps, clusters, actor, cluster, state, reason);
