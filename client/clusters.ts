@@ -93,7 +93,11 @@ export function clustersService(session: Session, options: ClustersServiceOption
         if (cluster.status === 'degraded' && target === 'running') {
           throw new ProvisionerApiError(0, 'operation_failed', `${name} is degraded: ${cluster.reason ?? 'a node was lost'}; deploy it again to repair it.`, { cluster });
         }
-        if (elapsed >= timeoutMs) throw new ProvisionerApiError(0, 'timeout', `${name} is still ${cluster.status} after ${Math.round(elapsed / 1000)} s.`, { cluster });
+        if (elapsed >= timeoutMs) {
+          // A destroy the backend keeps refusing stays destroying: the reason is what the caller can act on.
+          const why = cluster.reason ? `: ${cluster.reason}` : '';
+          throw new ProvisionerApiError(0, 'timeout', `${name} is still ${cluster.status} after ${Math.round(elapsed / 1000)} s${why}.`, { cluster });
+        }
         await sleep(Math.min(options.intervalMs ?? 2_000, Math.max(0, timeoutMs - elapsed)));
       }
     },

@@ -210,6 +210,12 @@ export interface SweptDeployment {
 /** Which deployment a machine belongs to, from its tags: drift events name only the machine. */
 export interface MachineOwners {
   ownerOf(machineId: string): Promise<{ cluster: string; deploymentId: string } | undefined>;
+  /**
+   * Why the deployment serves fewer than its `nodes` now, or undefined when all of them serve: an
+   * event arrives late (a repair's replaced machine terminating after the repair is done), so it is
+   * checked against what runs before it degrades anything.
+   */
+  lost(deployment: Deployment & { nodes: number }): Promise<string | undefined>;
 }
 
 /** The machines of a cluster: EC2 instances in AWS, local processes on this machine. */
@@ -225,7 +231,11 @@ export interface ClusterCompute {
    * without it reports drift by events instead (EC2 instance state changes).
    */
   readonly driftOnRead?: boolean;
-  status(deployment: Deployment): Promise<DeploymentStatus>;
+  /**
+   * With `nodes` (a repair), fewer nodes serving than that is `degraded`: a backend that forgets a
+   * terminated machine would otherwise call a repair done before its new nodes exist.
+   */
+  status(deployment: Deployment & { nodes?: number }): Promise<DeploymentStatus>;
   /** Stops every node of the deployment; nothing left counts as done. */
   destroy(deployment: Deployment): Promise<void>;
   /**

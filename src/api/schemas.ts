@@ -107,7 +107,8 @@ const durationText = z.string().check(z.regex(durationPattern, durationRule));
 
 export const deployBody = z.strictObject({
   nodes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
-  version: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._/-]{1,128}$/, 'must be a version or git ref (letters, digits, . _ / -)'))),
+  // The same rule as a run's version: it reaches user-data templates and SSM paths (no option, no "..").
+  version: z.optional(z.string().check(z.refine(isSafeRef, { message: refRule }))),
   ttl: z.optional(durationText),
 });
 

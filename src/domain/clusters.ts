@@ -29,6 +29,8 @@ export interface ClusterState {
   schedule_id?: string;
   /** The one-time check at the deadline. */
   check_id?: string;
+  /** Deploying to repair: until the backend's work lands it still reports the lost node, which is no failure before the deadline. */
+  repair_id?: string;
   endpoints?: string[];
   reason?: string;
   updated_at?: string;
@@ -158,7 +160,9 @@ export function decideDeploy(
     if (state.status !== 'degraded') return { kind: state.status };
   }
   if (state.status === 'destroying' || scheduleLocked(state, now, rules)) {
-    throw new ProvisionerError('scheduled_for_delete', `${cluster.name} is being destroyed; deploy it again once it is absent.`);
+    // A destroy the backend keeps refusing stays destroying: its reason is what the caller can act on.
+    const why = state.status === 'destroying' && state.reason ? state.reason : undefined;
+    throw new ProvisionerError('scheduled_for_delete', `${cluster.name} is being destroyed${why ? ` (${why})` : ''}; deploy it again once it is absent.`, why ? { reason: why } : undefined);
   }
   if (state.status === 'degraded') return { kind: 'repair', nodes: state.nodes ?? 1, version: state.cluster_version ?? 'latest' };
   const limits = caller.level === 'administrator' ? {} : (catalog.limits.org_member ?? {});

@@ -217,6 +217,34 @@ describe('EC2 cluster backend', () => {
     expect(await compute.status(deployment)).toMatchObject({ state: 'failed', reason: 'instance i-2 is stopped' });
   });
 
+  it("is degraded while fewer instances serve than a repair's nodes (a terminated one leaves no trace), running once they do", async () => {
+    const instance = (id: string, state: 'running' | 'pending' | 'terminated') => ({ InstanceId: id, State: { Name: state }, PrivateIpAddress: `10.0.0.${id.slice(2)}` });
+    client
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'terminated')] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'terminated'), instance('i-3', 'running')] }] });
+    expect(await compute.status({ ...deployment, nodes: 2 })).toEqual({ state: 'degraded', endpoints: ['10.0.0.1'], reason: '1 of 2 nodes serving' });
+    expect(await compute.status({ ...deployment, nodes: 2 })).toEqual({ state: 'running', endpoints: ['10.0.0.1', '10.0.0.3'] });
+  });
+
+  it('confirms drift from what runs now: a stopped instance or fewer serving than the nodes; nothing once a repair replaced them', async () => {
+    const instance = (id: string, state: 'running' | 'pending' | 'stopped' | 'terminated') => ({ InstanceId: id, State: { Name: state } });
+    client
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'stopped')] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'terminated')] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running'), instance('i-2', 'terminated'), instance('i-3', 'pending')] }] });
+    expect(await compute.lost({ ...deployment, nodes: 2 })).toBe('instance i-2 is stopped');
+    expect(await compute.lost({ ...deployment, nodes: 2 })).toBe('1 of 2 nodes serving');
+    expect(await compute.lost({ ...deployment, nodes: 2 })).toBeUndefined();
+    expect(client).toHaveReceivedCommandWith(DescribeInstancesCommand, {
+      Filters: [
+        { Name: 'tag:provisioner:cluster', Values: ['acme-dev'] },
+        { Name: 'tag:provisioner:deployment', Values: ['dep-1'] },
+      ],
+    });
+  });
+
   it('names the cluster and deployment of an instance from its tags, and nothing for an instance that is not ours', async () => {
     const withTags = (id: string, tags: { Key: string; Value: string }[]) => ({ Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'terminated' as const }, Tags: tags }] }] });
     client

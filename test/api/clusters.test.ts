@@ -133,6 +133,15 @@ describe('deploy', () => {
     expect(compute.deployed.filter((d) => d.cluster === 'acme-dev' && d.nodes > 4)).toEqual([]);
   });
 
+  it('refuses a version that a user-data script or an SSM path could read as something else (an option, a parent, shell)', async () => {
+    const before = compute.deployed.length;
+    for (const version of ['--help', '-rf', '.', '..', '../prod', 'v1/../../prod', 'v1;reboot', '$(id)', 'v1 v2', '/abs']) {
+      const refused = await deploy('acme-dev', token.olga, { version });
+      expect([version, refused.status, refused.body.error?.details?.issues?.[0]?.path]).toEqual([version, 400, 'version']);
+    }
+    expect(compute.deployed.length).toBe(before);
+  });
+
   it('always gives an org member\'s deployment a destroy schedule no later than max_ttl', async () => {
     const response = await deploy('acme-dev', token.olga);
     expect(response.body.destroy_at).toBe(new Date(clock.now().getTime() + 12 * 3600_000).toISOString());

@@ -30,6 +30,16 @@ describe('waitFor', () => {
     expect((error as Error).message).toContain('deploy it again');
   });
 
+  it('names why a destroy is not done when the wait for absent runs out (a backend that keeps refusing)', async () => {
+    statuses.set('acme-ops', { status: 'destroying', reason: 'the backend refused the destroy: RequestLimitExceeded' });
+    const clusters = clustersService(new Session({ url, retries: 0, timeoutMs: 5_000 }));
+
+    const error = await clusters.waitFor('acme-ops', 'absent', { intervalMs: 10, timeoutMs: 0 }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'timeout', message: expect.stringContaining('still destroying') });
+    expect((error as Error).message).toContain('the backend refused the destroy: RequestLimitExceeded');
+  });
+
   it('answers a degraded cluster to whoever waits for degraded', async () => {
     statuses.set('acme-qa', { status: 'degraded', reason: 'node 1 exited' });
     const clusters = clustersService(new Session({ url, retries: 0, timeoutMs: 5_000 }));

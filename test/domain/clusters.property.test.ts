@@ -20,6 +20,7 @@ import {
 import { parseDuration } from '../../src/domain/duration.js';
 import { ProvisionerError } from '../../src/domain/errors.js';
 import { type Caller, levels, systemCaller } from '../../src/domain/levels.js';
+import { isSafeRef } from '../../src/domain/runs.js';
 
 /**
  * Properties of the cluster decisions over random states, callers, catalogs, requests and times.
@@ -106,7 +107,7 @@ function stateAt(seed: StateSeed, name: string, now: Date): ClusterState {
 }
 
 const deployRequestArb: fc.Arbitrary<DeployRequest> = fc.record(
-  { nodes: fc.integer({ min: 1, max: 1000 }), version: fc.stringMatching(/^[A-Za-z0-9._/-]{1,20}$/), ttl: durationArb },
+  { nodes: fc.integer({ min: 1, max: 1000 }), version: fc.stringMatching(/^[A-Za-z0-9._/-]{1,20}$/).filter(isSafeRef), ttl: durationArb },
   { requiredKeys: [] },
 );
 

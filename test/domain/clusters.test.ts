@@ -130,6 +130,15 @@ describe('decideDeploy', () => {
     expect(error.status).toBe(409);
   });
 
+  it('names why a destroying cluster is not gone yet when it refuses a deploy (a backend that keeps refusing)', () => {
+    const stuck = state({ status: 'destroying', version: 9, deadline: iso(9 * MINUTE), reason: 'the backend refused the destroy: RequestLimitExceeded' });
+
+    const error = thrown(() => deploy(stuck, {}, admin));
+
+    expect(error).toMatchObject({ code: 'scheduled_for_delete', status: 409, details: { reason: 'the backend refused the destroy: RequestLimitExceeded' } });
+    expect(error.message).toContain('RequestLimitExceeded');
+  });
+
   it.each(['absent', 'failed'] as const)('from %s: refuses while the destroy is inside its lock, starts just outside it', (status) => {
     const insideLock = state({ status, destroy_at: iso(LOCK) });
     const outsideLock = state({ status, destroy_at: iso(LOCK + 1) });

@@ -69,6 +69,9 @@ describe('clusters that stay true', () => {
   }
 
   /** Destroys whatever is left, so each test starts from absent. */
+  /** The store's deps with a backend that confirms drift with `lost`. */
+  const withLost = (lost: string) => ({ ...deps, machineOwners: { lost: async () => lost } });
+
   async function cleanUp(): Promise<void> {
     compute.failDestroy = false;
     const state = await destroyCluster(deps, { ...olga, caller: systemCaller('system') }, 'acme-dev');
@@ -139,6 +142,25 @@ describe('clusters that stay true', () => {
       expect(scheduler.of('acme-dev')).toEqual([]);
     });
 
+    it("a backend that keeps refusing: each retry at a deadline records the backend's refusal, so the reason says why it is not gone", async () => {
+      // Arrange
+      await runningCluster();
+      compute.failDestroy = true;
+      await rejection(destroyCluster(deps, olga, 'acme-dev'));
+      const refused = await readCluster(deps, olga, acmeDev);
+
+      // Act
+      clock.advance(10 * MINUTE);
+      const retried = await checkDeadline(deps, scheduler$, 'acme-dev', refused.check_id ?? '');
+
+      // Assert: still destroying, re-armed, and the reason names the refusal, not only the deadline.
+      expect(retried).toMatchObject({ status: 'destroying', reason: expect.stringContaining('RequestLimitExceeded') });
+      expect(retried.reason).toContain('not gone by its deadline');
+      expect(scheduler.of('acme-dev').some((s) => s.target === 'check-deadline' && s.payload.check_id === retried.check_id)).toBe(true);
+      expect((await clusterTrail(deps, 'acme-dev', 2)).items.map((e) => e.action)).toEqual(['destroy-refused', 'destroy-retry']);
+      await cleanUp();
+    });
+
     it('removes the destroy schedule only once the cluster is gone, and a destroy schedule firing meanwhile drives the destroy again', async () => {
       const running = await runningCluster();
       await destroyCluster(deps, olga, 'acme-dev');
@@ -182,6 +204,69 @@ describe('clusters that stay true', () => {
       await cleanUp();
     });
 
+    it('a read while a repair is on its way (the lost node still reported) waits for the repair instead of failing the deployment', async () => {
+      // Arrange: a degraded cluster, and a read that lands between the repair's write and the backend's work.
+      compute.driftOnRead = true;
+      const running = await runningCluster();
+      compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
+      await readCluster(deps, olga, acmeDev);
+      const deploy = compute.deploy.bind(compute);
+      let readDuringRepair: ClusterState | undefined;
+      const status = compute.status.bind(compute);
+      const asked: Parameters<typeof compute.status>[0][] = [];
+      compute.status = async (d) => {
+        asked.push(d);
+        return status(d);
+      };
+      compute.deploy = async (d) => {
+        readDuringRepair = await readCluster(deps, olga, acmeDev);
+        return deploy(d);
+      };
+
+      // Act
+      const repairing = await deployCluster(deps, olga, 'acme-dev', {});
+
+      // Assert: nothing was destroyed; the repair goes on, and at its deadline is degraded again if the node never came back.
+      expect(readDuringRepair).toMatchObject({ status: 'deploying', deployment_id: running.deployment_id });
+      // The backend is told how many nodes the repair expects (EC2 forgets a terminated instance).
+      expect(asked.at(-1)).toMatchObject({ deploymentId: running.deployment_id, nodes: 2 });
+      expect(repairing).toMatchObject({ status: 'deploying', deployment_id: running.deployment_id });
+      expect(compute.destroyed).toEqual([]);
+      compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
+      expect((await readCluster(deps, olga, acmeDev)).status).toBe('deploying');
+      clock.advance(defaultRules.operationTimeoutMs);
+      const late = await checkDeadline(deps, scheduler$, 'acme-dev', repairing.check_id ?? '');
+      expect(late).toMatchObject({ status: 'degraded', reason: `the repair was not done by its deadline ${repairing.deadline}: node 1 exited` });
+      expect(late.check_id).toBeUndefined();
+      expect(compute.destroyed).toEqual([]);
+      expect(scheduler.of('acme-dev').map((s) => s.target)).toEqual(['destroy']);
+      expect((await clusterTrail(deps, 'acme-dev', 1)).items[0]).toMatchObject({ action: 'repair-late', from: 'deploying', to: 'degraded' });
+      await cleanUp();
+    });
+
+    it('a repair the backend refuses leaves the cluster degraded with the reason, and destroys none of the nodes still serving', async () => {
+      // Arrange
+      compute.driftOnRead = true;
+      const running = await runningCluster();
+      compute.set('acme-dev', 'degraded', ['http://10.0.0.1'], 'node 1 exited');
+      await readCluster(deps, olga, acmeDev);
+      compute.failDeploy = true;
+
+      // Act
+      const refused = await rejection(deployCluster(deps, olga, 'acme-dev', {}));
+
+      // Assert
+      expect(refused).toMatchObject({ code: 'backend_unavailable' });
+      expect(compute.destroyed).toEqual([]);
+      const after = await readCluster(deps, olga, acmeDev);
+      expect(after).toMatchObject({ status: 'degraded', deployment_id: running.deployment_id, reason: 'the backend refused the repair: capacity' });
+      expect(after.check_id).toBeUndefined();
+      expect(scheduler.of('acme-dev').map((s) => s.target)).toEqual(['destroy']);
+      expect((await clusterTrail(deps, 'acme-dev', 2)).items.map((e) => e.action)).toEqual(['repair-refused', 'repair']);
+      compute.failDeploy = false;
+      await cleanUp();
+    });
+
     it('a backend that reports drift by events is not asked on a read of a running cluster', async () => {
       await runningCluster();
       compute.set('acme-dev', 'gone');
@@ -191,7 +276,7 @@ describe('clusters that stay true', () => {
 
     it("records an instance event as degraded only for the running cluster's current deployment", async () => {
       const running = await runningCluster();
-      const drift = (deploymentId: string) => recordDrift(deps, { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId, reason: 'instance i-0abc is terminated' });
+      const drift = (deploymentId: string) => recordDrift(withLost('instance i-0abc is terminated'), { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId, reason: 'instance i-0abc is terminated' });
 
       expect((await drift('an-earlier-deployment'))?.status).toBe('running');
       const degraded = await drift(running.deployment_id ?? '');
@@ -209,7 +294,8 @@ describe('clusters that stay true', () => {
         'i-0aaa1111': { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' },
         'i-0bbb2222': { cluster: 'acme-dev', deploymentId: 'an-earlier-deployment' },
       };
-      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => ({ ownerOf: async (id: string) => owners[id] }) });
+      const machineOwners = { ownerOf: async (id: string) => owners[id], lost: async ({ nodes }: { nodes: number }) => `${nodes - 1} of ${nodes} nodes serving` };
+      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => machineOwners });
       const event = (instance: string, state: string) => ({
         version: '0',
         source: 'aws.ec2',
@@ -225,18 +311,40 @@ describe('clusters that stay true', () => {
       expect(await handler(event('i-0aaa1111', 'running'))).toEqual({ ignored: 'not an instance state change' });
       expect(await handler({ source: 'aws.s3' })).toEqual({ ignored: 'not an instance state change' });
       expect(await handler(event('i-0aaa1111', 'shutting-down'))).toEqual({ cluster: 'acme-dev', status: 'degraded' });
-      expect(await readCluster(deps, olga, acmeDev)).toMatchObject({ status: 'degraded', reason: 'instance i-0aaa1111 is shutting-down' });
+      expect(await readCluster(deps, olga, acmeDev)).toMatchObject({ status: 'degraded', reason: 'instance i-0aaa1111 is shutting-down; now 1 of 2 nodes serving' });
       expect((await clusterTrail(deps, 'acme-dev', 1)).items[0]).toMatchObject({ action: 'degraded', actor: 'system' });
+      await cleanUp();
+    });
+
+    it('a late event of a machine the repair replaced, once every node serves again, changes nothing', async () => {
+      // Arrange: degraded, repaired, running again; the replaced machine's `terminated` event comes last.
+      const running = await runningCluster();
+      const owners = { ownerOf: async () => ({ cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' }), lost: async (): Promise<string | undefined> => 'instance i-0aaa1111 is stopped' };
+      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => owners });
+      const event = (state: string) => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-0aaa1111', state } });
+      expect(await handler(event('stopped'))).toEqual({ cluster: 'acme-dev', status: 'degraded' });
+      await deployCluster(deps, olga, 'acme-dev', {});
+      compute.set('acme-dev', 'running', ['http://10.0.0.1', 'http://10.0.0.3']);
+      const repaired = await readCluster(deps, olga, acmeDev);
+      expect(repaired.status).toBe('running');
+
+      // Act
+      owners.lost = async () => undefined;
+      const late = await handler(event('terminated'));
+
+      // Assert
+      expect(late).toEqual({ cluster: 'acme-dev', status: 'running' });
+      expect((await readCluster(deps, olga, acmeDev)).version).toBe(repaired.version);
       await cleanUp();
     });
 
     it('keeps a degraded cluster counted, and never sweeps what is left of it', async () => {
       const running = await runningCluster();
-      await recordDrift(deps, { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '', reason: 'instance stopped' });
+      await recordDrift(withLost('instance stopped'), { ...olga, caller: systemCaller('system') }, { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '', reason: 'instance stopped' });
       expect(await rejection(deployCluster(deps, olga, 'acme-qa', {}))).toMatchObject({ code: 'deployment_limit_reached' });
       clock.advance(MINUTE);
       expect((await sweepClusters(deps, scheduler$)).swept).toEqual([]);
-      expect(await recordDrift(deps, scheduler$, { cluster: 'no-such-cluster', deploymentId: 'd', reason: 'x' })).toBeUndefined();
+      expect(await recordDrift(withLost('x'), scheduler$, { cluster: 'no-such-cluster', deploymentId: 'd', reason: 'x' })).toBeUndefined();
       await cleanUp();
     });
   });

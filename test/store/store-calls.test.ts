@@ -115,7 +115,7 @@ describe('store round trips of every cluster operation (at most 3)', () => {
     const [rerunning] = await step(() => readCluster(deps, actor, catalog.clusters[0]!));
     expect(rerunning.status).toBe('running');
     // Drift from an instance event: one read, one write; DEPLOY repairs without claiming a slot again.
-    const [degraded, driftCalls] = await step(() => recordDrift(deps, actor, { cluster: 'acme-dev', deploymentId: rerunning.deployment_id ?? '', reason: 'instance i-1 is terminated' }));
+    const [degraded, driftCalls] = await step(() => recordDrift({ ...deps, machineOwners: { lost: async () => 'instance i-1 is terminated' } }, actor, { cluster: 'acme-dev', deploymentId: rerunning.deployment_id ?? '', reason: 'instance i-1 is terminated' }));
     expect(degraded?.status).toBe('degraded');
     expect(driftCalls).toEqual(['get', 'transition']);
     const [repairing, repairCalls] = await step(() => deployCluster(deps, actor, 'acme-dev', {}));

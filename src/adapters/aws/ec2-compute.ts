@@ -79,9 +79,10 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
 
   /**
    * Gone only when every instance is terminated. Instances shutting down (replaced by a repair,
-   * reclaimed) are leaving: they count only while nothing else serves.
+   * reclaimed) are leaving: they count only while nothing else serves. A terminated instance leaves
+   * no trace, so a repair's `nodes` is what tells that one is still missing.
    */
-  async status(deployment: Deployment): Promise<DeploymentStatus> {
+  async status(deployment: Deployment & { nodes?: number }): Promise<DeploymentStatus> {
     const instances = await this.instances(deployment);
     const state = (i: (typeof instances)[number]) => i.State?.Name ?? '';
     if (!instances.some((i) => live.includes(state(i)))) return { state: 'gone', endpoints: [] };
@@ -90,6 +91,7 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
     const halted = instances.find((i) => stopped.includes(state(i)));
     if (halted) return { state: 'failed', endpoints, reason: `instance ${halted.InstanceId} is ${state(halted)}` };
     if (up.length === 0) return { state: 'failed', endpoints, reason: 'every instance is shutting down' };
+    if (deployment.nodes !== undefined && up.length < deployment.nodes) return { state: 'degraded', endpoints, reason: `${up.length} of ${deployment.nodes} nodes serving` };
     return { state: up.every((i) => state(i) === 'running') ? 'running' : 'pending', endpoints };
   }
 
@@ -109,6 +111,14 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
     const deploymentId = tag(tags.deployment);
     if (tag(tags.managed) !== 'true' || !cluster || !deploymentId) return undefined;
     return { cluster, deploymentId };
+  }
+
+  async lost(deployment: Deployment & { nodes: number }): Promise<string | undefined> {
+    const instances = await this.instances(deployment);
+    const halted = instances.find((i) => stopped.includes(i.State?.Name ?? ''));
+    if (halted) return `instance ${halted.InstanceId} is ${halted.State?.Name}`;
+    const up = instances.filter((i) => serving.includes(i.State?.Name ?? '')).length;
+    return up < deployment.nodes ? `${up} of ${deployment.nodes} nodes serving` : undefined;
   }
 
   async destroy(deployment: Deployment): Promise<void> {

@@ -18,7 +18,7 @@ import {
 } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
-import type { ClusterCompute, Scheduler, Store, SweptDeployment } from '../../ports.js';
+import type { ClusterCompute, MachineOwners, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType, type Step } from '../../store/entity.js';
 import { deploymentSlotsKey } from '../../store/keys.js';
 import * as z from '../../zod.js';
@@ -53,6 +53,7 @@ const clusterEntity: EntityType<ClusterState> = {
     destroy_at: z.optional(z.string()),
     schedule_id: z.optional(z.string()),
     check_id: z.optional(z.string()),
+    repair_id: z.optional(z.string()),
     endpoints: z.optional(z.array(z.string())),
     reason: z.optional(z.string()),
     updated_at: z.optional(z.string()),
@@ -184,6 +185,7 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
       destroy_at: decision.destroyAt?.toISOString(),
       schedule_id: scheduleId,
       check_id: checkId,
+      repair_id: undefined,
       endpoints: undefined,
       reason: undefined,
     };
@@ -240,7 +242,7 @@ async function repair(
   const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
   const checkName = scheduleName('check', cluster.name, checkId);
   await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
-  const set: ClusterChange = { status: 'deploying', deadline: deadline.toISOString(), check_id: checkId, reason: undefined };
+  const set: ClusterChange = { status: 'deploying', deadline: deadline.toISOString(), check_id: checkId, repair_id: checkId, reason: undefined };
   return {
     from: state,
     change: change(actor, 'repair', set, { deployment_id: deploymentId, nodes: decision.nodes, version: decision.version, reason: state.reason }),
@@ -250,8 +252,15 @@ async function repair(
       try {
         await deps.compute.deploy({ cluster, deploymentId, nodes: decision.nodes, version: decision.version, repair: checkId });
       } catch (error) {
-        await fail(deps, clusters, actor, cluster, repairing, `the backend refused the repair: ${(error as Error).message}`);
-        throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${cluster.backend.kind} backend could not repair ${cluster.name}; retry shortly.`);
+        // The nodes still serving are kept: the cluster goes back to degraded, and DEPLOY may try again.
+        const reason = `the backend refused the repair: ${(error as Error).message}`;
+        const undo: ClusterChange = { status: 'degraded', deadline: undefined, check_id: undefined, repair_id: undefined, reason };
+        const degraded = await clusters.commit(cluster.name, repairing, change(actor, 'repair-refused', undo, { reason }));
+        if (degraded) {
+          logged(actor, degraded, repairing, 'repair-refused');
+          await deps.scheduler.cancel(checkName);
+        }
+        throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${cluster.backend.kind} backend could not repair ${cluster.name}; it stays degraded: retry shortly.`);
       }
       return repairing;
     },
@@ -276,7 +285,7 @@ async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       if (state.status === 'destroying') return { done: await driveDestroy(deps, clusters, actor, cluster, state) };
       const checkId = shortId();
       const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
-      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), check_id: checkId, reason: undefined };
+      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), check_id: checkId, repair_id: undefined, reason: undefined };
       const checkName = scheduleName('check', cluster.name, checkId);
       await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
       return {
@@ -380,7 +389,8 @@ export async function cancelDestroy(deps: ClusterDeps, actor: Actor, name: strin
 async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
   if (state.status === 'running') return deps.compute.driftOnRead ? checkDrift(deps, clusters, actor, cluster, state) : state;
   if (state.status !== 'deploying' && state.status !== 'destroying') return state;
-  const status = state.deployment_id ? await deps.compute.status({ cluster, deploymentId: state.deployment_id }) : { state: 'gone' as const, endpoints: [] };
+  const expected = state.status === 'deploying' && state.repair_id && { nodes: state.nodes ?? 1 };
+  const status = state.deployment_id ? await deps.compute.status({ cluster, deploymentId: state.deployment_id, ...expected }) : { state: 'gone' as const, endpoints: [] };
   const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
   const settle = async (action: string, set: ClusterChange, details?: Record<string, unknown>) => {
     const written = await clusters.commit(cluster.name, state, change(actor, action, set, details));
@@ -395,9 +405,15 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
     return written;
   };
   if (state.status === 'deploying') {
-    if (status.state === 'running') return settle('running', { status: 'running', deadline: undefined, endpoints: status.endpoints }, { endpoints: status.endpoints });
-    // 'gone' while deploying means not started yet (the backend call may still be on its way).
-    if (status.state === 'failed' || status.state === 'degraded' || pastDeadline) {
+    if (status.state === 'running') return settle('running', { status: 'running', deadline: undefined, repair_id: undefined, endpoints: status.endpoints }, { endpoints: status.endpoints });
+    // 'gone' while deploying means not started yet (the backend call may still be on its way); a
+    // repair's backend reports the lost node until its work lands, so only its deadline fails it.
+    if (state.repair_id && pastDeadline) {
+      // A repair that did not land keeps what still serves: degraded again, for another DEPLOY or a destroy.
+      const reason = `the repair was not done by its deadline ${state.deadline}${status.reason ? `: ${status.reason}` : ''}`;
+      return settle('repair-late', { status: 'degraded', deadline: undefined, check_id: undefined, repair_id: undefined, reason }, { reason });
+    }
+    if (((status.state === 'failed' || status.state === 'degraded') && !state.repair_id) || pastDeadline) {
       const reason = pastDeadline ? `not running by its deadline ${state.deadline}` : (status.reason ?? `the backend reports ${status.state}`);
       return fail(deps, clusters, actor, cluster, state, reason);
     }
@@ -416,6 +432,7 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       schedule_id: undefined,
       endpoints: undefined,
       check_id: undefined,
+      repair_id: undefined,
       reason: undefined,
     });
   }
@@ -439,16 +456,21 @@ async function retryDestroy(deps: ClusterDeps, clusters: Clusters, actor: Actor,
     return clusters.load(cluster.name);
   }
   logged(actor, written, state, 'destroy-retry');
-  await Promise.all([
+  const [, refused] = await Promise.all([
     state.check_id ? deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id)) : undefined,
     state.deployment_id
-      ? deps.compute.destroy({ cluster, deploymentId: state.deployment_id }).catch((error: unknown) => {
-          // The next check retries; the reason already says it is not gone.
-          actor.log.warn('destroy retry refused', { cluster: cluster.name, error: (error as Error).message });
-        })
+      ? deps.compute.destroy({ cluster, deploymentId: state.deployment_id }).then(
+          () => undefined,
+          (error: unknown) => (error as Error).message,
+        )
       : undefined,
   ]);
-  return written;
+  if (refused === undefined) return written;
+  // The next check retries; the reason says why it is not gone, for the caller and the operator.
+  actor.log.warn('destroy retry refused', { cluster: cluster.name, error: refused });
+  const why = `${reason}; the backend refused the destroy: ${refused}`;
+  const recorded = await clusters.commit(cluster.name, written, change(actor, 'destroy-refused', { reason: why }, { reason: why }));
+  return recorded ? logged(actor, recorded, written, 'destroy-refused') : clusters.load(cluster.name);
 }
 
 /** A read of a running cluster on a backend that reports drift on read: a lost node makes it degraded. */
@@ -472,12 +494,13 @@ async function degrade(clusters: Clusters, actor: Actor, cluster: ClusterEntry, 
 
 /**
  * Drift reported by an event (an EC2 instance of the cluster stopped or was terminated outside
- * Provisioner): a running cluster whose current deployment it is becomes degraded. Anything else
- * (another deployment's machine, a cluster deploying or being destroyed) changes nothing.
- * Undefined for a cluster the catalog does not know.
+ * Provisioner): a running cluster whose current deployment it is becomes degraded, if the backend
+ * (`lost`) confirms it serves fewer than its nodes now. Anything else (another deployment's
+ * machine, a cluster deploying or being destroyed, a late event of a machine a repair replaced)
+ * changes nothing. Undefined for a cluster the catalog does not know.
  */
 export async function recordDrift(
-  deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog'>,
+  deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog'> & { machineOwners: Pick<MachineOwners, 'lost'> },
   actor: Actor,
   drift: { cluster: string; deploymentId: string; reason: string },
 ): Promise<ClusterState | undefined> {
@@ -485,13 +508,19 @@ export async function recordDrift(
   if (!cluster) return undefined;
   return clustersOf(deps).update<ClusterState>(cluster.name, async (state) => {
     if (!driftDegrades(state, drift.deploymentId)) return { done: state };
-    return { from: state, change: degradeChange(actor, state, drift.reason), after: async (degraded) => logged(actor, degraded, state, 'degraded') };
+    const lost = await deps.machineOwners.lost({ cluster, deploymentId: drift.deploymentId, nodes: state.nodes ?? 1 });
+    if (!lost) {
+      actor.log.info('drift event, but every node serves; nothing to do', { cluster: cluster.name, reason: drift.reason });
+      return { done: state };
+    }
+    const reason = lost === drift.reason ? lost : `${drift.reason}; now ${lost}`;
+    return { from: state, change: degradeChange(actor, state, reason), after: async (degraded) => logged(actor, degraded, state, 'degraded') };
   });
 }
 
 /** Marks a deployment failed with its reason and removes what it left behind. */
 async function fail(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, reason: string): Promise<ClusterState> {
-  const set: ClusterChange = { status: 'failed', reason, deadline: undefined, destroy_at: undefined, schedule_id: undefined, check_id: undefined };
+  const set: ClusterChange = { status: 'failed', reason, deadline: undefined, destroy_at: undefined, schedule_id: undefined, check_id: undefined, repair_id: undefined };
   const failed = await clusters.commit(cluster.name, state, change(actor, 'failed', set, { reason }));
   if (!failed) return clusters.load(cluster.name);
   logged(actor, failed, state, 'failed');
