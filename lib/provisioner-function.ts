@@ -46,7 +46,6 @@ export class ProvisionerFunction extends NodejsFunction {
       role,
       logGroup,
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'provisioner',
         PROVISIONER_OPERATION: props.operation,
         ...props.environment,
       },
