@@ -61,7 +61,9 @@ export function errorResponses(): HttpMiddleware {
       const error = request.error;
       if (error instanceof ProvisionerError) {
         if (error.status >= 500) state.log.warn('dependency failure', { code: error.code, error_message: error.message });
-        request.response = json(error.status, { error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) } }, error.headers);
+        // Every 503 tells the caller when to retry, whichever dependency raised it.
+        const headers = error.status === 503 && !error.headers?.['retry-after'] ? { ...error.headers, 'retry-after': '5' } : error.headers;
+        request.response = json(error.status, { error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) } }, headers);
         return;
       }
       state.log.error('unexpected error', { error });

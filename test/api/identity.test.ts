@@ -79,12 +79,13 @@ describe('login with a GitHub user token', () => {
     expect(JSON.stringify(body)).not.toContain('gh-nobody-secret');
   });
 
-  it('answers 503 github_unavailable when GitHub fails', async () => {
+  it('answers 503 github_unavailable with Retry-After when GitHub fails', async () => {
     github.down = true;
     try {
-      const { status, body } = await api.call('POST', '/v1/login', { body: { github_token: 'gh-gil' } });
+      const { status, body, headers } = await api.call('POST', '/v1/login', { body: { github_token: 'gh-gil' } });
       expect(status).toBe(503);
       expect(body.error.code).toBe('github_unavailable');
+      expect(headers.get('retry-after')).toBe('5');
     } finally {
       github.down = false;
     }
