@@ -188,7 +188,7 @@ export async function mixedLoad(catalog: Record<string, unknown>, seconds: numbe
 export async function idleCost(catalog: Record<string, unknown>, count: number, seconds: number): Promise<void> {
   const { catalogPath, devUsers } = benchSetup(catalog, count);
   process.env.PROVISIONER_LOG_LEVEL = 'WARN';
-  const config = readEnv(localSettings, {
+  const config = readEnv(localSettings(), {
     PORT: '0',
     PROVISIONER_LOG_LEVEL: 'WARN',
     PROVISIONER_MEMORY: '1',

@@ -10,7 +10,7 @@ export type { Operation } from '../src/api/routes.js';
 type Part = 'params' | 'query' | 'body';
 
 /** The input type of one part of a route, or undefined when the route has no such part. */
-type PartInput<O extends Operation, P extends Part> = Routes[O] extends { [K in P]: infer Schema extends z.ZodMiniType } ? z.input<Schema> : undefined;
+type PartInput<O extends Operation, P extends Part> = Routes[O] extends { [K in P]: () => infer Schema extends z.ZodMiniType } ? z.input<Schema> : undefined;
 
 /** What a URL can carry: the query schemas coerce from anything, but the client sends text. */
 export type UrlValue = string | number | boolean;
@@ -28,7 +28,7 @@ type Responses<O extends Operation> = Routes[O]['responses'];
 
 /** The body of an operation's success answers (204 has none). */
 export type OperationOutput<O extends Operation> = {
-  [S in keyof Responses<O>]: S extends 204 ? undefined : z.output<Responses<O>[S]>;
+  [S in keyof Responses<O>]: S extends 204 ? undefined : Responses<O>[S] extends (() => infer Schema extends z.ZodMiniType) ? z.output<Schema> : never;
 }[keyof Responses<O>];
 
 export type Cluster = OperationOutput<'get-cluster'>;

@@ -163,7 +163,7 @@ function levelOf(spec: RouteSpec): string {
 
 function routeSection(operation: Operation, spec: RouteSpec): string[] {
   const errors = byStatus(routeErrors(operation)).map((code) => `\`${code}\` (${errorStatus[code]})`);
-  const success = Object.entries(spec.responses).map(([status, schema]) => `${status} ${shapeOf(jsonSchema(schema as z.ZodMiniType, 'output'))}`);
+  const success = Object.entries(spec.responses).map(([status, schema]) => `${status} ${shapeOf(jsonSchema((schema as () => z.ZodMiniType)(), 'output'))}`);
   return [
     `<a id="${operation}"></a>`,
     `### \`${spec.method} ${spec.path}\` (${operation})`,
@@ -171,9 +171,9 @@ function routeSection(operation: Operation, spec: RouteSpec): string[] {
     `${spec.summary}.`,
     '',
     `- Minimum level: ${levelOf(spec)}${spec.public ? ' (no authentication, no rate limit)' : ''}`,
-    ...fields('Path', spec.params),
-    ...fields('Query', spec.query),
-    ...fields('Body', spec.body),
+    ...fields('Path', spec.params?.()),
+    ...fields('Query', spec.query?.()),
+    ...fields('Body', spec.body?.()),
     `- Success: ${success.join('; ')}`,
     `- Errors: ${errors.join(', ')}`,
     '',
@@ -216,9 +216,9 @@ function exampleSection(example: Example): string[] {
   };
   const match = matchRoute(spec.method, example.path);
   if (match.kind !== 'route' || match.operation !== example.operation) throw new Error(`The docs example of ${example.operation} has a path of another route; fix it in local/api-doc.ts.`);
-  check('path', spec.params, match.params);
-  check('body', spec.body, example.body);
-  check(`${example.status} response`, spec.responses[example.status], example.response);
+  check('path', spec.params?.(), match.params);
+  check('body', spec.body?.(), example.body);
+  check(`${example.status} response`, spec.responses[example.status]?.(), example.response);
   return [
     `### Example: ${example.operation}`,
     '',

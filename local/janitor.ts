@@ -9,7 +9,7 @@ import { runCommand } from './command.js';
  * data dir: stop it first.
  */
 async function main(): Promise<void> {
-  const config = readEnv(localSettings);
+  const config = readEnv(localSettings());
   const runtime = await startLocalRuntime({ config });
   installRuntime(runtime.deps);
   // The very handler Lambda runs hourly.

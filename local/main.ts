@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const unknown = args.filter((a) => a !== '--memory');
   if (unknown.length > 0) fail(`Unknown argument ${unknown.join(' ')}; the only option is --memory.`);
-  const config = readEnv(localSettings);
+  const config = readEnv(localSettings());
   if (args.includes('--memory')) config.PROVISIONER_MEMORY = true;
 
   const runtime = await startLocalRuntime({ config });

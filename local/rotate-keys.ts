@@ -9,6 +9,6 @@ import { systemClock } from '../src/domain/clock.js';
 import { localKeyVault } from '../src/runtime/local.js';
 import { rotateKeys } from '../src/tokens/key-service.js';
 
-const config = readEnv(localSettings);
+const config = readEnv(localSettings());
 const set = await rotateKeys(localKeyVault(config), systemClock);
 console.log(`Rotated ${join(config.PROVISIONER_DATA_DIR, 'keys.json')}: signing with ${set.keys[0]?.kid}; still verifying ${set.keys[1]?.kid ?? 'nothing else'}.`);

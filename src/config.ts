@@ -1,4 +1,5 @@
 import { parseDuration } from './domain/duration.js';
+import { once } from './once.js';
 import * as z from './zod.js';
 
 /** A setting that is missing or malformed: start-up stops with a message naming the variable. */
@@ -41,10 +42,10 @@ export function durationSetting(fallback: string) {
 }
 
 /** How long a deploy or destroy may take before it is failed (the seed's 10 minutes). */
-export const operationTimeoutSetting = { PROVISIONER_OPERATION_TIMEOUT: durationSetting('10m') };
+export const operationTimeoutSetting = once(() => ({ PROVISIONER_OPERATION_TIMEOUT: durationSetting('10m') }));
 
 /** Identity settings shared by both runtimes (API.md's table). */
-export const identitySettings = {
+export const identitySettings = once(() => ({
   PROVISIONER_GITHUB_API_URL: z._default(z.url(), 'https://api.github.com'),
   /** GitHub's web base, where the device-flow endpoints live (GitHub Enterprise: `https://HOST`). */
   PROVISIONER_GITHUB_URL: z._default(z.url(), 'https://github.com'),
@@ -54,13 +55,11 @@ export const identitySettings = {
   PROVISIONER_OIDC_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'provisioner'),
   PROVISIONER_USER_TOKEN_TTL: durationSetting('8h'),
   PROVISIONER_CLUSTER_TOKEN_TTL: durationSetting('1h'),
-};
-
-const port = z.coerce.number().check(z.int(), z.gte(0), z.lte(65535));
+}));
 
 /** Settings of the local runtime (`npm start`); see the README's configuration table. */
-export const localSettings = {
-  PORT: z._default(port, 2323),
+export const localSettings = once(() => ({
+  PORT: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(65535)), 2323),
   PROVISIONER_DATA_DIR: z._default(z.string().check(z.minLength(1)), '.provisioner'),
   PROVISIONER_MEMORY: z.pipe(
     z._default(z.enum(['0', '1', 'false', 'true']), '0'),
@@ -72,11 +71,11 @@ export const localSettings = {
   PROVISIONER_DEV_USERS: z.optional(z.string().check(z.minLength(1))),
   /** The issuer URL of the tokens; default: the URL the server listens on. */
   PROVISIONER_PUBLIC_URL: z.optional(z.url()),
-  ...identitySettings,
-  ...operationTimeoutSetting,
-};
+  ...identitySettings(),
+  ...operationTimeoutSetting(),
+}));
 
-export type LocalConfig = z.infer<z.ZodMiniObject<typeof localSettings>>;
+export type LocalConfig = z.infer<z.ZodMiniObject<ReturnType<typeof localSettings>>>;
 
 /** The local runtime's table name; in AWS the stack passes its own in PROVISIONER_TABLE. */
 export const localTableName = 'provisioner';

@@ -70,16 +70,3 @@ async function resolveAll<D>(providers: Providers<D>): Promise<D> {
   const entries = await Promise.all(Object.entries(providers).map(async ([name, provide]) => [name, await (provide as () => unknown)()]));
   return Object.fromEntries(entries) as D;
 }
-
-/** Builds a value on first use and keeps it for the life of the container. */
-export function once<T>(build: () => T): () => T {
-  let value: T | undefined;
-  let built = false;
-  return () => {
-    if (!built) {
-      value = build();
-      built = true;
-    }
-    return value as T;
-  };
-}

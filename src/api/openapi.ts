@@ -14,12 +14,12 @@ export function openApiDocument(): JsonObject {
     // The console's files are pages for a browser, not operations a generated client could use.
     if (spec.file) continue;
     const parameters = [
-      ...objectParameters(spec.params, 'path'),
-      ...objectParameters(spec.query, 'query'),
+      ...objectParameters(spec.params?.(), 'path'),
+      ...objectParameters(spec.query?.(), 'query'),
     ];
     const responses: JsonObject = {};
     for (const [status, schema] of Object.entries(spec.responses)) {
-      responses[status] = { description: 'Success', content: { 'application/json': { schema: toSchema(schema, 'output') } } };
+      responses[status] = { description: 'Success', content: { 'application/json': { schema: toSchema(schema(), 'output') } } };
     }
     // Each error status the route may answer, with the codes it may carry there (docs/api.md has the same list).
     const codes = routeErrors(operation);
@@ -35,7 +35,7 @@ export function openApiDocument(): JsonObject {
       tags: [spec.tag],
       ...(parameters.length > 0 && { parameters }),
       ...(spec.body && {
-        requestBody: { required: false, content: { 'application/json': { schema: toSchema(spec.body, 'input') } } },
+        requestBody: { required: false, content: { 'application/json': { schema: toSchema(spec.body(), 'input') } } },
       }),
       ...(spec.auth !== 'anonymous' && { security: [{ bearer: [] }], 'x-minimum-level': spec.auth }),
       responses,
@@ -48,7 +48,7 @@ export function openApiDocument(): JsonObject {
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Error: toSchema(errorBody, 'output') },
+      schemas: { Error: toSchema(errorBody(), 'output') },
     },
   };
 }

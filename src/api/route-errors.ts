@@ -59,7 +59,7 @@ export function routeErrors(operation: Operation): ErrorCode[] {
   add('body_too_large');
   if (spec.params || spec.query || spec.body) add('invalid_request');
   if (spec.body) add('invalid_json', 'unsupported_media_type');
-  if (spec.query && 'next_token' in spec.query.shape) add('invalid_next_token');
+  if (spec.query && 'next_token' in spec.query().shape) add('invalid_next_token');
   if (!spec.public) add('invalid_token', 'rate_limited', 'service_unavailable', 'dependency_unavailable');
   if (spec.auth !== 'anonymous') add('authentication_required', 'forbidden');
   return errorCodes.filter((code) => codes.has(code));

@@ -40,10 +40,11 @@ export interface RouteSpec {
   auth: Level;
   summary: string;
   tag: string;
-  params?: z.ZodMiniObject;
-  query?: z.ZodMiniObject;
-  body?: z.ZodMiniType;
-  responses: Partial<Record<200 | 201 | 202 | 204, z.ZodMiniType>>;
+  /** Schemas are built on first use (`once` in schemas.ts): a function builds only its own route's. */
+  params?: () => z.ZodMiniObject;
+  query?: () => z.ZodMiniObject;
+  body?: () => z.ZodMiniType;
+  responses: Partial<Record<200 | 201 | 202 | 204, () => z.ZodMiniType>>;
   /** Public routes skip authentication and rate limits (health, OpenAPI, JWKS). */
   public?: true;
   /**

@@ -4,6 +4,7 @@ import { errorCodes } from '../domain/errors.js';
 import { resourceNamePattern, resourceNameRule } from '../domain/names.js';
 import { levels } from '../domain/levels.js';
 import { isSafeRef, refRule, runKinds, runStatuses, stepStatuses } from '../domain/runs.js';
+import { once } from '../once.js';
 import * as z from '../zod.js';
 // workspaces
 import { valueKeyPattern, valueKeyRule, versionPattern, versionRule, workspaceValue } from '../domain/catalog/workspaces.js';
@@ -11,88 +12,95 @@ import { workspaceIdPattern, workspaceStatuses } from '../domain/workspaces.js';
 // workbenches
 import { workbenchStatuses } from '../domain/workbenches.js';
 
-/** Schemas shared by several routes. Field names are snake_case, as in API.md. */
+/**
+ * The API's schemas. Field names are snake_case, as in API.md.
+ *
+ * Each is built on its first use, then kept: a function builds only the few its own route reads
+ * (its input; responses are for OpenAPI and the tests). Building all of them at module load took
+ * ≈5 ms of every cold start (issue 9).
+ */
 
-export const errorBody = z.object({
+export const errorBody = once(() => z.object({
   error: z.object({
     code: z.enum(errorCodes),
     message: z.string(),
     details: z.optional(z.record(z.string(), z.unknown())),
   }),
-});
+}));
 
-export const level = z.enum(levels);
+export const level = once(() => z.enum(levels));
 
-export const identity = z.object({ login: z.nullable(z.string()), level, orgs: z.array(z.string()) });
+export const identity = once(() => z.object({ login: z.nullable(z.string()), level: level(), orgs: z.array(z.string()) }));
 
-export const health = z.object({ status: z.literal('ok'), version: z.string(), time: z.iso.datetime() });
+export const health = once(() => z.object({ status: z.literal('ok'), version: z.string(), time: z.iso.datetime() }));
 
 /** `?limit=&next_token=` on every list. */
-export const pageQuery = z.object({
+export const pageQuery = once(() => z.object({
   limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 25),
   next_token: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
-});
+}));
 
-export function page<T extends z.ZodMiniType>(item: T) {
-  return z.object({ items: z.array(item), next_token: z.optional(z.string()) });
+/** A page of a list: the schema of its items, built with the page. */
+export function page<T extends z.ZodMiniType>(item: () => T) {
+  return once(() => z.object({ items: z.array(item()), next_token: z.optional(z.string()) }));
 }
 
 /** Anything JSON: the OpenAPI document is described by its own standard, not here. */
-export const jsonDocument = z.record(z.string(), z.unknown());
+export const jsonDocument = once(() => z.record(z.string(), z.unknown()));
 
-export const clusterName = z.string().check(z.regex(resourceNamePattern, `must be a cluster name: ${resourceNameRule}`));
-export const clusterParams = z.object({ cluster: clusterName });
+export const clusterName = once(() => z.string().check(z.regex(resourceNamePattern, `must be a cluster name: ${resourceNameRule}`)));
+export const clusterParams = once(() => z.object({ cluster: clusterName() }));
 
 /** Tokens are printable ASCII: a control character or a space is bad input, not a GitHub failure to retry. */
-const secretToken = z.string().check(z.minLength(1), z.maxLength(8192), z.regex(/^[\x21-\x7e]+$/, 'must be printable characters only (no spaces or control characters)'));
+const secretToken = once(() => z.string().check(z.minLength(1), z.maxLength(8192), z.regex(/^[\x21-\x7e]+$/, 'must be printable characters only (no spaces or control characters)')));
 
 /** Exactly one of the two credentials; neither is ever echoed in an error. */
-export const loginBody = z
-  .object({ github_token: z.optional(secretToken), oidc_token: z.optional(secretToken) })
+export const loginBody = once(() => z
+  .object({ github_token: z.optional(secretToken()), oidc_token: z.optional(secretToken()) })
   .check(
     z.refine((body) => (body.github_token === undefined) !== (body.oidc_token === undefined), {
       message: 'send exactly one of github_token (a GitHub user token) or oidc_token (a GitHub Actions OIDC token)',
     }),
-  );
+  ));
 
-export const loginResponse = z.object({
+export const loginResponse = once(() => z.object({
   token: z.string(),
   token_type: z.literal('Bearer'),
   expires_at: z.iso.datetime(),
-  user: identity,
-});
+  user: identity(),
+}));
 
 // device login (the console)
-export const deviceCode = z.object({
+export const deviceCode = once(() => z.object({
   device_code: z.string(),
   user_code: z.string(),
   verification_uri: z.string(),
   /** Seconds to wait between polls of /v1/login/device/token. */
   interval: z.number(),
   expires_in: z.number(),
-});
-export const deviceTokenBody = z.strictObject({ device_code: z.string().check(z.minLength(1), z.maxLength(256), z.regex(/^[\x21-\x7e]+$/, 'must be printable characters only')) });
+}));
+export const deviceTokenBody = once(() => z.strictObject({ device_code: z.string().check(z.minLength(1), z.maxLength(256), z.regex(/^[\x21-\x7e]+$/, 'must be printable characters only')) }));
 
 // console: its files by name (letters, digits, dots, dashes: never a path)
-export const consoleFileParams = z.object({ file: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be a file name of the console')) });
-export const consoleFile = z.string();
+export const consoleFileParams = once(() => z.object({ file: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be a file name of the console')) }));
+export const consoleFile = once(() => z.string());
 
-export const clusterToken = z.object({ token: z.string(), expires_at: z.iso.datetime(), cluster: clusterName });
+export const clusterToken = once(() => z.object({ token: z.string(), expires_at: z.iso.datetime(), cluster: clusterName() }));
 
-export const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
+export const jwks = once(() => z.object({ keys: z.array(z.record(z.string(), z.unknown())) }));
 
-export const openidConfiguration = z.object({
+export const openidConfiguration = once(() => z.object({
   issuer: z.url(),
   jwks_uri: z.url(),
   id_token_signing_alg_values_supported: z.array(z.string()),
-});
+}));
 
-export const clusterStatus = z.enum(clusterStatuses);
+export const clusterStatus = once(() => z.enum(clusterStatuses));
 
-export const cluster = z.object({
-  name: clusterName,
+export const cluster = once(() => z.object({
+  name: clusterName(),
   visibility: z.enum(visibilities),
-  status: clusterStatus,
+  status: clusterStatus(),
   nodes: z.number(),
   version: z.nullable(z.string()),
   deployed_by: z.nullable(z.string()),
@@ -101,50 +109,50 @@ export const cluster = z.object({
   endpoints: z.array(z.string()),
   reason: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),
-});
+}));
 
-const durationText = z.string().check(z.regex(durationPattern, durationRule));
+const durationText = once(() => z.string().check(z.regex(durationPattern, durationRule)));
 
-export const deployBody = z.strictObject({
+export const deployBody = once(() => z.strictObject({
   nodes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
   // The same rule as a run's version: it reaches user-data templates and SSM paths (no option, no "..").
   version: z.optional(z.string().check(z.refine(isSafeRef, { message: refRule }))),
-  ttl: z.optional(durationText),
-});
+  ttl: z.optional(durationText()),
+}));
 
-export const destroyScheduleBody = z
-  .strictObject({ at: z.optional(z.iso.datetime({ offset: true })), in: z.optional(durationText) })
-  .check(z.refine((body) => (body.at === undefined) !== (body.in === undefined), { message: 'send exactly one of at (an ISO 8601 time) or in (a duration such as "2h")' }));
+export const destroyScheduleBody = once(() => z
+  .strictObject({ at: z.optional(z.iso.datetime({ offset: true })), in: z.optional(durationText()) })
+  .check(z.refine((body) => (body.at === undefined) !== (body.in === undefined), { message: 'send exactly one of at (an ISO 8601 time) or in (a duration such as "2h")' })));
 
-export const clusterEvent = z.object({
+export const clusterEvent = once(() => z.object({
   time: z.string(),
   actor: z.string(),
   action: z.string(),
-  from: clusterStatus,
-  to: clusterStatus,
+  from: clusterStatus(),
+  to: clusterStatus(),
   request_id: z.string(),
   details: z.optional(z.record(z.string(), z.unknown())),
-});
+}));
 
 // workspaces
-export const workspaceStatus = z.enum(workspaceStatuses);
-export const workspaceParams = z.object({ id: z.string().check(z.regex(workspaceIdPattern, 'must be a workspace id (ws- and 12 hex digits)')) });
+export const workspaceStatus = once(() => z.enum(workspaceStatuses));
+export const workspaceParams = once(() => z.object({ id: z.string().check(z.regex(workspaceIdPattern, 'must be a workspace id (ws- and 12 hex digits)')) }));
 /** A duration from now or an ISO 8601 time; the domain checks it is in the future and within the limit. */
-const expiry = z.string().check(
+const expiry = once(() => z.string().check(
   z.refine((text) => durationPattern.test(text) || !Number.isNaN(Date.parse(text)), { message: 'must be a duration such as "36h" or "2d", or an ISO 8601 time' }),
-);
-export const createWorkspaceBody = z.strictObject({
+));
+export const createWorkspaceBody = once(() => z.strictObject({
   name: z.optional(z.string().check(z.regex(resourceNamePattern, `must be a DNS label: ${resourceNameRule}`))),
-  expiry: z.optional(expiry),
+  expiry: z.optional(expiry()),
   versions: z.optional(z.record(z.string().check(z.regex(/^[a-z][a-z0-9]{0,30}$/, 'must be a component name')), z.string().check(z.regex(versionPattern, versionRule)))),
-  values: z.optional(z.record(z.string().check(z.regex(valueKeyPattern, valueKeyRule)), workspaceValue)),
-});
-export const extendWorkspaceBody = z.strictObject({ expiry });
-export const workspace = z.object({
+  values: z.optional(z.record(z.string().check(z.regex(valueKeyPattern, valueKeyRule)), workspaceValue())),
+}));
+export const extendWorkspaceBody = once(() => z.strictObject({ expiry: expiry() }));
+export const workspace = once(() => z.object({
   id: z.string(),
   name: z.string(),
   owner: z.nullable(z.string()),
-  status: workspaceStatus,
+  status: workspaceStatus(),
   created_at: z.nullable(z.string()),
   expires_at: z.nullable(z.string()),
   /** Seconds until the deletion. */
@@ -154,26 +162,26 @@ export const workspace = z.object({
   endpoints: z.record(z.string(), z.string()),
   reason: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),
-});
-export const workspaceExpired = z.object({ expired: z.boolean(), expires_at: z.nullable(z.string()) });
-export const workspaceEvent = z.object({
+}));
+export const workspaceExpired = once(() => z.object({ expired: z.boolean(), expires_at: z.nullable(z.string()) }));
+export const workspaceEvent = once(() => z.object({
   time: z.string(),
   actor: z.string(),
   action: z.string(),
-  from: workspaceStatus,
-  to: workspaceStatus,
+  from: workspaceStatus(),
+  to: workspaceStatus(),
   request_id: z.string(),
   details: z.optional(z.record(z.string(), z.unknown())),
-});
+}));
 // workbenches
-export const workbenchId = z.string().check(z.regex(/^wb-[0-9a-f]{12}$/, 'must be a workbench id (wb- and 12 hex digits)'));
-export const workbenchParams = z.object({ id: workbenchId });
-const githubLogin = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'must be a GitHub login'));
-export const workbenchShareParams = z.object({ id: workbenchId, login: githubLogin });
+export const workbenchId = once(() => z.string().check(z.regex(/^wb-[0-9a-f]{12}$/, 'must be a workbench id (wb- and 12 hex digits)')));
+export const workbenchParams = once(() => z.object({ id: workbenchId() }));
+const githubLogin = once(() => z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'must be a GitHub login')));
+export const workbenchShareParams = once(() => z.object({ id: workbenchId(), login: githubLogin() }));
 /** Own workbenches by default; administrators may list another owner's. */
-export const workbenchListQuery = z.object({ ...pageQuery.shape, owner: z.optional(githubLogin) });
+export const workbenchListQuery = once(() => z.object({ ...pageQuery().shape, owner: z.optional(githubLogin()) }));
 
-export const workbenchBody = z.strictObject({
+export const workbenchBody = once(() => z.strictObject({
   name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'must be 1-64 letters, digits, spaces, dots, dashes or underscores')),
   /** CPU units: 1024 = 1 vCPU. */
   cpu: z.number().check(z.int(), z.gte(128), z.lte(196_608)),
@@ -181,10 +189,10 @@ export const workbenchBody = z.strictObject({
   memory: z.number().check(z.int(), z.gte(256), z.lte(1_572_864)),
   gpu: z.optional(z.number().check(z.int(), z.gte(0), z.lte(16))),
   dedicated_instance: z.optional(z.boolean()),
-});
+}));
 
-export const workbench = z.object({
-  id: workbenchId,
+export const workbench = once(() => z.object({
+  id: workbenchId(),
   name: z.string(),
   owner: z.string(),
   status: z.enum(workbenchStatuses),
@@ -199,47 +207,47 @@ export const workbench = z.object({
   reason: z.nullable(z.string()),
   created_at: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),
-});
+}));
 // runs
-export const runStatus = z.enum(runStatuses);
-export const runKind = z.enum(runKinds);
+export const runStatus = once(() => z.enum(runStatuses));
+export const runKind = once(() => z.enum(runKinds));
 
 /** `{"version": "<git ref>"}`: refused (400, naming the field) unless a safe ref, before any script sees it. */
-export const runBody = z.strictObject({
+export const runBody = once(() => z.strictObject({
   version: z.string().check(z.refine(isSafeRef, { message: refRule })),
-});
+}));
 
-export const runParams = z.object({ id: z.uuid('must be a run id (a UUID)') });
+export const runParams = once(() => z.object({ id: z.uuid('must be a run id (a UUID)') }));
 
-export const runsQuery = z.object({
-  ...pageQuery.shape,
-  cluster: z.optional(clusterName),
-  kind: z.optional(runKind),
-  status: z.optional(runStatus),
-});
+export const runsQuery = once(() => z.object({
+  ...pageQuery().shape,
+  cluster: z.optional(clusterName()),
+  kind: z.optional(runKind()),
+  status: z.optional(runStatus()),
+}));
 
-export const runStep = z.object({
+export const runStep = once(() => z.object({
   name: z.string(),
   status: z.enum(stepStatuses),
   seconds: z.number(),
   exit_code: z.optional(z.number()),
-});
+}));
 
-export const run = z.object({
+export const run = once(() => z.object({
   id: z.string(),
-  kind: runKind,
+  kind: runKind(),
   cluster: z.string(),
   version: z.string(),
   plan: z.nullable(z.string()),
-  status: runStatus,
+  status: runStatus(),
   created_by: z.nullable(z.string()),
   created_at: z.nullable(z.string()),
   deadline: z.nullable(z.string()),
   finished_at: z.nullable(z.string()),
-  steps: z.array(runStep),
+  steps: z.array(runStep()),
   failed_step: z.nullable(z.string()),
   reason: z.nullable(z.string()),
   /** A presigned GET of the log so far, valid 15 minutes; null until the run has a machine. */
   log_url: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),
-});
+}));

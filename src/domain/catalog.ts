@@ -1,3 +1,4 @@
+import { once } from '../once.js';
 import * as z from '../zod.js';
 import { clustersSection } from './catalog/clusters.js';
 import { identitySection } from './catalog/identity.js';
@@ -11,22 +12,24 @@ import { parseDuration } from './duration.js';
 import type { levels } from './levels.js';
 
 /**
- * The catalog: one JSON file, validated at start-up, made of one section per area (identity,
+ * The catalog: one JSON file, validated when first read, made of one section per area (identity,
  * clusters; runs, workbenches and workspaces add theirs). A section is a set of top-level fields
  * declared beside its area in `catalog/<area>.ts`.
  */
-export const catalogSchema = z.strictObject({
-  ...identitySection,
-  ...clustersSection,
-  // workspaces
-  ...workspacesSection,
-  // workbenches
-  ...workbenchesSection,
-  // runs
-  ...runsSection,
-});
+export const catalogSchema = once(() =>
+  z.strictObject({
+    ...identitySection(),
+    ...clustersSection(),
+    // workspaces
+    ...workspacesSection(),
+    // workbenches
+    ...workbenchesSection(),
+    // runs
+    ...runsSection(),
+  }),
+);
 
-export type Catalog = z.output<typeof catalogSchema>;
+export type Catalog = z.output<ReturnType<typeof catalogSchema>>;
 export type ClusterEntry = Catalog['clusters'][number];
 // workspaces
 export type WorkspacesCatalog = Catalog['workspaces'];
@@ -46,7 +49,7 @@ export function parseCatalog(text: string, source: string): Catalog {
   } catch (error) {
     throw new CatalogError(`${source} is not valid JSON: ${(error as Error).message}`);
   }
-  const result = catalogSchema.safeParse(json);
+  const result = catalogSchema().safeParse(json);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
     throw new CatalogError(`${source} is not a valid catalog: ${problems.join('; ')}`);

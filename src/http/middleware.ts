@@ -134,9 +134,9 @@ export function validateInput(spec: RouteSpec): HttpMiddleware {
         return undefined;
       };
       const input = {
-        params: parse('path', spec.params, request.event.pathParameters ?? {}),
-        query: parse('query', spec.query, request.event.queryStringParameters ?? {}),
-        body: parse('body', spec.body, state.body ?? {}),
+        params: parse('path', spec.params?.(), request.event.pathParameters ?? {}),
+        query: parse('query', spec.query?.(), request.event.queryStringParameters ?? {}),
+        body: parse('body', spec.body?.(), state.body ?? {}),
       };
       if (issues.length > 0) {
         const list = issues.map((i) => `${[i.location, i.path].filter(Boolean).join('.')}: ${i.message}`).join('; ');

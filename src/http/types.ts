@@ -8,7 +8,7 @@ export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
-type Parsed<S> = S extends z.ZodMiniType ? z.output<S> : Record<string, never>;
+type Parsed<S> = S extends (() => infer T extends z.ZodMiniType) ? z.output<T> : Record<string, never>;
 
 /** What an operation receives, typed from its route's schemas. */
 export interface InputOf<R extends RouteSpec> {
@@ -21,7 +21,7 @@ export interface InputOf<R extends RouteSpec> {
 export type ReplyOf<R extends RouteSpec> = {
   [S in keyof R['responses'] & number]: {
     status: S;
-    body: R['responses'][S] extends z.ZodMiniType ? z.input<R['responses'][S]> : never;
+    body: R['responses'][S] extends (() => infer T extends z.ZodMiniType) ? z.input<T> : never;
     headers?: Record<string, string>;
   };
 }[keyof R['responses'] & number];

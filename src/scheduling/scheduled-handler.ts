@@ -11,11 +11,10 @@ import { type ScheduleTarget, scheduleTargets, type TargetInput } from './target
  */
 export function scheduledHandler<T extends ScheduleTarget, D, R>(target: T, providers: Providers<D>, run: (input: TargetInput<T>, deps: D, actor: Actor) => Promise<R>) {
   const resolveDeps = dependencies(providers);
-  const schema = scheduleTargets[target].input;
   return async (event: unknown, context?: Pick<Context, 'awsRequestId'>): Promise<R | { ignored: string }> => {
     const requestId = context?.awsRequestId ?? crypto.randomUUID();
     const log = requestLog(requestId, `scheduled-${target}`);
-    const parsed = schema.safeParse(event);
+    const parsed = scheduleTargets[target].input().safeParse(event);
     if (!parsed.success) {
       // A malformed schedule will never succeed: log it, and end without an error so that it is not retried.
       log.error('malformed scheduled input', { issues: parsed.error.issues.map((i) => i.message) });

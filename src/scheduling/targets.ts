@@ -1,3 +1,4 @@
+import { once } from '../once.js';
 import * as z from '../zod.js';
 // workspaces
 import { workspaceTimers } from '../domain/workspaces.js';
@@ -7,23 +8,23 @@ import { workspaceTimers } from '../domain/workspaces.js';
  * (folder under `lambdas/`) that runs it. It drives the `ScheduleTarget` type, the target ARNs each
  * AWS function is given, the local scheduler's dispatch and the CDK schedule group and role. A new
  * timed action is one entry here, its function's handler, and an `operationAccess` line saying who
- * creates it.
+ * creates it. Each input schema is built when its function first needs it.
  */
 export const scheduleTargets = {
   /** A cluster's destroy schedule fired: destroy it, unless the schedule was replaced since. */
   destroy: {
     lambda: 'destroy',
-    input: z.object({ cluster: z.string(), schedule_id: z.string() }),
+    input: once(() => z.object({ cluster: z.string(), schedule_id: z.string() })),
   },
   /** A deploy's or a destroy's deadline came: ask the backend, fail what is late. */
   'check-deadline': {
     lambda: 'check-deadline',
-    input: z.object({ cluster: z.string(), check_id: z.string() }),
+    input: once(() => z.object({ cluster: z.string(), check_id: z.string() })),
   },
   /** Every hour: re-examine every cluster and remove backend resources no active deployment owns. */
   janitor: {
     lambda: 'janitor',
-    input: z.object({}),
+    input: once(() => z.object({})),
     /** A standing schedule the stack creates (EventBridge Scheduler's expression), not one the functions make. */
     every: 'rate(1 hour)',
   },
@@ -31,24 +32,24 @@ export const scheduleTargets = {
   /** A workspace's timer fired: delete it at its expiry or after it failed, or record the expiry notice; replaced timers do nothing. */
   'workspace-timer': {
     lambda: 'workspace-expire',
-    input: z.object({ workspace: z.string(), timer: z.enum(workspaceTimers), schedule_id: z.string() }),
+    input: once(() => z.object({ workspace: z.string(), timer: z.enum(workspaceTimers), schedule_id: z.string() })),
   },
   // workbenches
   /** A workbench ran for the catalog's max_runtime: stop it, unless it was stopped or started again since. */
   'workbench-auto-stop': {
     lambda: 'workbench-stop',
-    input: z.object({ workbench: z.string(), stop_id: z.string() }),
+    input: once(() => z.object({ workbench: z.string(), stop_id: z.string() })),
   },
   // runs
   /** A run's time limit came: a run still going is timed out and its machine terminated. */
   'run-timeout': {
     lambda: 'run-timeout',
-    input: z.object({ run_id: z.string() }),
+    input: once(() => z.object({ run_id: z.string() })),
   },
 } as const;
 
 export type ScheduleTarget = keyof typeof scheduleTargets;
-export type TargetInput<T extends ScheduleTarget> = z.output<(typeof scheduleTargets)[T]['input']>;
+export type TargetInput<T extends ScheduleTarget> = z.output<ReturnType<(typeof scheduleTargets)[T]['input']>>;
 export const scheduleTargetNames = Object.keys(scheduleTargets) as ScheduleTarget[];
 
 /** The environment variable that hands a function the ARN of a target it schedules. */

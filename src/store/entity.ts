@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.js';
 import { ProvisionerError } from '../domain/errors.js';
 import type { Page, Store, StoredItem } from '../ports.js';
+import { once } from '../once.js';
 import * as z from '../zod.js';
 import { type EntityKind, entityKeys } from './keys.js';
 
@@ -42,7 +43,7 @@ export interface EntityType<S extends Versioned> {
   /** The state of an entity never written. */
   initial(id: string): S;
   /** The schema of the head item's own fields; the parsed state is `{...fields, version}`. */
-  fields: z.ZodMiniType<Omit<S, 'version'>>;
+  fields: () => z.ZodMiniType<Omit<S, 'version'>>;
 }
 
 /** The change a request wants to make: new field values (undefined removes one) and what to record. */
@@ -70,17 +71,19 @@ export type Step<S, R> =
 const headEvents = 10;
 const archiveChunk = 5;
 
-const auditEvent = z.object({
-  version: z.number(),
-  time: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  from: z.string(),
-  to: z.string(),
-  request_id: z.string(),
-  details: z.optional(z.record(z.string(), z.unknown())),
-});
-const eventList = z._default(z.array(auditEvent), []);
+const auditEvent = once(() =>
+  z.object({
+    version: z.number(),
+    time: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    from: z.string(),
+    to: z.string(),
+    request_id: z.string(),
+    details: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
+const eventList = once(() => z._default(z.array(auditEvent()), []));
 
 /** The store of one entity type; `Entities.of(store, type, clock)` per area. */
 export class Entities<S extends Versioned> {
@@ -165,13 +168,13 @@ export class Entities<S extends Versioned> {
   async trail(id: string, limit: number, nextToken?: string): Promise<Page<AuditEvent>> {
     const before = nextToken === undefined ? Infinity : decodeTrailCursor(nextToken);
     const head = await this.store.get(entityKeys.head(this.type.kind, id));
-    const events = eventList.parse(head?.events).filter((e) => e.version < before);
+    const events = eventList().parse(head?.events).filter((e) => e.version < before);
     const oldestInHead = events[0]?.version ?? (Number.isFinite(before) ? before : 1);
     if (events.length < limit && oldestInHead > 1) {
       const chunks = Math.ceil((limit - events.length) / archiveChunk) + 1;
       const { items } = await this.store.query({ ...entityKeys.archivesBefore(this.type.kind, id, oldestInHead), limit: chunks, newestFirst: true });
       const seen = new Set(events.map((e) => e.version));
-      for (const item of items) for (const e of eventList.parse(item.events)) if (e.version < Math.min(before, oldestInHead) && !seen.has(e.version)) events.push(e);
+      for (const item of items) for (const e of eventList().parse(item.events)) if (e.version < Math.min(before, oldestInHead) && !seen.has(e.version)) events.push(e);
     }
     const page = events.sort((a, b) => b.version - a.version).slice(0, limit);
     const last = page[page.length - 1];
@@ -181,10 +184,10 @@ export class Entities<S extends Versioned> {
 
   private fromItem(id: string, item: StoredItem | undefined): S {
     if (!item) return this.type.initial(id);
-    const parsed = this.type.fields.safeParse(item);
+    const parsed = this.type.fields().safeParse(item);
     if (!parsed.success) throw new Error(`stored ${this.type.kind} ${id} is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const state = { ...parsed.data, version: item.version } as S;
-    this.trails.set(state, eventList.parse(item.events));
+    this.trails.set(state, eventList().parse(item.events));
     return state;
   }
 }

@@ -1,4 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
+import { once } from '../once.js';
 import * as z from '../zod.js';
 import { type ClusterClaims, type JwksSource, verifyClusterToken } from './tokens.js';
 
@@ -16,7 +17,7 @@ export interface ClusterVerifierOptions {
   cacheMs?: number;
 }
 
-const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string() })) });
+const jwksSchema = once(() => z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }));
 
 /**
  * What a cluster's load balancer uses to check a cluster JWT offline: ES256 only, the API's
@@ -57,7 +58,7 @@ export function remoteJwks(url: string, cacheMs: number): JwksSource {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      jwks = jwksSchema.parse(await response.json()) as JSONWebKeySet;
+      jwks = jwksSchema().parse(await response.json()) as JSONWebKeySet;
     } catch (cause) {
       throw new KeysUnavailable(url, { cause });
     }

@@ -1,5 +1,6 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, type JSONWebKeySet } from 'jose';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { once } from '../once.js';
 import * as z from '../zod.js';
 
 /** The one signing algorithm: ES256 (P-256), pinned on every verification. */
@@ -23,15 +24,17 @@ export interface SigningKey {
   key: KeyObject;
 }
 
-const storedKeySchema = z.object({
-  kid: z.string().check(z.minLength(8)),
-  created_at: z.string(),
-  private_jwk: z.looseObject({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string(), d: z.string() }),
+const keySetSchema = once(() => {
+  const storedKey = z.object({
+    kid: z.string().check(z.minLength(8)),
+    created_at: z.string(),
+    private_jwk: z.looseObject({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string(), d: z.string() }),
+  });
+  return z.object({ keys: z.array(storedKey) });
 });
-export const keySetSchema = z.object({ keys: z.array(storedKeySchema) });
 
 export function parseKeySet(text: string): KeySet {
-  return keySetSchema.parse(JSON.parse(text)) as KeySet;
+  return keySetSchema().parse(JSON.parse(text)) as KeySet;
 }
 
 export async function generateSigningKey(now: Date): Promise<StoredKey> {

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
 import { randomUUID, sign as cryptoSign } from 'node:crypto';
 import { levels, type Caller, type Level } from '../domain/levels.js';
+import { once } from '../once.js';
 import * as z from '../zod.js';
 import { type SigningKey, signingAlgorithm } from './keys.js';
 
@@ -55,12 +56,14 @@ export function signClusterToken(key: SigningKey, cluster: string, caller: Calle
   return sign(key, clusterTokenType, cluster, caller.sub, { level: caller.level }, options);
 }
 
-const userClaims = z.object({
-  sub: z.string().check(z.minLength(1)),
-  login: z.nullable(z.string()),
-  level: z.enum(levels),
-  orgs: z.array(z.string()),
-});
+const userClaims = once(() =>
+  z.object({
+    sub: z.string().check(z.minLength(1)),
+    login: z.nullable(z.string()),
+    level: z.enum(levels),
+    orgs: z.array(z.string()),
+  }),
+);
 
 /** Why a token was refused, for logs; clients only ever see "invalid token". */
 export class TokenRejected extends Error {
@@ -126,7 +129,7 @@ async function verify(token: string, jwks: JwksSource, typ: string, audience: st
 /** Verifies a user JWT and returns the caller it names and its `exp` (epoch seconds). Throws TokenRejected. */
 export async function verifyUserToken(token: string, jwks: JwksSource, options: VerifyOptions): Promise<{ caller: Caller; exp: number }> {
   const payload = await verify(token, jwks, userTokenType, userAudience, options);
-  const claims = userClaims.safeParse(payload);
+  const claims = userClaims().safeParse(payload);
   // jwtVerify requires `exp` and checks it is a number; the type does not know.
   if (!claims.success || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') throw new TokenRejected('token refused: malformed claims', 'ERR_CLAIMS');
   if (payload.iat > options.now.getTime() / 1000 + clockToleranceSeconds) throw new TokenRejected('token refused: issued in the future', 'ERR_IAT_FUTURE');
@@ -143,12 +146,12 @@ export interface ClusterClaims {
   expiresAt: Date;
 }
 
-const clusterClaims = z.object({ sub: z.string(), level: z.enum(levels), aud: z.string(), exp: z.number() });
+const clusterClaims = once(() => z.object({ sub: z.string(), level: z.enum(levels), aud: z.string(), exp: z.number() }));
 
 /** Verifies a cluster JWT for one cluster. Throws TokenRejected. */
 export async function verifyClusterToken(token: string, cluster: string, jwks: JwksSource, options: VerifyOptions): Promise<ClusterClaims> {
   const payload = await verify(token, jwks, clusterTokenType, cluster, options);
-  const claims = clusterClaims.safeParse({ ...payload, aud: cluster });
+  const claims = clusterClaims().safeParse({ ...payload, aud: cluster });
   if (!claims.success) throw new TokenRejected('token refused: malformed claims', 'ERR_CLAIMS');
   return { sub: claims.data.sub, level: claims.data.level, cluster, expiresAt: new Date(claims.data.exp * 1000) };
 }

@@ -10,7 +10,7 @@ import { startLocalRuntime } from '../../src/runtime/local.js';
 
 describe('the local runtime', () => {
   it('keeps state in the data dir across a restart', async () => {
-    const config = readEnv(localSettings, { PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-')) });
+    const config = readEnv(localSettings(), { PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-')) });
     const first = await startLocalRuntime({ config });
     await first.deps.store.createIfAbsent({ pk: 'cluster#demo', sk: 'meta', status: 'running' });
     await first.close();
@@ -21,7 +21,7 @@ describe('the local runtime', () => {
   });
 
   it('forgets everything in memory mode', async () => {
-    const config = readEnv(localSettings, { PROVISIONER_MEMORY: '1' });
+    const config = readEnv(localSettings(), { PROVISIONER_MEMORY: '1' });
     const first = await startLocalRuntime({ config });
     await first.deps.store.createIfAbsent({ pk: 'cluster#demo', sk: 'meta' });
     await first.close();
@@ -31,8 +31,8 @@ describe('the local runtime', () => {
   });
 
   it('names the bad variable when configuration is invalid', () => {
-    expect(() => readEnv(localSettings, { PORT: 'eighty' })).toThrow(/PORT is invalid/);
-    expect(() => readEnv(localSettings, { PROVISIONER_MEMORY: 'maybe' })).toThrow(/PROVISIONER_MEMORY/);
+    expect(() => readEnv(localSettings(), { PORT: 'eighty' })).toThrow(/PORT is invalid/);
+    expect(() => readEnv(localSettings(), { PROVISIONER_MEMORY: 'maybe' })).toThrow(/PROVISIONER_MEMORY/);
   });
 });
 

@@ -136,7 +136,7 @@ const queryValue = fc.oneof(
 );
 
 function queryArb(spec: RouteSpec): fc.Arbitrary<string> {
-  const names = [...Object.keys(spec.query?.shape ?? {}), 'limit', 'next_token', 'x'];
+  const names = [...Object.keys(spec.query?.().shape ?? {}), 'limit', 'next_token', 'x'];
   return fc
     .array(fc.tuple(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 10 })), queryValue), { maxLength: 4 })
     .map((pairs) => (pairs.length === 0 ? '' : `?${new URLSearchParams(pairs).toString()}`));
@@ -162,7 +162,7 @@ const nearValid: Record<string, fc.Arbitrary<unknown>> = {
 };
 
 function bodyArb(spec: RouteSpec, near: boolean): fc.Arbitrary<string | undefined> {
-  const fields = Object.keys((spec.body && (toSchema(spec.body, 'input').properties as object)) ?? {});
+  const fields = Object.keys((spec.body && (toSchema(spec.body(), 'input').properties as object)) ?? {});
   const value = (field: string) => (near ? nearValid[field] : undefined) ?? fc.oneof(nearValid[field] ?? fc.jsonValue(), fc.jsonValue({ maxDepth: 1 }));
   const shaped = fc.record(Object.fromEntries(fields.map((field) => [field, value(field)])), { requiredKeys: [] }).map((body) => JSON.stringify(body));
   if (near) return fc.oneof({ arbitrary: shaped, weight: 9 }, { arbitrary: fc.constant(undefined), weight: 1 });
@@ -271,8 +271,8 @@ async function check(req: FuzzRequest): Promise<void> {
     return;
   }
   if (match.kind !== 'route') return fail(`a ${status} for a request no route takes`);
-  const schema = (match.spec.responses as Record<number, { safeParse(value: unknown): { success: boolean } }>)[status];
-  if (!schema?.safeParse(body).success) fail(`a ${status} that is not one of ${match.operation}'s success answers`);
+  const schema = (match.spec.responses as Record<number, () => { safeParse(value: unknown): { success: boolean } }>)[status];
+  if (!schema?.().safeParse(body).success) fail(`a ${status} that is not one of ${match.operation}'s success answers`);
 }
 
 const runs = (n: number) => ({ numRuns: n, endOnFailure: true });

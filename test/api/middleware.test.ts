@@ -14,10 +14,10 @@ const spec = {
   public: true,
   summary: 'test route',
   tag: 'test',
-  params: z.object({ thing: z.string().check(z.regex(/^[a-z]+$/)) }),
-  query: z.object({ limit: z._default(z.coerce.number().check(z.int(), z.lte(100)), 10) }),
-  body: z.object({ nodes: z.number().check(z.int(), z.gte(1)), name: z.optional(z.string()) }),
-  responses: { 200: z.object({ echoed: z.unknown() }) },
+  params: () => z.object({ thing: z.string().check(z.regex(/^[a-z]+$/)) }),
+  query: () => z.object({ limit: z._default(z.coerce.number().check(z.int(), z.lte(100)), 10) }),
+  body: () => z.object({ nodes: z.number().check(z.int(), z.gte(1)), name: z.optional(z.string()) }),
+  responses: { 200: () => z.object({ echoed: z.unknown() }) },
 } as const satisfies RouteSpec;
 
 function event(overrides: Partial<HttpEvent> = {}): HttpEvent {

@@ -267,8 +267,8 @@ describe('cluster decisions, over random states, callers and times', () => {
         nowArb,
         (seed, request, body, caller, catalog, name, now) => {
           // The generators stay inside what the API admits.
-          expect(deployBody.safeParse(request).success).toBe(true);
-          expect(destroyScheduleBody.safeParse(body).success).toBe(true);
+          expect(deployBody().safeParse(request).success).toBe(true);
+          expect(destroyScheduleBody().safeParse(body).success).toBe(true);
           const state = stateAt(seed, name, now);
 
           onlyClientErrors(() => visibleCluster(catalog, name, caller));

@@ -18,7 +18,7 @@ export interface TestApi {
 
 /** The local server, in this process, on a free port and a fresh data dir. */
 export async function startTestApi(options: { env?: Record<string, string>; clock?: Clock; deps?: Partial<Deps> } = {}): Promise<TestApi> {
-  const config = readEnv(localSettings, { PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-')), PORT: '0', ...options.env });
+  const config = readEnv(localSettings(), { PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-')), PORT: '0', ...options.env });
   const runtime = await startLocalRuntime({ config, clock: options.clock });
   Object.assign(runtime.deps, options.deps);
   installRuntime(runtime.deps);

@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import type { Clock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
@@ -17,9 +18,11 @@ import { tableSchema } from '../../store/table.js';
 const { partitionKey, sortKey, ttlAttribute } = tableSchema;
 
 /** A page cursor is the last key read, base64url JSON; anything else is refused as bad input. */
-const cursorSchema = z
-  .partialRecord(z.enum(['pk', 'sk', 'gsi1pk', 'gsi1sk']), z.string().check(z.maxLength(1024)))
-  .check(z.refine((key) => key.pk !== undefined && key.sk !== undefined));
+const cursorSchema = once(() =>
+  z
+    .partialRecord(z.enum(['pk', 'sk', 'gsi1pk', 'gsi1sk']), z.string().check(z.maxLength(1024)))
+    .check(z.refine((key) => key.pk !== undefined && key.sk !== undefined)),
+);
 
 /** The Store port on one DynamoDB table (dynalite locally and in tests): single conditional writes only. */
 export class DynamoStore implements Store {
@@ -234,7 +237,7 @@ function encodeCursor(key: Record<string, unknown>): string {
 function decodeCursor(token: string, partition: Record<string, string>, sort?: { name: string; prefix: string }): Record<string, string> {
   let key: Record<string, string> | undefined;
   try {
-    key = cursorSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+    key = cursorSchema().parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
   } catch {
     key = undefined;
   }

@@ -2,11 +2,12 @@ import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { Clock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { ActionsClaims, ActionsTokens } from '../../ports.js';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 
-const discovery = z.object({ issuer: z.string(), jwks_uri: z.url() });
+const discovery = once(() => z.object({ issuer: z.string(), jwks_uri: z.url() }));
 // GitHub sends repository_id as a string of digits.
-const claims = z.object({ repository: z.string(), repository_owner: z.string(), ref: z.string(), repository_id: z.optional(z.string()) });
+const claims = once(() => z.object({ repository: z.string(), repository_owner: z.string(), ref: z.string(), repository_id: z.optional(z.string()) }));
 
 /**
  * Verifies GitHub Actions OIDC tokens: the issuer's discovery document gives its JWKS (fetched and
@@ -32,7 +33,7 @@ export class GitHubActionsTokens implements ActionsTokens {
         requiredClaims: ['exp', 'iat', 'sub'],
         clockTolerance: 30,
       });
-      const parsed = claims.parse(payload);
+      const parsed = claims().parse(payload);
       return { repository: parsed.repository, repositoryOwner: parsed.repository_owner, ref: parsed.ref, ...(parsed.repository_id !== undefined && { repositoryId: parsed.repository_id }) };
     } catch (error) {
       if (error instanceof errors.JWKSTimeout || isNetworkError(error)) throw unavailable();
@@ -50,11 +51,11 @@ export class GitHubActionsTokens implements ActionsTokens {
 
   private async discover() {
     const url = `${this.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-    let document: z.output<typeof discovery>;
+    let document: z.output<ReturnType<typeof discovery>>;
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      document = discovery.parse(await response.json());
+      document = discovery().parse(await response.json());
     } catch {
       throw unavailable();
     }

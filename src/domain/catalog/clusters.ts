@@ -1,9 +1,10 @@
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import { defaultRules, visibilities } from '../clusters.js';
 import { parseDuration } from '../duration.js';
 import { duration, githubName, positive, resourceName } from './fields.js';
 
-const backend = z.discriminatedUnion('kind', [
+const backend = once(() => z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('local'),
     /** The command each node runs (default: the example cluster server shipped in the repo). */
@@ -25,33 +26,33 @@ const backend = z.discriminatedUnion('kind', [
       ]),
     ),
   }),
-]);
+]));
 
-const cluster = z.strictObject({
-  name: resourceName,
+const cluster = once(() => z.strictObject({
+  name: resourceName(),
   visibility: z.enum(visibilities),
   /** The organization whose members may use it when private (default: the catalog's). */
-  org: z.optional(githubName),
-  max_nodes: z.optional(positive),
-  backend,
-});
+  org: z.optional(githubName()),
+  max_nodes: z.optional(positive()),
+  backend: backend(),
+}));
 
 /** The clusters' section: the clusters and their backends, and what an org member may deploy. */
-export const clustersSection = {
-  clusters: z.array(cluster).check(
+export const clustersSection = once(() => ({
+  clusters: z.array(cluster()).check(
     z.refine((clusters) => new Set(clusters.map((c) => c.name)).size === clusters.length, { message: 'cluster names must be unique' }),
   ),
   limits: z._default(
     z.strictObject({
       org_member: z.optional(
         z.strictObject({
-          max_nodes: z.optional(positive),
+          max_nodes: z.optional(positive()),
           // Every org member's deployment gets a destroy schedule this far out: it must be one the scheduler accepts.
-          max_ttl: z.optional(duration.check(z.refine((text) => (parseDuration(text) ?? 0) <= defaultRules.maxScheduleAheadMs, { message: 'must be at most 30d, the furthest a destroy can be scheduled' }))),
-          max_deployments: z.optional(positive),
+          max_ttl: z.optional(duration().check(z.refine((text) => (parseDuration(text) ?? 0) <= defaultRules.maxScheduleAheadMs, { message: 'must be at most 30d, the furthest a destroy can be scheduled' }))),
+          max_deployments: z.optional(positive()),
         }),
       ),
     }),
     {},
   ),
-};
+}));

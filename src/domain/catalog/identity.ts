@@ -1,13 +1,14 @@
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import { levels } from '../levels.js';
 import { duration, githubName, positive } from './fields.js';
 
 /** Identity's section: the organization, who administers, rate limits, which Actions workflows may log in. */
-export const identitySection = {
-  organization: githubName,
-  admin_team: z.optional(githubName),
-  admins: z._default(z.array(githubName), []),
-  rate_limits: z._default(z.partialRecord(z.enum(levels), z.strictObject({ requests: positive, per: duration })), {}),
+export const identitySection = once(() => ({
+  organization: githubName(),
+  admin_team: z.optional(githubName()),
+  admins: z._default(z.array(githubName()), []),
+  rate_limits: z._default(z.partialRecord(z.enum(levels), z.strictObject({ requests: positive(), per: duration() })), {}),
   actions: z._default(
     z.array(
       z.strictObject({
@@ -20,4 +21,4 @@ export const identitySection = {
     ),
     [],
   ),
-};
+}));

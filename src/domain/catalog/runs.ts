@@ -5,46 +5,49 @@ import { runKinds, type RunKind } from '../runs.js';
 import { duration, positive, resourceName } from './fields.js';
 
 /** A step's name: it names the step in logs, `result.json` and the API (and a shell variable suffix). */
-const stepName = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 of a-z, 0-9 and -, starting with a letter'));
+const stepName = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 of a-z, 0-9 and -, starting with a letter'));
 
-const step = z.strictObject({
-  name: stepName,
+const step = () =>
+  z.strictObject({
+  name: stepName(),
   /** A bash command, run in the run's work dir (or, with `image`, in that container with the work dir mounted). */
   run: z.string().check(z.minLength(1), z.maxLength(4000)),
   image: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9._\-/:@]{0,254}$/, 'must be a container image reference'))),
 });
 
-const plan = z.strictObject({
+const plan = () =>
+  z.strictObject({
   kind: z.enum(runKinds),
   /**
    * What the steps clone (as `$RUN_REPOSITORY`): an https or ssh git URL, or `fixture:<name>`, a
    * small repository the local runner makes from `local/fixtures/<name>/` (offline demos and tests).
    */
   repository: z.string().check(z.regex(/^(https:\/\/[^\s'"]+|git@[^\s'"]+|fixture:[a-z0-9-]+)$/, 'must be an https:// or git@ URL, or fixture:<name>')),
-  steps: z.array(step).check(
+  steps: z.array(step()).check(
     z.minLength(1),
     z.refine((steps) => new Set(steps.map((s) => s.name)).size === steps.length, { message: 'step names must be unique within a plan' }),
   ),
   instance_type: z.optional(z.string().check(z.regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'must be an EC2 instance type'))),
-  time_limit: z.optional(duration),
+  time_limit: z.optional(duration()),
 });
 
-const planChoice = z.strictObject({ test: z.optional(resourceName), release: z.optional(resourceName) });
+const planChoice = () => z.strictObject({ test: z.optional(resourceName()), release: z.optional(resourceName()) });
 
-const runsConfig = z
+const runsConfig = () =>
+  z
   .strictObject({
     /** Default time limit of a run; the machine is terminated then and the run is timed_out. */
-    time_limit: z._default(duration, '2h'),
+    time_limit: z._default(duration(), '2h'),
     instance_type: z._default(z.string(), 'm6i.large'),
     /** The public SSM parameter naming the AMI (an AWS-provided image). */
     ami_parameter: z._default(z.string().check(z.regex(/^\/aws\/service\/[A-Za-z0-9_./-]+$/, 'must be a public /aws/service/... SSM parameter')), '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
     /** Logs and results are deleted from the bucket after this many days. */
-    log_expiry_days: z._default(positive, 90),
-    plans: z.record(resourceName, plan),
+    log_expiry_days: z._default(positive(), 90),
+    plans: z.record(resourceName(), plan()),
     /** The plan of each kind, and per cluster overrides. */
-    test: resourceName,
-    release: resourceName,
-    clusters: z._default(z.record(resourceName, planChoice), {}),
+    test: resourceName(),
+    release: resourceName(),
+    clusters: z._default(z.record(resourceName(), planChoice()), {}),
   })
   .check(
     z.refine(
@@ -59,9 +62,9 @@ const runsConfig = z
   );
 
 /** The runs' section: optional, so a catalog without it has no TEST or RELEASE. */
-export const runsSection = { runs: z.optional(runsConfig) };
+export const runsSection = () => ({ runs: z.optional(runsConfig()) });
 
-export type RunsConfig = z.output<typeof runsConfig>;
+export type RunsConfig = z.output<ReturnType<typeof runsConfig>>;
 export type RunPlan = RunsConfig['plans'][string];
 export type RunStep = RunPlan['steps'][number];
 

@@ -1,25 +1,26 @@
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import { levels } from '../levels.js';
 import { duration, positive } from './fields.js';
 
-const nonNegative = z.number().check(z.int(), z.gte(0));
+const nonNegative = once(() => z.number().check(z.int(), z.gte(0)));
 const arn = (service: string) => z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`));
 
 /** A capacity provider of the workbench cluster and the largest task it takes; `cost` orders them (cheapest first). */
-const provider = z.strictObject({
+const provider = once(() => z.strictObject({
   name: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be an ECS capacity provider name')),
-  max_cpu: positive,
-  max_memory: positive,
-  max_gpu: z._default(nonNegative, 0),
+  max_cpu: positive(),
+  max_memory: positive(),
+  max_gpu: z._default(nonNegative(), 0),
   /** Relative hourly cost; the cheapest provider that fits a request gets it. */
   cost: z.number().check(z.gte(0)),
-});
+}));
 
 /** What a level may own: how many workbenches, and the largest size of each. */
-const limit = z.strictObject({ count: nonNegative, cpu: positive, memory: positive, gpu: z._default(nonNegative, 0) });
+const limit = once(() => z.strictObject({ count: nonNegative(), cpu: positive(), memory: positive(), gpu: z._default(nonNegative(), 0) }));
 
 /** The AWS backend: a task definition run on the workbench cluster. The local runtime ignores it. */
-const ecs = z.strictObject({
+const ecs = once(() => z.strictObject({
   cluster: arn('ecs'),
   /** The task-definition family (IAM allows RunTask of this family only). */
   task_definition: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be a task-definition family name')),
@@ -32,10 +33,10 @@ const ecs = z.strictObject({
   data_root: z._default(z.string().check(z.regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path')), '/mnt/workbenches'),
   /** Launch template of dedicated instances (`dedicated_instance: true`); none means they are refused. */
   dedicated_launch_template: z.optional(z.string().check(z.regex(/^lt-[0-9a-f]{8,17}$/, 'must be a launch template id (lt-...)'))),
-});
+}));
 
 /** The local backend: the command each workbench runs (default: the example workbench server). */
-const local = z.strictObject({ command: z.optional(z.array(z.string()).check(z.minLength(1))) });
+const local = once(() => z.strictObject({ command: z.optional(z.array(z.string()).check(z.minLength(1))) }));
 
 const defaults = {
   providers: [{ name: 'default', max_cpu: 4096, max_memory: 16384, max_gpu: 0, cost: 1 }],
@@ -50,17 +51,17 @@ const defaults = {
  * providers, per-level limits, the auto-stop runtime, the public endpoint template
  * (`{owner}`, `{id}`, `{name}`) and the backends.
  */
-export const workbenchesSection = {
+export const workbenchesSection = once(() => ({
   workbenches: z._default(
     z.strictObject({
-      providers: z._default(z.array(provider).check(z.minLength(1)), defaults.providers),
+      providers: z._default(z.array(provider()).check(z.minLength(1)), defaults.providers),
       /** Per level; a level without an entry (and above the highest one given, administrators) has no limits. */
-      limits: z._default(z.partialRecord(z.enum(levels), limit), defaults.limits),
-      max_runtime: z._default(duration, defaults.max_runtime),
+      limits: z._default(z.partialRecord(z.enum(levels), limit()), defaults.limits),
+      max_runtime: z._default(duration(), defaults.max_runtime),
       endpoint: z._default(z.string().check(z.regex(/^https?:\/\/\S+$/, 'must be an http(s) URL template')), defaults.endpoint),
-      ecs: z.optional(ecs),
-      local: z._default(local, defaults.local),
+      ecs: z.optional(ecs()),
+      local: z._default(local(), defaults.local),
     }),
     defaults,
   ),
-};
+}));

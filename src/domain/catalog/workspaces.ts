@@ -1,3 +1,4 @@
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import { duration, positive } from './fields.js';
 
@@ -8,19 +9,19 @@ export const versionRule = 'must be a version (letters, digits, . _ + -)';
 export const valueKeyPattern = /^[A-Za-z][A-Za-z0-9]{0,62}(\.[A-Za-z][A-Za-z0-9]{0,62}){0,7}$/;
 export const valueKeyRule = 'must be a dotted path of letters and digits such as "pachd.logLevel"';
 
-const version = z.string().check(z.regex(versionPattern, versionRule));
-const valueKey = z.string().check(z.regex(valueKeyPattern, valueKeyRule));
+const version = once(() => z.string().check(z.regex(versionPattern, versionRule)));
+const valueKey = once(() => z.string().check(z.regex(valueKeyPattern, valueKeyRule)));
 /** A value of the template or an override: a scalar, as an environment variable carries it. */
-export const workspaceValue = z.union([z.string().check(z.maxLength(4096)), z.number(), z.boolean()]);
+export const workspaceValue = once(() => z.union([z.string().check(z.maxLength(4096)), z.number(), z.boolean()]));
 
-const component = z.strictObject({
+const component = once(() => z.strictObject({
   /** The version used when a request names none. */
-  default: version,
+  default: version(),
   /** The container image the version tags; none for a component that is not a container (the helm chart). */
   image: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9./_:-]{0,254}$/, 'must be an image name without a tag'))),
-});
+}));
 
-const backend = z.discriminatedUnion('kind', [
+const backend = once(() => z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('local'),
     /** The command each workspace runs (default: the example workspace server shipped in the repo). */
@@ -35,10 +36,10 @@ const backend = z.discriminatedUnion('kind', [
     cpu: z._default(z.string().check(z.regex(/^\d+$/)), '1024'),
     memory: z._default(z.string().check(z.regex(/^\d+$/)), '2048'),
     /** The port the first container serves on: `{port}` in the endpoint templates. */
-    port: z._default(positive, 30650),
+    port: z._default(positive(), 30650),
     assign_public_ip: z._default(z.boolean(), false),
   }),
-]);
+]));
 
 /** The seed's components, each with its default version. */
 const defaultComponents = {
@@ -54,34 +55,34 @@ const defaultEndpoints = {
   connection: 'grpc://{host}:{port}',
 };
 
-const template = z.strictObject({
-  components: z.prefault(z.record(z.string().check(z.regex(/^[a-z][a-z0-9]{0,30}$/, 'must be a component name')), component), defaultComponents),
+const template = once(() => z.strictObject({
+  components: z.prefault(z.record(z.string().check(z.regex(/^[a-z][a-z0-9]{0,30}$/, 'must be a component name')), component()), defaultComponents),
   /** Values every workspace gets unless its request overrides them. */
-  values: z._default(z.record(valueKey, workspaceValue), {}),
+  values: z._default(z.record(valueKey(), workspaceValue()), {}),
   /** Keys (and everything under them) that requests may not set: the operator's, besides Provisioner's own. */
-  controlled: z._default(z.array(valueKey), []),
+  controlled: z._default(z.array(valueKey()), []),
   /** What `endpoints` shows once ready; `{host}`, `{port}`, `{id}` and `{name}` are filled in. */
   endpoints: z._default(z.record(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,30}$/)), z.string().check(z.minLength(1))), defaultEndpoints),
-});
+}));
 
 /**
  * The workspaces' section, optional: a catalog without it gets the seed's defaults (2 days, at
  * most 90, the seed's components, local processes).
  */
-export const workspacesSection = {
+export const workspacesSection = once(() => ({
   workspaces: z.prefault(
     z.strictObject({
-      default_expiry: z._default(duration, '2d'),
-      max_expiry: z._default(duration, '90d'),
+      default_expiry: z._default(duration(), '2d'),
+      max_expiry: z._default(duration(), '90d'),
       /** A workspace that failed to become ready is deleted this long after it failed. */
-      failed_ttl: z._default(duration, '1h'),
+      failed_ttl: z._default(duration(), '1h'),
       /** The `workspace.expiring` event is recorded this long before the expiry. */
-      expiring_notice: z._default(duration, '1h'),
+      expiring_notice: z._default(duration(), '1h'),
       /** A workspace not ready this long after its creation has failed. */
-      create_timeout: z._default(duration, '10m'),
-      template: z.prefault(template, {}),
-      backend: z._default(backend, { kind: 'local' }),
+      create_timeout: z._default(duration(), '10m'),
+      template: z.prefault(template(), {}),
+      backend: z._default(backend(), { kind: 'local' }),
     }),
     {},
   ),
-};
+}));

@@ -3,6 +3,7 @@ import { dependencies, type Providers } from '../../deps.js';
 import { systemCaller } from '../../domain/levels.js';
 import { requestLog } from '../../log.js';
 import type { MachineOwners } from '../../ports.js';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import { type ClusterDeps, recordDrift } from './use-cases.js';
 
@@ -10,11 +11,13 @@ import { type ClusterDeps, recordDrift } from './use-cases.js';
 export const lostStates = ['stopping', 'stopped', 'shutting-down', 'terminated'] as const;
 
 /** EventBridge's EC2 instance state-change event, as far as drift needs it. */
-const instanceStateEvent = z.object({
-  source: z.literal('aws.ec2'),
-  'detail-type': z.literal('EC2 Instance State-change Notification'),
-  detail: z.object({ 'instance-id': z.string().check(z.regex(/^i-[0-9a-f]{8,17}$/)), state: z.enum(lostStates) }),
-});
+const instanceStateEvent = once(() =>
+  z.object({
+    source: z.literal('aws.ec2'),
+    'detail-type': z.literal('EC2 Instance State-change Notification'),
+    detail: z.object({ 'instance-id': z.string().check(z.regex(/^i-[0-9a-f]{8,17}$/)), state: z.enum(lostStates) }),
+  }),
+);
 
 export type DriftDeps = Pick<ClusterDeps, 'store' | 'clock' | 'catalog'> & { machineOwners: MachineOwners };
 
@@ -29,7 +32,7 @@ export function instanceStateHandler(providers: Providers<DriftDeps>) {
   return async (event: unknown, context?: Pick<Context, 'awsRequestId'>): Promise<{ ignored: string } | { cluster: string; status: string }> => {
     const requestId = context?.awsRequestId ?? crypto.randomUUID();
     const log = requestLog(requestId, 'instance-state');
-    const parsed = instanceStateEvent.safeParse(event);
+    const parsed = instanceStateEvent().safeParse(event);
     if (!parsed.success) {
       log.error('not an EC2 state change the rule sends; ignored', { issues: parsed.error.issues.map((i) => i.message) });
       return { ignored: 'not an instance state change' };

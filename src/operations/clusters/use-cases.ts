@@ -21,6 +21,7 @@ import { systemCaller } from '../../domain/levels.js';
 import type { ClusterCompute, MachineOwners, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType, type Step } from '../../store/entity.js';
 import { deploymentSlotsKey } from '../../store/keys.js';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 
 /**
@@ -41,23 +42,25 @@ export interface ClusterDeps {
 const clusterEntity: EntityType<ClusterState> = {
   kind: 'cluster',
   initial: absentCluster,
-  fields: z.object({
-    name: z.string(),
-    status: z.enum(clusterStatuses),
-    deployment_id: z.optional(z.string()),
-    nodes: z.optional(z.number()),
-    cluster_version: z.optional(z.string()),
-    deployed_by: z.optional(z.string()),
-    deployed_at: z.optional(z.string()),
-    deadline: z.optional(z.string()),
-    destroy_at: z.optional(z.string()),
-    schedule_id: z.optional(z.string()),
-    check_id: z.optional(z.string()),
-    repair_id: z.optional(z.string()),
-    endpoints: z.optional(z.array(z.string())),
-    reason: z.optional(z.string()),
-    updated_at: z.optional(z.string()),
-  }),
+  fields: once(() =>
+    z.object({
+      name: z.string(),
+      status: z.enum(clusterStatuses),
+      deployment_id: z.optional(z.string()),
+      nodes: z.optional(z.number()),
+      cluster_version: z.optional(z.string()),
+      deployed_by: z.optional(z.string()),
+      deployed_at: z.optional(z.string()),
+      deadline: z.optional(z.string()),
+      destroy_at: z.optional(z.string()),
+      schedule_id: z.optional(z.string()),
+      check_id: z.optional(z.string()),
+      repair_id: z.optional(z.string()),
+      endpoints: z.optional(z.array(z.string())),
+      reason: z.optional(z.string()),
+      updated_at: z.optional(z.string()),
+    }),
+  ),
 };
 
 /** The clusters' entity store for one use case. */

@@ -25,6 +25,7 @@ import type { Page } from '../../ports.js';
 import { type Change, Entities, type EntityType } from '../../store/entity.js';
 import { runListKeys } from '../../store/keys.js';
 import { signClusterToken } from '../../tokens/tokens.js';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import { type ClusterDeps, readCluster } from '../clusters/use-cases.js';
 
@@ -38,35 +39,39 @@ export type RunReadDeps = Pick<Deps, 'store' | 'clock' | 'runLogs'>;
 /** Starting a TEST also reads the cluster and signs a cluster JWT for the tests. */
 export type StartRunDeps = RunDeps & ClusterDeps & Pick<Deps, 'keyRing' | 'tokenSettings'>;
 
-const stepResult = z.object({
+const stepResult = once(() =>
+  z.object({
   name: z.string(),
   status: z.enum(stepStatuses),
   seconds: z.number(),
   exit_code: z.optional(z.number()),
-});
+  }),
+);
 
 const runEntity: EntityType<RunState> = {
   kind: 'run',
   initial: unknownRun,
-  fields: z.object({
-    id: z.string(),
-    status: z.enum(runStatuses),
-    kind: z.optional(z.enum(runKinds)),
-    cluster: z.optional(z.string()),
-    ref: z.optional(z.string()),
-    plan: z.optional(z.string()),
-    created_by: z.optional(z.string()),
-    created_at: z.optional(z.string()),
-    deadline: z.optional(z.string()),
-    timeout_id: z.optional(z.string()),
-    machine: z.optional(z.string()),
-    writer: z.optional(z.string()),
-    steps: z.optional(z.array(stepResult)),
-    failed_step: z.optional(z.string()),
-    reason: z.optional(z.string()),
-    finished_at: z.optional(z.string()),
-    updated_at: z.optional(z.string()),
-  }),
+  fields: once(() =>
+    z.object({
+      id: z.string(),
+      status: z.enum(runStatuses),
+      kind: z.optional(z.enum(runKinds)),
+      cluster: z.optional(z.string()),
+      ref: z.optional(z.string()),
+      plan: z.optional(z.string()),
+      created_by: z.optional(z.string()),
+      created_at: z.optional(z.string()),
+      deadline: z.optional(z.string()),
+      timeout_id: z.optional(z.string()),
+      machine: z.optional(z.string()),
+      writer: z.optional(z.string()),
+      steps: z.optional(z.array(stepResult())),
+      failed_step: z.optional(z.string()),
+      reason: z.optional(z.string()),
+      finished_at: z.optional(z.string()),
+      updated_at: z.optional(z.string()),
+    }),
+  ),
 };
 
 const runsOf = (deps: Pick<Deps, 'store' | 'clock'>) => new Entities(deps.store, runEntity, deps.clock);
@@ -210,7 +215,7 @@ export async function timeOutRun(deps: RunDeps, actor: Actor, id: string): Promi
   return (await end(deps, actor, id, 'timed_out', `not finished within its time limit (deadline ${state.deadline})`)).status;
 }
 
-const resultFile = z.object({ steps: z.array(stepResult), failed_step: z.optional(z.string()) });
+const resultFile = once(() => z.object({ steps: z.array(stepResult()), failed_step: z.optional(z.string()) }));
 
 /**
  * A run's `result.json` arrived from `writer` (the S3 event in AWS, the local runner's end): passed
@@ -233,7 +238,7 @@ export async function completeRun(deps: RunDeps, id: string, writer: string, req
   const text = await deps.runLogs.get(runKeys.result(id, writer));
   let result: RunResult = { steps: [] };
   try {
-    result = resultFile.parse(JSON.parse(text ?? 'null'));
+    result = resultFile().parse(JSON.parse(text ?? 'null'));
   } catch {
     log.warn('run result missing or malformed', { run: id });
   }

@@ -19,6 +19,7 @@ import {
 import type { Scheduler, Store, WorkbenchCompute, WorkbenchTask } from '../../ports.js';
 import { type Change, Entities, type EntityType } from '../../store/entity.js';
 import { workbenchKeys } from '../../store/keys.js';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 
 /**
@@ -37,26 +38,28 @@ export interface WorkbenchDeps {
 const workbenchEntity: EntityType<WorkbenchState> = {
   kind: 'workbench',
   initial: absentWorkbench,
-  fields: z.object({
-    id: z.string(),
-    status: z.enum(workbenchStatuses),
-    name: z.optional(z.string()),
-    owner: z.optional(z.string()),
-    owner_login: z.optional(z.string()),
-    cpu: z.optional(z.number()),
-    memory: z.optional(z.number()),
-    gpu: z.optional(z.number()),
-    dedicated_instance: z.optional(z.boolean()),
-    capacity_provider: z.optional(z.string()),
-    run_id: z.optional(z.string()),
-    endpoint: z.optional(z.string()),
-    shares: z.optional(z.array(z.string())),
-    stop_id: z.optional(z.string()),
-    stops_at: z.optional(z.string()),
-    reason: z.optional(z.string()),
-    created_at: z.optional(z.string()),
-    updated_at: z.optional(z.string()),
-  }),
+  fields: once(() =>
+    z.object({
+      id: z.string(),
+      status: z.enum(workbenchStatuses),
+      name: z.optional(z.string()),
+      owner: z.optional(z.string()),
+      owner_login: z.optional(z.string()),
+      cpu: z.optional(z.number()),
+      memory: z.optional(z.number()),
+      gpu: z.optional(z.number()),
+      dedicated_instance: z.optional(z.boolean()),
+      capacity_provider: z.optional(z.string()),
+      run_id: z.optional(z.string()),
+      endpoint: z.optional(z.string()),
+      shares: z.optional(z.array(z.string())),
+      stop_id: z.optional(z.string()),
+      stops_at: z.optional(z.string()),
+      reason: z.optional(z.string()),
+      created_at: z.optional(z.string()),
+      updated_at: z.optional(z.string()),
+    }),
+  ),
 };
 
 /** The workbenches' entity store for one use case. */

@@ -27,6 +27,7 @@ import type { Page, Scheduler, Store, WorkspaceBackend } from '../../ports.js';
 import type { TargetInput } from '../../scheduling/targets.js';
 import { type AuditEvent, type Change, Entities, type EntityType } from '../../store/entity.js';
 import { workspaceKeys } from '../../store/keys.js';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 
 /**
@@ -43,7 +44,8 @@ export interface WorkspaceDeps {
   workspaceBackend: WorkspaceBackend;
 }
 
-const fields = z.object({
+const fields = once(() =>
+  z.object({
   id: z.string(),
   status: z.enum(workspaceStatuses),
   name: z.optional(z.string()),
@@ -52,7 +54,7 @@ const fields = z.object({
   expires_at: z.optional(z.string()),
   deadline: z.optional(z.string()),
   versions: z.optional(z.record(z.string(), z.string())),
-  values: z.optional(z.record(z.string(), workspaceValue)),
+  values: z.optional(z.record(z.string(), workspaceValue())),
   endpoints: z.optional(z.record(z.string(), z.string())),
   reason: z.optional(z.string()),
   failed_at: z.optional(z.string()),
@@ -60,7 +62,8 @@ const fields = z.object({
   notice_id: z.optional(z.string()),
   cleanup_id: z.optional(z.string()),
   updated_at: z.optional(z.string()),
-});
+  }),
+);
 
 const workspaceEntity: EntityType<WorkspaceState> = { kind: 'workspace', initial: unknownWorkspace, fields };
 
@@ -204,7 +207,7 @@ export async function listWorkspaces(deps: Pick<WorkspaceDeps, 'store'>, actor: 
   const all = actor.caller.level === 'administrator';
   const page = await deps.store.query({ index: 'gsi1', partition: workspaceKeys.list, ...(!all && { prefix: workspaceKeys.ownerPrefix(actor.caller.sub) }), limit, nextToken, newestFirst: true });
   const items = page.items.flatMap((item) => {
-    const parsed = fields.safeParse(item);
+    const parsed = fields().safeParse(item);
     return parsed.success ? [{ ...parsed.data, version: item.version }] : [];
   });
   return { items, ...(page.nextToken && { nextToken: page.nextToken }) };

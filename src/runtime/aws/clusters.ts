@@ -4,7 +4,7 @@ import { operationTimeoutSetting, readEnv } from '../../config.js';
 import { defaultRules } from '../../domain/clusters.js';
 import { scheduleTargetNames, targetArnVariable } from '../../scheduling/targets.js';
 import * as z from '../../zod.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 
 /**
  * EventBridge Scheduler in the stack's group. Each function gets the ARNs of the schedule targets
@@ -27,7 +27,7 @@ export const compute = once(() => new Ec2ClusterCompute());
 export const machineOwners = compute;
 
 export const clusterRules = once(() => {
-  const { PROVISIONER_OPERATION_TIMEOUT } = readEnv(operationTimeoutSetting);
+  const { PROVISIONER_OPERATION_TIMEOUT } = readEnv(operationTimeoutSetting());
   return { ...defaultRules, operationTimeoutMs: PROVISIONER_OPERATION_TIMEOUT * 1000 };
 });
 

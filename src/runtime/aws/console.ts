@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { BundledConsoleFiles } from '../../adapters/aws/bundled-console-files.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 
 /** The name of the console's file set beside the bundle (lib/api.ts copies it there). */
 export const consoleFileSet = 'console.json';

@@ -3,18 +3,18 @@ import { OctokitGitHubUsers } from '../../adapters/github/github-users.js';
 import { GitHubDeviceFlowClient } from '../../adapters/github/device-flow.js';
 import { identitySettings, readEnv } from '../../config.js';
 import { systemClock } from '../../domain/clock.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 
 export const githubUsers = once(() => {
-  const { PROVISIONER_GITHUB_API_URL } = readEnv({ PROVISIONER_GITHUB_API_URL: identitySettings.PROVISIONER_GITHUB_API_URL });
+  const { PROVISIONER_GITHUB_API_URL } = readEnv({ PROVISIONER_GITHUB_API_URL: identitySettings().PROVISIONER_GITHUB_API_URL });
   return new OctokitGitHubUsers(PROVISIONER_GITHUB_API_URL);
 });
 
 /** One verifier per warm container, so the issuer's JWKS stays cached between logins. */
 export const actionsTokens = once(() => {
   const { PROVISIONER_GITHUB_OIDC_ISSUER, PROVISIONER_OIDC_AUDIENCE } = readEnv({
-    PROVISIONER_GITHUB_OIDC_ISSUER: identitySettings.PROVISIONER_GITHUB_OIDC_ISSUER,
-    PROVISIONER_OIDC_AUDIENCE: identitySettings.PROVISIONER_OIDC_AUDIENCE,
+    PROVISIONER_GITHUB_OIDC_ISSUER: identitySettings().PROVISIONER_GITHUB_OIDC_ISSUER,
+    PROVISIONER_OIDC_AUDIENCE: identitySettings().PROVISIONER_OIDC_AUDIENCE,
   });
   return new GitHubActionsTokens(PROVISIONER_GITHUB_OIDC_ISSUER, PROVISIONER_OIDC_AUDIENCE, systemClock);
 });
@@ -22,8 +22,8 @@ export const actionsTokens = once(() => {
 /** The console's device login, for the OAuth app the stack names (none: the routes answer 501). */
 export const githubDevice = once(() => {
   const { PROVISIONER_GITHUB_URL, PROVISIONER_GITHUB_CLIENT_ID } = readEnv({
-    PROVISIONER_GITHUB_URL: identitySettings.PROVISIONER_GITHUB_URL,
-    PROVISIONER_GITHUB_CLIENT_ID: identitySettings.PROVISIONER_GITHUB_CLIENT_ID,
+    PROVISIONER_GITHUB_URL: identitySettings().PROVISIONER_GITHUB_URL,
+    PROVISIONER_GITHUB_CLIENT_ID: identitySettings().PROVISIONER_GITHUB_CLIENT_ID,
   });
   return new GitHubDeviceFlowClient(PROVISIONER_GITHUB_URL, PROVISIONER_GITHUB_CLIENT_ID);
 });

@@ -4,7 +4,7 @@ import { readEnv } from '../../config.js';
 import { systemClock } from '../../domain/clock.js';
 import { VaultKeys } from '../../tokens/key-service.js';
 import * as z from '../../zod.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 import { credentials } from './credentials.js';
 
 /** The secret holding the private keys; only the functions that sign (and rotate) may read it. */

@@ -1,7 +1,7 @@
 import { Ec2RunMachines } from '../../adapters/aws/ec2-runner.js';
 import { S3RunLogs } from '../../adapters/aws/s3-run-logs.js';
 import { readEnv } from '../../config.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 
 const bucket = () => readEnv({ PROVISIONER_RUN_BUCKET: z.string().check(z.minLength(3)) }).PROVISIONER_RUN_BUCKET;

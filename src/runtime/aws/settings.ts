@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { identitySettings, readEnv } from '../../config.js';
 import { parseCatalog } from '../../domain/catalog.js';
 import * as z from '../../zod.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 
 /** Issuer and token lifetimes from the environment the stack sets. */
 export const tokenSettings = once(() => {
   const env = readEnv({
     PROVISIONER_ISSUER: z.url(),
-    PROVISIONER_USER_TOKEN_TTL: identitySettings.PROVISIONER_USER_TOKEN_TTL,
-    PROVISIONER_CLUSTER_TOKEN_TTL: identitySettings.PROVISIONER_CLUSTER_TOKEN_TTL,
+    PROVISIONER_USER_TOKEN_TTL: identitySettings().PROVISIONER_USER_TOKEN_TTL,
+    PROVISIONER_CLUSTER_TOKEN_TTL: identitySettings().PROVISIONER_CLUSTER_TOKEN_TTL,
   });
   return { issuer: env.PROVISIONER_ISSUER, userTokenTtlSeconds: env.PROVISIONER_USER_TOKEN_TTL, clusterTokenTtlSeconds: env.PROVISIONER_CLUSTER_TOKEN_TTL };
 });

@@ -3,7 +3,7 @@ import { DynamoStore } from '../../adapters/aws/dynamo-store.js';
 import { readEnv } from '../../config.js';
 import { systemClock } from '../../domain/clock.js';
 import * as z from '../../zod.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 import { credentials } from './credentials.js';
 
 /** The table named by PROVISIONER_TABLE; built on first use, kept across warm invocations. */

@@ -1,5 +1,5 @@
 import { EcsWorkbenchCompute } from '../../adapters/aws/ecs-workbenches.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 import { catalog } from './settings.js';
 import { scheduler } from './clusters.js';
 

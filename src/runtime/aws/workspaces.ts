@@ -1,7 +1,7 @@
 import { EcsWorkspaces } from '../../adapters/aws/ecs-workspaces.js';
 import { readEnv } from '../../config.js';
 import { ProvisionerError } from '../../domain/errors.js';
-import { once } from '../../deps.js';
+import { once } from '../../once.js';
 import type { WorkspaceBackend } from '../../ports.js';
 import * as z from '../../zod.js';
 import { catalog } from './settings.js';
