@@ -25,6 +25,7 @@ import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundling } from '../lib/bundling.js';
 import { ProvisionerStack } from '../lib/provisioner-stack.js';
+import { shippedCatalogFile } from '../lib/shipped-catalog.js';
 import { FileKeyVault } from '../src/adapters/local/file-key-vault.js';
 import { exampleCatalogPath } from '../src/runtime/local.js';
 import { systemClock } from '../src/domain/clock.js';
@@ -133,7 +134,7 @@ async function coldStarts(): Promise<void> {
   rmSync(out, { recursive: true, force: true });
   const taskRoot = join(out, 'task-root');
   mkdirSync(taskRoot, { recursive: true });
-  copyFileSync(exampleCatalogPath, join(taskRoot, 'catalog.json'));
+  copyFileSync(shippedCatalogFile(exampleCatalogPath), join(taskRoot, 'catalog.json'));
   const base = lambdaEnvironment(resolve(taskRoot));
   const functions = stackFunctions();
   const reference = await bundleReference();

@@ -16,7 +16,8 @@ export const bundling = {
   externalModules: ['@aws-sdk/client-ec2', '@aws-sdk/client-scheduler', '@aws-sdk/client-ecs', '@aws-sdk/client-s3', '@aws-sdk/client-ssm'],
   // Every client imports the default credential chain even when given `credentials`; in Lambda the
   // environment is the whole chain (see src/runtime/aws/credentials.ts). Paths are from the project root.
-  alias: { '@aws-sdk/credential-provider-node': './src/runtime/aws/credentials.ts' },
+  // Node's web streams are loaded only if a response streams (see src/runtime/web-streams.ts).
+  alias: { '@aws-sdk/credential-provider-node': './src/runtime/aws/credentials.ts', 'node:stream/web': './src/runtime/web-streams.ts' },
   // Some dependencies still `require()` Node built-ins; an ESM bundle needs a `require` of its own.
   banner: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
 };

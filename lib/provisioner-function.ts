@@ -6,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { bundling } from './bundling.js';
+import { shippedCatalogFile } from './shipped-catalog.js';
 
 export interface ProvisionerFunctionProps {
   /** The folder under `lambdas/` holding its handler. */
@@ -13,7 +14,7 @@ export interface ProvisionerFunctionProps {
   timeoutSeconds?: number;
   memoryMb?: number;
   environment?: Record<string, string>;
-  /** A validated catalog file, shipped in the bundle as catalog.json. */
+  /** The catalog file; the bundle ships it validated, as catalog.json (`shippedCatalogFile`). */
   catalogPath?: string;
   /** More files shipped beside the bundle, under their own names (the console's file set). */
   extraFiles?: string[];
@@ -34,6 +35,7 @@ export class ProvisionerFunction extends NodejsFunction {
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
     );
     const { alias, ...options } = bundling;
+    const catalogFile = props.catalogPath && shippedCatalogFile(props.catalogPath);
     super(scope, id, {
       entry: `${root}lambdas/${props.operation}/index.ts`,
       handler: 'handler',
@@ -58,7 +60,7 @@ export class ProvisionerFunction extends NodejsFunction {
             beforeBundling: () => [],
             beforeInstall: () => [],
             afterBundling: (_input: string, output: string) => [
-              ...(props.catalogPath ? [`cp "${props.catalogPath}" "${output}/catalog.json"`] : []),
+              ...(catalogFile ? [`cp "${catalogFile}" "${output}/catalog.json"`] : []),
               ...(props.extraFiles ?? []).map((file) => `cp "${file}" "${output}/"`),
             ],
           },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { once } from '../../src/once.js';
+import { ReadableStream as LazyReadableStream } from '../../src/runtime/web-streams.js';
 
 /** Every TypeScript file under `dir`. */
 function sources(dir: string): string[] {
@@ -62,5 +63,10 @@ describe('module load (issue 9)', () => {
     expect(builds).toBe(0);
     expect(value()).toBe(value());
     expect(builds).toBe(1);
+  });
+
+  it('the bundles\' node:stream/web answers instanceof as the real ReadableStream does', () => {
+    expect(new globalThis.ReadableStream() instanceof LazyReadableStream).toBe(true);
+    expect({ getReader: () => undefined } instanceof LazyReadableStream).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { type Catalog, CatalogError, parseCatalog, rateLimitFor } from '../../src/domain/catalog.js';
+import { type Catalog, CatalogError, parseCatalog, rateLimitFor, readShippedCatalog, shipCatalog } from '../../src/domain/catalog.js';
+import { shippedCatalogFile } from '../../lib/shipped-catalog.js';
 import { parseDuration } from '../../src/domain/duration.js';
 import { callerFromActions, callerFromGitHub, catalogOrgs } from '../../src/domain/identity.js';
 import { anonymousCaller } from '../../src/domain/levels.js';
@@ -41,6 +42,27 @@ describe('the catalog', () => {
     const { readFileSync } = await import('node:fs');
     const { exampleCatalogPath } = await import('../../src/runtime/local.js');
     expect(parseCatalog(readFileSync(exampleCatalogPath, 'utf8'), 'example').clusters.map((c) => c.visibility).sort()).toEqual(['private', 'public']);
+  });
+
+  it('ships to Lambda as validated at synth: read back, it is the catalog with its defaults filled in', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { exampleCatalogPath } = await import('../../src/runtime/local.js');
+    const example = parseCatalog(readFileSync(exampleCatalogPath, 'utf8'), 'example');
+    // Defaults of every section are in what ships (a catalog without workspaces gets the seed's).
+    expect(example.workspaces.default_expiry).toBe('2d');
+    for (const parsed of [example, catalog]) expect(readShippedCatalog(shipCatalog(parsed), 'catalog.json')).toEqual(parsed);
+    expect(readShippedCatalog(readFileSync(shippedCatalogFile(exampleCatalogPath), 'utf8'), 'catalog.json')).toEqual(example);
+  });
+
+  it('refuses to ship a bad catalog (the synth fails, naming the field) and to read a raw one in Lambda', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const bad = join(mkdtempSync(join(tmpdir(), 'catalog-')), 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...testCatalog, clusters: [{ name: 'Bad Name', visibility: 'public', backend: { kind: 'local' } }] }));
+    expect(() => shippedCatalogFile(bad)).toThrow(/bad\.json.*clusters\.0\.name/);
+    expect(() => readShippedCatalog(JSON.stringify(testCatalog), '/var/task/catalog.json')).toThrow(/\/var\/task\/catalog\.json is not a catalog the stack validated/);
+    expect(() => readShippedCatalog('{', 'catalog.json')).toThrow(/not valid JSON/);
   });
 });
 

@@ -8,6 +8,7 @@ import { type ScheduleTarget, scheduleTargetNames, scheduleTargets, targetArnVar
 import { tableSchema } from '../../src/store/table.js';
 import { type OperationAccess, operationAccess } from '../../lib/operation-access.js';
 import { ProvisionerStack } from '../../lib/provisioner-stack.js';
+import { shippedCatalogFile } from '../../lib/shipped-catalog.js';
 import { writeCatalog } from '../support/local-api.js';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
@@ -358,7 +359,7 @@ describe('the cdk-nag check itself', () => {
 describe('each function\'s environment', () => {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const taskRoot = mkdtempSync(join(tmpdir(), 'task-root-'));
-  copyFileSync(join(root, 'catalog/example.json'), join(taskRoot, 'catalog.json'));
+  copyFileSync(shippedCatalogFile(join(root, 'catalog/example.json')), join(taskRoot, 'catalog.json'));
 
   /** CloudFormation values (Ref, GetAtt, Join) become plausible literals of the kind the code checks. */
   function literalEnv(variables: Record<string, unknown>): Record<string, string> {

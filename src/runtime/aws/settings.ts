@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identitySettings, readEnv } from '../../config.js';
-import { parseCatalog } from '../../domain/catalog.js';
+import { readShippedCatalog } from '../../domain/catalog.js';
 import * as z from '../../zod.js';
 import { once } from '../../once.js';
 
@@ -15,8 +15,8 @@ export const tokenSettings = once(() => {
   return { issuer: env.PROVISIONER_ISSUER, userTokenTtlSeconds: env.PROVISIONER_USER_TOKEN_TTL, clusterTokenTtlSeconds: env.PROVISIONER_CLUSTER_TOKEN_TTL };
 });
 
-/** The catalog ships inside every function's bundle as catalog.json (validated at synth, again here). */
+/** The catalog ships inside every function's bundle as catalog.json, validated at synth (`shipCatalog`). */
 export const catalog = once(() => {
   const path = join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'catalog.json');
-  return parseCatalog(readFileSync(path, 'utf8'), path);
+  return readShippedCatalog(readFileSync(path, 'utf8'), path);
 });
