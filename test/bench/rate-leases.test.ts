@@ -26,8 +26,8 @@ describe('rate-limit leases', () => {
   const key = { pk: 'rate#user:github:gil', sk: '42' };
   const endsAt = Math.floor(Date.now() / 1000) + 60;
 
-  it('leases at most 2% of a limit (64 at most), one at a time under 100', () => {
-    expect([maxLease(3), maxLease(99), maxLease(100), maxLease(600), maxLease(1e9)]).toEqual([1, 1, 2, 12, 64]);
+  it('leases at most 2% of a limit (1024 at most), one at a time under 100', () => {
+    expect([maxLease(3), maxLease(99), maxLease(100), maxLease(600), maxLease(3200), maxLease(51_200), maxLease(1e9)]).toEqual([1, 1, 2, 12, 64, 1024, 1024]);
   });
 
   it('with a small limit admits exactly the limit, one ADD per request', async () => {
@@ -44,11 +44,11 @@ describe('rate-limit leases', () => {
   it('counts every admitted request before admitting it, with far fewer ADDs than requests', async () => {
     const { store, counts, adds } = slowCounters();
     const leases = new RateLeases();
-    const results = await Promise.all(Array.from({ length: 200 }, () => leases.admit(store, key, endsAt, 1_000_000)));
+    const results = await Promise.all(Array.from({ length: 200 }, () => leases.admit(store, key, endsAt, 3200)));
     expect(admitted(results)).toBe(200);
     const counted = counts.get('rate#user:github:gil/42') ?? 0;
     expect(counted).toBeGreaterThanOrEqual(200);
-    // Leases double from 1 to 64: what is left unused is less than two leases.
+    // Leases double from 1 to maxLease(3200) = 64: what is left unused is less than two leases.
     expect(counted - 200).toBeLessThan(128);
     expect(adds.map((a) => a.by).slice(0, 7)).toEqual([1, 2, 4, 8, 16, 32, 64]);
     expect(adds.length).toBeLessThan(12);
