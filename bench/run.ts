@@ -11,7 +11,7 @@
  *   3. µs per ES256 sign and verify of a cluster JWT
  *   4. mixed load (bench/load.ts): ACCESS, WHOAMI and GET with deploy/destroy cycles; p50/p99, errors
  *   5. idle cost (bench/load.ts): store requests per minute while clusters sit running (goal 0)
- * BENCH_SECONDS (default 5) sets the length of each load test, BENCH_ROUNDS (default 9) the cold starts
+ * BENCH_SECONDS (default 5) sets the length of each load test, BENCH_ROUNDS (default 15) the cold starts
  * per function, BENCH_IDLE_CLUSTERS (default 5) and BENCH_IDLE_SECONDS (default 30) the idle test.
  * `npm run bench -- load idle` runs only the sections named (cold, throughput, signing, load, idle).
  */
@@ -38,7 +38,7 @@ import { loadTest, median, startProcess } from './tools.js';
 
 /** The goals of issue 9. */
 const goals = { bundleKb: 512, initRatio: 1.1, accessRatio: 1.0 };
-const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 // Per worktree, in the project's node_modules as before (the external, first-use clients resolve there).
 const out = join('node_modules', '.cache', 'provisioner-bench', basename(resolve('.')));
