@@ -1,3 +1,4 @@
+import { once } from '../../once.js';
 import * as z from '../../zod.js';
 import { parseDuration } from '../duration.js';
 import { ProvisionerError } from '../errors.js';
@@ -5,18 +6,16 @@ import { runKinds, type RunKind } from '../runs.js';
 import { duration, positive, resourceName } from './fields.js';
 
 /** A step's name: it names the step in logs, `result.json` and the API (and a shell variable suffix). */
-const stepName = () => z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 of a-z, 0-9 and -, starting with a letter'));
+const stepName = once(() => z.string().check(z.regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 of a-z, 0-9 and -, starting with a letter')));
 
-const step = () =>
-  z.strictObject({
+const step = once(() => z.strictObject({
   name: stepName(),
   /** A bash command, run in the run's work dir (or, with `image`, in that container with the work dir mounted). */
   run: z.string().check(z.minLength(1), z.maxLength(4000)),
   image: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9._\-/:@]{0,254}$/, 'must be a container image reference'))),
-});
+}));
 
-const plan = () =>
-  z.strictObject({
+const plan = once(() => z.strictObject({
   kind: z.enum(runKinds),
   /**
    * What the steps clone (as `$RUN_REPOSITORY`): an https or ssh git URL, or `fixture:<name>`, a
@@ -29,12 +28,11 @@ const plan = () =>
   ),
   instance_type: z.optional(z.string().check(z.regex(/^[a-z0-9-]+\.[a-z0-9]+$/, 'must be an EC2 instance type'))),
   time_limit: z.optional(duration()),
-});
+}));
 
-const planChoice = () => z.strictObject({ test: z.optional(resourceName()), release: z.optional(resourceName()) });
+const planChoice = once(() => z.strictObject({ test: z.optional(resourceName()), release: z.optional(resourceName()) }));
 
-const runsConfig = () =>
-  z
+const runsConfig = once(() => z
   .strictObject({
     /** Default time limit of a run; the machine is terminated then and the run is timed_out. */
     time_limit: z._default(duration(), '2h'),
@@ -59,10 +57,10 @@ const runsConfig = () =>
       },
       { message: 'test, release and clusters.* must name plans of that kind' },
     ),
-  );
+  ));
 
 /** The runs' section: optional, so a catalog without it has no TEST or RELEASE. */
-export const runsSection = () => ({ runs: z.optional(runsConfig()) });
+export const runsSection = once(() => ({ runs: z.optional(runsConfig()) }));
 
 export type RunsConfig = z.output<ReturnType<typeof runsConfig>>;
 export type RunPlan = RunsConfig['plans'][string];
