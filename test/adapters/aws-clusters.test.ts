@@ -58,7 +58,9 @@ describe('EventBridge Scheduler adapter', () => {
 
 describe('EC2 cluster backend', () => {
   const client = mockClient(EC2Client);
-  const compute = new Ec2ClusterCompute((sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
+  /** This stack's value of the managed tag (its name); another stack in the account has its own. */
+  const managedBy = 'Provisioner-prod';
+  const compute = new Ec2ClusterCompute(managedBy, (sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
   const cluster: ClusterEntry = { name: 'acme-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', instance_type: 'c7g.large' } };
   const deployment = { cluster, deploymentId: 'dep-1' };
   beforeEach(() => {
@@ -69,7 +71,7 @@ describe('EC2 cluster backend', () => {
     client.on(RunInstancesCommand).resolves({});
     await compute.deploy({ ...deployment, nodes: 3, version: 'v4.1.0' });
     const tagList = [
-      { Key: 'provisioner:managed', Value: 'true' },
+      { Key: 'provisioner:managed', Value: managedBy },
       { Key: 'provisioner:cluster', Value: 'acme-dev' },
       { Key: 'provisioner:deployment', Value: 'dep-1' },
       { Key: 'provisioner:version', Value: 'v4.1.0' },
@@ -123,7 +125,7 @@ describe('EC2 cluster backend', () => {
 
   const tagged = (version: string) => {
     const tagList = [
-      { Key: 'provisioner:managed', Value: 'true' },
+      { Key: 'provisioner:managed', Value: managedBy },
       { Key: 'provisioner:cluster', Value: 'acme-dev' },
       { Key: 'provisioner:deployment', Value: 'dep-1' },
       { Key: 'provisioner:version', Value: version },
@@ -249,7 +251,7 @@ describe('EC2 cluster backend', () => {
     const withTags = (id: string, tags: { Key: string; Value: string }[]) => ({ Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'terminated' as const }, Tags: tags }] }] });
     client
       .on(DescribeInstancesCommand, { InstanceIds: ['i-ours'] })
-      .resolves(withTags('i-ours', [{ Key: 'provisioner:managed', Value: 'true' }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }]))
+      .resolves(withTags('i-ours', [{ Key: 'provisioner:managed', Value: managedBy }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }]))
       .on(DescribeInstancesCommand, { InstanceIds: ['i-other'] })
       .resolves(withTags('i-other', [{ Key: 'Name', Value: 'web' }]))
       .on(DescribeInstancesCommand, { InstanceIds: ['i-gone'] })

@@ -191,9 +191,9 @@ describe('ProvisionerStack schedules and EC2', () => {
     // Dedicated workbench instances are checked with the workbenches below.
     const launches = statements('ec2:RunInstances').filter(({ roles }) => !roles.every((r) => r.startsWith('Apiworkbench')));
     expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy', 'Apitestrunner', 'Apirelease']));
-    expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
+    expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } }))).toBe(true);
     for (const { statement } of statements('ec2:TerminateInstances')) {
-      expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+      expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'Provisioner' } });
     }
   });
 
@@ -439,7 +439,7 @@ describe('ProvisionerStack workspaces', () => {
     expect(ecsStatements.length).toBeGreaterThan(0);
     for (const statement of ecsStatements) {
       if ([statement.Action].flat().includes('ecs:RegisterTaskDefinition')) {
-        expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } });
+        expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } });
         continue;
       }
       expect(JSON.stringify(statement.Resource)).toMatch(/WorkspacesCluster|task-definition\/provisioner-workspace-/);
@@ -490,10 +490,10 @@ describe('ProvisionerStack workbenches', () => {
 
   it('starts, stops and terminates only instances tagged as ours, and launches them only tagged', () => {
     for (const action of ['ec2:StartInstances', 'ec2:StopInstances']) {
-      for (const { statement } of statements(action)) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+      for (const { statement } of statements(action)) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'Provisioner' } });
     }
     const workbenchLaunches = statements('ec2:RunInstances').filter(({ roles }) => roles.every((r) => r.startsWith('Apiworkbench')));
-    expect(workbenchLaunches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
+    expect(workbenchLaunches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } }))).toBe(true);
   });
 });
 
@@ -536,9 +536,9 @@ describe('ProvisionerStack runs', () => {
 
   it('launches and terminates run instances only with the run tag', () => {
     const runLaunch = statements('ec2:RunInstances').filter(({ roles }) => roles.some((r) => r.startsWith('Apitestrunner') || r.startsWith('Apirelease')));
-    expect(runLaunch.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' }, StringLike: { 'aws:RequestTag/provisioner:run': '?*' } }))).toBe(true);
+    expect(runLaunch.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' }, StringLike: { 'aws:RequestTag/provisioner:run': '?*' } }))).toBe(true);
     const runTerminate = statements('ec2:TerminateInstances').filter(({ roles }) => roles.some((r) => r.startsWith('Apicancelrun') || r.startsWith('Runsruncompleted')));
     expect(runTerminate.length).toBe(2);
-    for (const { statement } of runTerminate) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' }, StringLike: { 'aws:ResourceTag/provisioner:run': '?*' } });
+    for (const { statement } of runTerminate) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'Provisioner' }, StringLike: { 'aws:ResourceTag/provisioner:run': '?*' } });
   });
 });
