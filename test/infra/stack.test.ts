@@ -43,6 +43,18 @@ const statements = (action: string): { roles: string[]; statement: Statement }[]
       .map((statement) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref), statement })),
   );
 
+/** Every IAM condition on the `provisioner:managed` tag in a template: the actions it guards and the value it requires. */
+const managedTagConditions = (of: Template): { actions: string[]; value: unknown }[] =>
+  Object.values(of.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+    (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((statement) =>
+      Object.values(statement.Condition ?? {}).flatMap((byKey) =>
+        Object.entries(byKey as Record<string, unknown>)
+          .filter(([key]) => /^aws:(Resource|Request)Tag\/provisioner:managed$/.test(key))
+          .map(([, value]) => ({ actions: [statement.Action].flat(), value })),
+      ),
+    ),
+  );
+
 describe('ProvisionerStack', () => {
 
   /** Our functions; CDK's own trigger provider is not one of them. */
@@ -338,6 +350,34 @@ describe('ProvisionerStack access table', () => {
       }
       expect({ name, group: env.PROVISIONER_SCHEDULE_GROUP !== undefined }).toEqual({ name, group: access.schedules !== undefined });
     }
+  });
+
+  it("requires this stack's name in every IAM condition on the managed tag, and hands it to every function that tags, reads or sweeps tagged resources", () => {
+    const conditions = managedTagConditions(template);
+    expect(new Set(conditions.flatMap(({ actions }) => actions))).toEqual(
+      new Set(['ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:StopInstances', 'ec2:StartInstances', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:CreateService', 'ecs:RegisterTaskDefinition']),
+    );
+    for (const condition of conditions) expect(condition).toEqual({ actions: condition.actions, value: 'Provisioner' });
+    for (const [name, { env }] of functionsByName()) {
+      const access = accessOf(name);
+      const touchesTagged = Boolean(access.ec2 || access.workspaces || access.workbenches || access.runs === 'stop' || access.runs === 'start');
+      expect({ name, managed: env.PROVISIONER_MANAGED_TAG }).toEqual({ name, managed: touchesTagged ? 'Provisioner' : undefined });
+    }
+  });
+
+  it('gives two stacks of one app different managed tags, each its own name', () => {
+    // Skipping bundling: only the templates matter here.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const prod = new ProvisionerStack(app, 'Provisioner');
+    const staging = new ProvisionerStack(app, 'Staging', { stackName: 'provisioner-staging' });
+    const valuesOf = (stack: Stack) => {
+      const of = Template.fromStack(stack);
+      const environments = Object.values(of.findResources('AWS::Lambda::Function')).flatMap((fn) => fn.Properties.Environment?.Variables?.PROVISIONER_MANAGED_TAG ?? []);
+      expect(environments.length).toBeGreaterThan(0);
+      return new Set([...managedTagConditions(of).map(({ value }) => value), ...environments]);
+    };
+    expect(valuesOf(prod)).toEqual(new Set(['Provisioner']));
+    expect(valuesOf(staging)).toEqual(new Set(['provisioner-staging']));
   });
 
   it('refuses to give a target\'s function its own ARN (a cycle CloudFormation would reject)', () => {
