@@ -35,6 +35,18 @@ export function grantAccess(fn: ProvisionerFunction, access: OperationAccess, re
 }
 
 /**
+ * Hands a function this stack's value of the `provisioner:managed` tag, its name, and returns it for
+ * the IAM conditions: stacks sharing an account and region then neither sweep nor may touch each
+ * other's resources. (CDK refuses a stack name that is not a plain string, so it is never a token.)
+ * Every function whose providers build an adapter that tags, reads or sweeps resources needs it.
+ */
+export function passManagedTag(fn: ProvisionerFunction): string {
+  const { stackName } = Stack.of(fn);
+  fn.addEnvironment('PROVISIONER_MANAGED_TAG', stackName);
+  return stackName;
+}
+
+/**
  * Exactly the DynamoDB actions named, on the table; Query also on the named index (no `index/*`).
  * CDK's grantRead/WriteData give more actions than an operation needs.
  */
@@ -47,12 +59,14 @@ export function grantTable(table: Table, grantee: IGrantable, actions: TableActi
 
 /**
  * EC2 by level: describe (no resource-level permissions exist); `manage` also terminates only
- * instances tagged as ours; `launch` also runs instances and volumes that must carry that tag.
+ * instances tagged as this stack's; `launch` also runs instances and volumes that must carry that tag.
  */
 export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAccess['ec2']>, amiParameters: string[] = []): void {
   const stack = Stack.of(fn);
   const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;
   const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
+  // Even a reader needs it: it tells which instances are this stack's.
+  const managed = passManagedTag(fn);
   policy(new PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
   acknowledgeWildcards(fn.role, ['Resource::*'], 'ec2:DescribeInstances supports no resource-level permissions; it reads only.');
   if (level === 'read') return;
@@ -61,17 +75,17 @@ export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAc
     new PolicyStatement({
       actions: ['ec2:TerminateInstances'],
       resources: [arn('instance')],
-      conditions: { StringEquals: { [`aws:ResourceTag/${tags.managed}`]: 'true' } },
+      conditions: { StringEquals: { [`aws:ResourceTag/${tags.managed}`]: managed } },
     }),
   );
-  acknowledgeWildcards(fn.role, [`Resource::${ec2Finding('instance')}`], 'Instance ids are made by EC2 at launch; terminating is limited to instances tagged provisioner:managed.');
+  acknowledgeWildcards(fn.role, [`Resource::${ec2Finding('instance')}`], 'Instance ids are made by EC2 at launch; terminating is limited to instances whose provisioner:managed tag names this stack.');
   if (level === 'manage') return;
 
   policy(
     new PolicyStatement({
       actions: ['ec2:RunInstances'],
       resources: [arn('instance'), arn('volume')],
-      conditions: { StringEquals: { [`aws:RequestTag/${tags.managed}`]: 'true' } },
+      conditions: { StringEquals: { [`aws:RequestTag/${tags.managed}`]: managed } },
     }),
   );
   policy(
@@ -100,7 +114,7 @@ export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAc
   acknowledgeWildcards(
     fn.role,
     ['volume', 'network-interface', 'subnet', 'security-group', 'launch-template', 'key-pair'].map((type) => `Resource::${ec2Finding(type)}`).concat('Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*'),
-    'RunInstances touches resources named by the catalog\'s launch templates; new instances and volumes must carry the provisioner:managed tag.',
+    'RunInstances touches resources named by the catalog\'s launch templates; new instances and volumes must carry provisioner:managed naming this stack.',
   );
 }
 

@@ -6,7 +6,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket } from 'aws
 import { Construct } from 'constructs';
 import { tags } from '../src/adapters/aws/ec2-compute.js';
 import { runTag } from '../src/adapters/aws/ec2-runner.js';
-import { acknowledgeWildcards, grantTable } from './grants.js';
+import { acknowledgeWildcards, grantTable, passManagedTag } from './grants.js';
 import type { OperationAccess } from './operation-access.js';
 import { ProvisionerFunction } from './provisioner-function.js';
 import type { Schedules } from './schedules.js';
@@ -114,23 +114,24 @@ export class Runs extends Construct {
     fn.addEnvironment('PROVISIONER_RUN_PROFILE_ARN', this.instanceProfile.instanceProfileArn);
     // An instance's aws:userid is `<this role id>:<instance id>`: the prefix a launch records for its run.
     fn.addEnvironment('PROVISIONER_RUN_ROLE_ID', this.runnerRole.roleId);
+    const managed = passManagedTag(fn);
     policy(new PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
     policy(
       new PolicyStatement({
         actions: ['ec2:TerminateInstances'],
         resources: [arn('instance')],
-        conditions: { StringEquals: { [`aws:ResourceTag/${tags.managed}`]: 'true' }, StringLike: { [`aws:ResourceTag/${runTag}`]: '?*' } },
+        conditions: { StringEquals: { [`aws:ResourceTag/${tags.managed}`]: managed }, StringLike: { [`aws:ResourceTag/${runTag}`]: '?*' } },
       }),
     );
     acknowledgeWildcards(fn.role, ['Resource::*'], 'ec2:DescribeInstances supports no resource-level permissions; it reads only.');
-    acknowledgeWildcards(fn.role, [`Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*`], 'Instance ids are made at launch; only instances tagged as run instances.');
+    acknowledgeWildcards(fn.role, [`Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*`], 'Instance ids are made at launch; only run instances whose provisioner:managed tag names this stack.');
     if (level === 'stop') return;
 
     policy(
       new PolicyStatement({
         actions: ['ec2:RunInstances'],
         resources: [arn('instance'), arn('volume')],
-        conditions: { StringEquals: { [`aws:RequestTag/${tags.managed}`]: 'true' }, StringLike: { [`aws:RequestTag/${runTag}`]: '?*' } },
+        conditions: { StringEquals: { [`aws:RequestTag/${tags.managed}`]: managed }, StringLike: { [`aws:RequestTag/${runTag}`]: '?*' } },
       }),
     );
     policy(
@@ -147,7 +148,7 @@ export class Runs extends Construct {
       ['volume', 'network-interface', 'subnet', 'security-group']
         .map((type) => `Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${type}/*`)
         .concat('Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*', 'Resource::arn:<AWS::Partition>:ssm:<AWS::Region>::parameter/aws/service/*'),
-      'A run instance is launched in the default VPC from an AWS-provided AMI named by a public SSM parameter; new instances and volumes must carry the run tag.',
+      'A run instance is launched in the default VPC from an AWS-provided AMI named by a public SSM parameter; new instances and volumes must carry the run tag and provisioner:managed naming this stack.',
     );
   }
 }

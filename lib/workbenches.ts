@@ -2,7 +2,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { readFileSync } from 'node:fs';
 import { workbenchTags } from '../src/adapters/aws/ecs-workbenches.js';
 import { parseCatalog } from '../src/domain/catalog.js';
-import { acknowledgeWildcards } from './grants.js';
+import { acknowledgeWildcards, passManagedTag } from './grants.js';
 import { type FunctionName, type OperationAccess, operationAccess } from './operation-access.js';
 import type { ProvisionerFunction } from './provisioner-function.js';
 
@@ -12,21 +12,23 @@ type Level = NonNullable<OperationAccess['workbenches']>;
  * The `workbenches` field of the access table, for every function that has one, scoped by the
  * catalog's `workbenches.ecs` section: tasks only in the workbench cluster, RunTask only of the
  * workbench task-definition family, PassRole only of its task roles (only to ECS tasks), instance
- * actions only on instances tagged as ours. A catalog without that section grants nothing (the
- * AWS backend then answers 503).
+ * actions only on instances tagged as this stack's. A catalog without that section grants nothing
+ * (the AWS backend then answers 503), though the functions still get the stack's managed tag, which
+ * their backend is built with.
  */
 export function grantWorkbenches(functions: ReadonlyMap<FunctionName, ProvisionerFunction>, catalogPath: string): void {
   const ecs = parseCatalog(readFileSync(catalogPath, 'utf8'), catalogPath).workbenches.ecs;
-  if (!ecs) return;
   for (const [name, fn] of functions) {
     const level = operationAccess[name].workbenches;
-    if (level) grantWorkbenchLevel(fn, level, ecs);
+    if (!level) continue;
+    const managed = passManagedTag(fn);
+    if (ecs) grantWorkbenchLevel(fn, level, ecs, managed);
   }
 }
 
 type EcsSection = NonNullable<ReturnType<typeof parseCatalog>['workbenches']['ecs']>;
 
-function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSection): void {
+function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSection, managed: string): void {
   // arn:<partition>:ecs:<region>:<account>:cluster/<name>: the other ARNs live beside the cluster.
   const [, partition, , region, account, resource = ''] = ecs.cluster.split(':');
   const clusterName = resource.replace(/^cluster\//, '');
@@ -34,7 +36,7 @@ function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSect
   const inCluster = { ArnEquals: { 'ecs:cluster': ecs.cluster } };
   const tasks = arn('ecs', `task/${clusterName}/*`);
   const instances = arn('ec2', 'instance/*');
-  const ours = { StringEquals: { [`aws:ResourceTag/${workbenchTags.managed}`]: 'true' } };
+  const ours = { StringEquals: { [`aws:ResourceTag/${workbenchTags.managed}`]: managed } };
   const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
   const acknowledge = (findings: string[], reason: string) => acknowledgeWildcards(fn.role, findings.map((f) => `Resource::${f}`), reason);
 
@@ -47,7 +49,7 @@ function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSect
 
   policy(new PolicyStatement({ actions: ['ecs:StopTask'], resources: [tasks], conditions: inCluster }));
   policy(new PolicyStatement({ actions: ['ec2:StopInstances', 'ec2:TerminateInstances'], resources: [instances], conditions: ours }));
-  acknowledge([instances], 'Dedicated instance ids are made by EC2; only instances tagged provisioner:managed.');
+  acknowledge([instances], 'Dedicated instance ids are made by EC2; only instances whose provisioner:managed tag names this stack.');
   if (level === 'manage') return;
 
   const family = arn('ecs', `task-definition/${ecs.task_definition}:*`);
@@ -69,7 +71,7 @@ function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSect
     new PolicyStatement({
       actions: ['ec2:RunInstances'],
       resources: [instances, volumes],
-      conditions: { StringEquals: { [`aws:RequestTag/${workbenchTags.managed}`]: 'true' } },
+      conditions: { StringEquals: { [`aws:RequestTag/${workbenchTags.managed}`]: managed } },
     }),
   );
   const launchedFrom = ['network-interface/*', 'subnet/*', 'security-group/*', `launch-template/${ecs.dedicated_launch_template}`, 'key-pair/*'].map((r) => arn('ec2', r));
@@ -78,6 +80,6 @@ function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSect
   policy(new PolicyStatement({ actions: ['ec2:CreateTags'], resources: [instances, volumes], conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } }));
   acknowledge(
     [volumes, images, ...launchedFrom.filter((r) => r.endsWith('*'))],
-    'RunInstances of the dedicated launch template touches the resources it names; new instances and volumes must carry provisioner:managed.',
+    'RunInstances of the dedicated launch template touches the resources it names; new instances and volumes must carry provisioner:managed naming this stack.',
   );
 }

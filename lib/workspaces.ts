@@ -4,7 +4,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { workspaceTags } from '../src/adapters/aws/ecs-workspaces.js';
 import type { Catalog } from '../src/domain/catalog.js';
-import { acknowledgeWildcards } from './grants.js';
+import { acknowledgeWildcards, passManagedTag } from './grants.js';
 import type { OperationAccess } from './operation-access.js';
 import type { ProvisionerFunction } from './provisioner-function.js';
 
@@ -34,17 +34,18 @@ export class Workspaces extends Construct {
     const inCluster = { ArnEquals: { 'ecs:cluster': this.cluster.attrArn } };
     const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
     fn.addEnvironment('PROVISIONER_WORKSPACE_CLUSTER', clusterName);
+    const managed = passManagedTag(fn);
     policy(new PolicyStatement({ actions: ['ecs:DescribeServices'], resources: [services] }));
     policy(new PolicyStatement({ actions: ['ecs:ListTasks'], resources: [arn('container-instance')], conditions: inCluster }));
     policy(new PolicyStatement({ actions: ['ecs:DescribeTasks'], resources: [arn('task')], conditions: inCluster }));
     const findings = [`Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<${stack.getLogicalId(this.cluster)}>/workspace-*`, ...['container-instance', 'task'].map((type) => `Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:${type}/<${stack.getLogicalId(this.cluster)}>/*`)];
     if (level !== 'read') {
-      policy(new PolicyStatement({ actions: ['ecs:DeleteService', 'ecs:TagResource'], resources: [services], conditions: { StringEquals: { [`aws:ResourceTag/${workspaceTags.managed}`]: 'true' } } }));
+      policy(new PolicyStatement({ actions: ['ecs:DeleteService', 'ecs:TagResource'], resources: [services], conditions: { StringEquals: { [`aws:ResourceTag/${workspaceTags.managed}`]: managed } } }));
     }
     if (level === 'launch') {
-      policy(new PolicyStatement({ actions: ['ecs:CreateService'], resources: [services], conditions: { StringEquals: { [`aws:RequestTag/${workspaceTags.managed}`]: 'true' } } }));
-      // RegisterTaskDefinition has no resource-level permissions: the request must carry our tag.
-      policy(new PolicyStatement({ actions: ['ecs:RegisterTaskDefinition'], resources: ['*'], conditions: { StringEquals: { [`aws:RequestTag/${workspaceTags.managed}`]: 'true' } } }));
+      policy(new PolicyStatement({ actions: ['ecs:CreateService'], resources: [services], conditions: { StringEquals: { [`aws:RequestTag/${workspaceTags.managed}`]: managed } } }));
+      // RegisterTaskDefinition has no resource-level permissions: the request must carry this stack's tag.
+      policy(new PolicyStatement({ actions: ['ecs:RegisterTaskDefinition'], resources: ['*'], conditions: { StringEquals: { [`aws:RequestTag/${workspaceTags.managed}`]: managed } } }));
       findings.push('Resource::*');
       policy(
         new PolicyStatement({
@@ -59,6 +60,6 @@ export class Workspaces extends Construct {
         policy(new PolicyStatement({ actions: ['iam:PassRole'], resources: [backend.execution_role_arn], conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } } }));
       }
     }
-    acknowledgeWildcards(fn.role, findings, 'Workspace services and tasks get their names at run time; every ECS action is limited to the stack\'s workspace cluster (and new resources must carry the provisioner:managed tag).');
+    acknowledgeWildcards(fn.role, findings, 'Workspace services and tasks get their names at run time; every ECS action is limited to the stack\'s workspace cluster (and new resources must carry provisioner:managed naming this stack).');
   }
 }

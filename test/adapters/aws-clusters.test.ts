@@ -58,7 +58,9 @@ describe('EventBridge Scheduler adapter', () => {
 
 describe('EC2 cluster backend', () => {
   const client = mockClient(EC2Client);
-  const compute = new Ec2ClusterCompute((sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
+  /** This stack's value of the managed tag (its name); another stack in the account has its own. */
+  const managedBy = 'Provisioner-prod';
+  const compute = new Ec2ClusterCompute(managedBy, (sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
   const cluster: ClusterEntry = { name: 'acme-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', instance_type: 'c7g.large' } };
   const deployment = { cluster, deploymentId: 'dep-1' };
   beforeEach(() => {
@@ -69,7 +71,7 @@ describe('EC2 cluster backend', () => {
     client.on(RunInstancesCommand).resolves({});
     await compute.deploy({ ...deployment, nodes: 3, version: 'v4.1.0' });
     const tagList = [
-      { Key: 'provisioner:managed', Value: 'true' },
+      { Key: 'provisioner:managed', Value: managedBy },
       { Key: 'provisioner:cluster', Value: 'acme-dev' },
       { Key: 'provisioner:deployment', Value: 'dep-1' },
       { Key: 'provisioner:version', Value: 'v4.1.0' },
@@ -123,7 +125,7 @@ describe('EC2 cluster backend', () => {
 
   const tagged = (version: string) => {
     const tagList = [
-      { Key: 'provisioner:managed', Value: 'true' },
+      { Key: 'provisioner:managed', Value: managedBy },
       { Key: 'provisioner:cluster', Value: 'acme-dev' },
       { Key: 'provisioner:deployment', Value: 'dep-1' },
       { Key: 'provisioner:version', Value: version },
@@ -247,9 +249,10 @@ describe('EC2 cluster backend', () => {
 
   it('names the cluster and deployment of an instance from its tags, and nothing for an instance that is not ours', async () => {
     const withTags = (id: string, tags: { Key: string; Value: string }[]) => ({ Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'terminated' as const }, Tags: tags }] }] });
+    const owned = (managed: string) => [{ Key: 'provisioner:managed', Value: managed }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }];
     client
       .on(DescribeInstancesCommand, { InstanceIds: ['i-ours'] })
-      .resolves(withTags('i-ours', [{ Key: 'provisioner:managed', Value: 'true' }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }]))
+      .resolves(withTags('i-ours', owned(managedBy)))
       .on(DescribeInstancesCommand, { InstanceIds: ['i-other'] })
       .resolves(withTags('i-other', [{ Key: 'Name', Value: 'web' }]))
       .on(DescribeInstancesCommand, { InstanceIds: ['i-gone'] })
@@ -259,6 +262,77 @@ describe('EC2 cluster backend', () => {
     expect(await compute.ownerOf('i-other')).toBeUndefined();
     expect(await compute.ownerOf('i-gone')).toBeUndefined();
     expect(client).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: ['i-ours'] });
+  });
+
+  it("names no owner for an instance of another stack, nor one tagged with the old value 'true', though its cluster and deployment tags match", async () => {
+    const tagged = (id: string, managed: string) => ({
+      Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'running' as const }, Tags: [{ Key: 'provisioner:managed', Value: managed }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }] }] }],
+    });
+    client
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-staging'] })
+      .resolves(tagged('i-staging', 'Provisioner-staging'))
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-legacy'] })
+      .resolves(tagged('i-legacy', 'true'));
+
+    expect(await compute.ownerOf('i-staging')).toBeUndefined();
+    expect(await compute.ownerOf('i-legacy')).toBeUndefined();
+  });
+
+  describe('sweep', () => {
+    const before = new Date('2026-11-23T12:00:00.000Z');
+    const launchedAt = new Date('2026-11-23T11:00:00.000Z');
+    const instance = (id: string, managed: string, deploymentId: string, launchTime = launchedAt) => ({
+      InstanceId: id,
+      State: { Name: 'running' as const },
+      LaunchTime: launchTime,
+      Tags: [{ Key: 'provisioner:managed', Value: managed }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: deploymentId }],
+    });
+    /** Instances of this stack, of another stack in the same account and region, and of before stacks had names. */
+    const fleet = [
+      instance('i-stray', managedBy, 'dep-old'),
+      instance('i-active', managedBy, 'dep-1'),
+      instance('i-young', managedBy, 'dep-new', new Date('2026-11-23T12:00:01.000Z')),
+      instance('i-staging', 'Provisioner-staging', 'dep-staging'),
+      instance('i-legacy', 'true', 'dep-legacy'),
+    ];
+
+    /** As EC2 answers: only the instances of the fleet every filter matches. */
+    const describeFleet = (input: { Filters?: { Name: string; Values: string[] }[] }) => ({
+      Reservations: [
+        {
+          Instances: fleet.filter((i) =>
+            (input.Filters ?? []).every(({ Name, Values }) => (Name === 'instance-state-name' ? Values.includes(i.State.Name) : Values.includes(i.Tags.find((t) => `tag:${t.Key}` === Name)?.Value ?? ''))),
+          ),
+        },
+      ],
+    });
+    beforeEach(() => {
+      client.on(DescribeInstancesCommand).callsFake(describeFleet);
+      client.on(TerminateInstancesCommand).resolves({});
+    });
+
+    it("terminates only this stack's stray instances: it asks EC2 for its own tag value, and leaves another stack's alone", async () => {
+
+      expect(await compute.sweep(new Set(['dep-1']), before)).toEqual([{ deploymentId: 'dep-old', cluster: 'acme-dev' }]);
+
+      expect(client).toHaveReceivedCommandWith(DescribeInstancesCommand, {
+        Filters: [
+          { Name: 'tag:provisioner:managed', Values: [managedBy] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] },
+        ],
+      });
+      expect(client).toHaveReceivedCommandTimes(TerminateInstancesCommand, 1);
+      expect(client).toHaveReceivedCommandWith(TerminateInstancesCommand, { InstanceIds: ['i-stray'] });
+      const terminated = client.commandCalls(TerminateInstancesCommand).flatMap((call) => call.args[0].input.InstanceIds ?? []);
+      expect(terminated).not.toContain('i-staging');
+      expect(terminated).not.toContain('i-legacy');
+    });
+
+    it("is another stack's janitor: the same fleet, its own value, only its own stray instance", async () => {
+      const staging = new Ec2ClusterCompute('Provisioner-staging', (sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
+      expect(await staging.sweep(new Set(), before)).toEqual([{ deploymentId: 'dep-staging', cluster: 'acme-dev' }]);
+      expect(client.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input.InstanceIds)).toEqual([['i-staging']]);
+    });
   });
 
   it('refuses a cluster of another backend with 503 backend_unavailable', async () => {

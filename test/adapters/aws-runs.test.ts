@@ -30,7 +30,7 @@ const bucket = 'provisioner-runs-123456789012-us-east-1';
 const profile = 'arn:aws:iam::123456789012:instance-profile/provisioner-runner';
 const roleId = 'AROA3XFRBF535PLBIFPI4';
 const runner = new Ec2RunMachines(
-  { bucket, region: 'us-east-1', instanceProfileArn: profile, runnerRoleId: roleId },
+  { bucket, region: 'us-east-1', instanceProfileArn: profile, runnerRoleId: roleId, managedBy: 'Provisioner-prod' },
   (sdk) => new sdk.EC2Client({ region: 'us-east-1' }),
   (sdk) => new sdk.SSMClient({ region: 'us-east-1' }),
 );
@@ -64,8 +64,8 @@ describe('EC2 runner', () => {
       InstanceInitiatedShutdownBehavior: 'terminate',
       IamInstanceProfile: { Arn: profile },
       TagSpecifications: [
-        { ResourceType: 'instance', Tags: [{ Key: 'provisioner:managed', Value: 'true' }, { Key: runTag, Value: runId }] },
-        { ResourceType: 'volume', Tags: [{ Key: 'provisioner:managed', Value: 'true' }, { Key: runTag, Value: runId }] },
+        { ResourceType: 'instance', Tags: [{ Key: 'provisioner:managed', Value: 'Provisioner-prod' }, { Key: runTag, Value: runId }] },
+        { ResourceType: 'volume', Tags: [{ Key: 'provisioner:managed', Value: 'Provisioner-prod' }, { Key: runTag, Value: runId }] },
       ],
     });
     const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');

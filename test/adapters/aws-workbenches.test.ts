@@ -49,6 +49,7 @@ describe('ECS workbench backend', () => {
   const ec2 = mockClient(EC2Client);
   const compute = new EcsWorkbenchCompute(
     catalog.workbenches,
+    'Provisioner-prod',
     (sdk) => new sdk.ECSClient({ region: 'us-east-1' }),
     (sdk) => new sdk.EC2Client({ region: 'us-east-1' }),
   );
@@ -90,7 +91,7 @@ describe('ECS workbench backend', () => {
         ],
       },
       tags: [
-        { key: 'provisioner:managed', value: 'true' },
+        { key: 'provisioner:managed', value: 'Provisioner-prod' },
         { key: 'provisioner:workbench', value: 'wb-0123456789ab' },
         { key: 'provisioner:owner', value: 'olga' },
       ],
@@ -165,7 +166,7 @@ describe('ECS workbench backend', () => {
       ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0new' }] });
       await compute.start(dedicated);
       const tags = [
-        { Key: 'provisioner:managed', Value: 'true' },
+        { Key: 'provisioner:managed', Value: 'Provisioner-prod' },
         { Key: 'provisioner:workbench', Value: 'wb-0123456789ab' },
         { Key: 'provisioner:owner', Value: 'olga' },
       ];
@@ -202,7 +203,7 @@ describe('ECS workbench backend', () => {
   });
 
   it('answers 503 when the catalog has no ecs section', async () => {
-    const bare = new EcsWorkbenchCompute({ ...catalog.workbenches, ecs: undefined });
+    const bare = new EcsWorkbenchCompute({ ...catalog.workbenches, ecs: undefined }, 'Provisioner-prod');
     await expect(bare.start(task)).rejects.toMatchObject({ code: 'backend_unavailable' });
   });
 });

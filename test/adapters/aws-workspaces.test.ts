@@ -34,7 +34,7 @@ if (backend.kind !== 'ecs') throw new Error('an ecs backend');
 
 describe('ECS workspace backend', () => {
   const client = mockClient(ECSClient);
-  const ecs = new EcsWorkspaces({ cluster: 'workspaces', backend, components: catalog.workspaces.template.components }, (sdk) => new sdk.ECSClient({ region: 'us-east-1' }));
+  const ecs = new EcsWorkspaces({ cluster: 'workspaces', backend, components: catalog.workspaces.template.components, managedBy: 'Provisioner-prod' }, (sdk) => new sdk.ECSClient({ region: 'us-east-1' }));
   const launch = {
     id: 'ws-0123456789ab',
     name: 'olga-demo',
@@ -44,7 +44,7 @@ describe('ECS workspace backend', () => {
     environment: { PACHD_LOGLEVEL: 'debug', WORKSPACE_ID: 'ws-0123456789ab' },
   };
   const tags = [
-    { key: 'provisioner:managed', value: 'true' },
+    { key: 'provisioner:managed', value: 'Provisioner-prod' },
     { key: 'provisioner:workspace', value: 'ws-0123456789ab' },
     { key: 'provisioner:owner', value: 'github:olga' },
     { key: 'provisioner:expires-at', value: '2026-11-25T12:00:00.000Z' },

@@ -43,6 +43,18 @@ const statements = (action: string): { roles: string[]; statement: Statement }[]
       .map((statement) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref), statement })),
   );
 
+/** Every IAM condition on the `provisioner:managed` tag in a template: the actions it guards and the value it requires. */
+const managedTagConditions = (of: Template): { actions: string[]; value: unknown }[] =>
+  Object.values(of.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+    (policy.Properties.PolicyDocument.Statement as Statement[]).flatMap((statement) =>
+      Object.values(statement.Condition ?? {}).flatMap((byKey) =>
+        Object.entries(byKey as Record<string, unknown>)
+          .filter(([key]) => /^aws:(Resource|Request)Tag\/provisioner:managed$/.test(key))
+          .map(([, value]) => ({ actions: [statement.Action].flat(), value })),
+      ),
+    ),
+  );
+
 describe('ProvisionerStack', () => {
 
   /** Our functions; CDK's own trigger provider is not one of them. */
@@ -191,9 +203,9 @@ describe('ProvisionerStack schedules and EC2', () => {
     // Dedicated workbench instances are checked with the workbenches below.
     const launches = statements('ec2:RunInstances').filter(({ roles }) => !roles.every((r) => r.startsWith('Apiworkbench')));
     expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy', 'Apitestrunner', 'Apirelease']));
-    expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
+    expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } }))).toBe(true);
     for (const { statement } of statements('ec2:TerminateInstances')) {
-      expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+      expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'Provisioner' } });
     }
   });
 
@@ -340,6 +352,34 @@ describe('ProvisionerStack access table', () => {
     }
   });
 
+  it("requires this stack's name in every IAM condition on the managed tag, and hands it to every function that tags, reads or sweeps tagged resources", () => {
+    const conditions = managedTagConditions(template);
+    expect(new Set(conditions.flatMap(({ actions }) => actions))).toEqual(
+      new Set(['ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:StopInstances', 'ec2:StartInstances', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:CreateService', 'ecs:RegisterTaskDefinition']),
+    );
+    for (const condition of conditions) expect(condition).toEqual({ actions: condition.actions, value: 'Provisioner' });
+    for (const [name, { env }] of functionsByName()) {
+      const access = accessOf(name);
+      const touchesTagged = Boolean(access.ec2 || access.workspaces || access.workbenches || access.runs === 'stop' || access.runs === 'start');
+      expect({ name, managed: env.PROVISIONER_MANAGED_TAG }).toEqual({ name, managed: touchesTagged ? 'Provisioner' : undefined });
+    }
+  });
+
+  it('gives two stacks of one app different managed tags, each its own name', () => {
+    // Skipping bundling: only the templates matter here.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const prod = new ProvisionerStack(app, 'Provisioner');
+    const staging = new ProvisionerStack(app, 'Staging', { stackName: 'provisioner-staging' });
+    const valuesOf = (stack: Stack) => {
+      const of = Template.fromStack(stack);
+      const environments = Object.values(of.findResources('AWS::Lambda::Function')).flatMap((fn) => fn.Properties.Environment?.Variables?.PROVISIONER_MANAGED_TAG ?? []);
+      expect(environments.length).toBeGreaterThan(0);
+      return new Set([...managedTagConditions(of).map(({ value }) => value), ...environments]);
+    };
+    expect(valuesOf(prod)).toEqual(new Set(['Provisioner']));
+    expect(valuesOf(staging)).toEqual(new Set(['provisioner-staging']));
+  });
+
   it('refuses to give a target\'s function its own ARN (a cycle CloudFormation would reject)', () => {
     // Skipping bundling: only the construct tree matters here.
     const stack = new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Cycle');
@@ -439,7 +479,7 @@ describe('ProvisionerStack workspaces', () => {
     expect(ecsStatements.length).toBeGreaterThan(0);
     for (const statement of ecsStatements) {
       if ([statement.Action].flat().includes('ecs:RegisterTaskDefinition')) {
-        expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } });
+        expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } });
         continue;
       }
       expect(JSON.stringify(statement.Resource)).toMatch(/WorkspacesCluster|task-definition\/provisioner-workspace-/);
@@ -490,10 +530,10 @@ describe('ProvisionerStack workbenches', () => {
 
   it('starts, stops and terminates only instances tagged as ours, and launches them only tagged', () => {
     for (const action of ['ec2:StartInstances', 'ec2:StopInstances']) {
-      for (const { statement } of statements(action)) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' } });
+      for (const { statement } of statements(action)) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'Provisioner' } });
     }
     const workbenchLaunches = statements('ec2:RunInstances').filter(({ roles }) => roles.every((r) => r.startsWith('Apiworkbench')));
-    expect(workbenchLaunches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' } }))).toBe(true);
+    expect(workbenchLaunches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } }))).toBe(true);
   });
 });
 
@@ -536,9 +576,9 @@ describe('ProvisionerStack runs', () => {
 
   it('launches and terminates run instances only with the run tag', () => {
     const runLaunch = statements('ec2:RunInstances').filter(({ roles }) => roles.some((r) => r.startsWith('Apitestrunner') || r.startsWith('Apirelease')));
-    expect(runLaunch.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'true' }, StringLike: { 'aws:RequestTag/provisioner:run': '?*' } }))).toBe(true);
+    expect(runLaunch.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' }, StringLike: { 'aws:RequestTag/provisioner:run': '?*' } }))).toBe(true);
     const runTerminate = statements('ec2:TerminateInstances').filter(({ roles }) => roles.some((r) => r.startsWith('Apicancelrun') || r.startsWith('Runsruncompleted')));
     expect(runTerminate.length).toBe(2);
-    for (const { statement } of runTerminate) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'true' }, StringLike: { 'aws:ResourceTag/provisioner:run': '?*' } });
+    for (const { statement } of runTerminate) expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/provisioner:managed': 'Provisioner' }, StringLike: { 'aws:ResourceTag/provisioner:run': '?*' } });
   });
 });

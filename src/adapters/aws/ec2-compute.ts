@@ -4,7 +4,10 @@ import { ProvisionerError } from '../../domain/errors.js';
 import { guarded } from './failures.js';
 import type { ClusterCompute, Deployment, DeploymentStatus, MachineOwners, SweptDeployment } from '../../ports.js';
 
-/** The tags every instance carries; IAM allows terminating only instances tagged as ours. */
+/**
+ * The tags every instance carries. `managed` holds the launching stack's name: IAM lets a stack
+ * terminate only instances carrying its own, and its janitor sweeps only those.
+ */
 export const tags = { managed: 'provisioner:managed', cluster: 'provisioner:cluster', deployment: 'provisioner:deployment' } as const;
 
 const live = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
@@ -24,7 +27,11 @@ const ec2Call = <T>(call: () => Promise<T>) => guarded('EC2', call);
 export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
   private loaded?: Promise<{ sdk: Ec2Sdk; client: EC2Client }>;
 
-  constructor(private readonly makeClient: (sdk: Ec2Sdk) => EC2Client = (sdk) => new sdk.EC2Client({})) {}
+  constructor(
+    /** This stack's value of the `managed` tag: instances with another value belong to another stack. */
+    private readonly managedBy: string,
+    private readonly makeClient: (sdk: Ec2Sdk) => EC2Client = (sdk) => new sdk.EC2Client({}),
+  ) {}
 
   private ec2() {
     this.loaded ??= import('@aws-sdk/client-ec2').then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
@@ -48,7 +55,7 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
       if (count <= 0) return;
     }
     const tagList = [
-      { Key: tags.managed, Value: 'true' },
+      { Key: tags.managed, Value: this.managedBy },
       { Key: tags.cluster, Value: cluster.name },
       { Key: tags.deployment, Value: deploymentId },
       { Key: 'provisioner:version', Value: version },
@@ -95,7 +102,7 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
     return { state: up.every((i) => state(i) === 'running') ? 'running' : 'pending', endpoints };
   }
 
-  /** The cluster and deployment an instance is tagged with; undefined when it is not ours, or gone from EC2's records. */
+  /** The cluster and deployment an instance is tagged with; undefined when it is not this stack's, or gone from EC2's records. */
   async ownerOf(instanceId: string): Promise<{ cluster: string; deploymentId: string } | undefined> {
     const { sdk, client } = await this.ec2();
     let page;
@@ -109,7 +116,7 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
     const tag = (key: string) => instance?.Tags?.find((t) => t.Key === key)?.Value;
     const cluster = tag(tags.cluster);
     const deploymentId = tag(tags.deployment);
-    if (tag(tags.managed) !== 'true' || !cluster || !deploymentId) return undefined;
+    if (tag(tags.managed) !== this.managedBy || !cluster || !deploymentId) return undefined;
     return { cluster, deploymentId };
   }
 
@@ -129,7 +136,7 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
 
   async sweep(active: ReadonlySet<string>, createdBefore: Date): Promise<SweptDeployment[]> {
     const { sdk, client } = await this.ec2();
-    const stray = (await this.describe([{ Name: `tag:${tags.managed}`, Values: ['true'] }, { Name: 'instance-state-name', Values: live }])).filter((instance) => {
+    const stray = (await this.describe([{ Name: `tag:${tags.managed}`, Values: [this.managedBy] }, { Name: 'instance-state-name', Values: live }])).filter((instance) => {
       const deployment = instance.Tags?.find((t) => t.Key === tags.deployment)?.Value;
       return deployment !== undefined && !active.has(deployment) && instance.LaunchTime !== undefined && instance.LaunchTime < createdBefore;
     });

@@ -20,6 +20,8 @@ export interface Ec2RunnerOptions {
   runnerRoleId: string;
   /** Default VPC when absent. */
   subnetId?: string;
+  /** This stack's value of the `provisioner:managed` tag, which IAM requires on the instances it launches and terminates. */
+  managedBy: string;
 }
 
 type Ec2Sdk = typeof Ec2Module;
@@ -80,7 +82,7 @@ export class Ec2RunMachines implements RunMachines {
     const script = generateRunScript(launch.script, ec2Hooks(this.options.bucket, this.options.region, launch.runId));
     const { sdk, client } = await this.ec2();
     const tagList = [
-      { Key: tags.managed, Value: 'true' },
+      { Key: tags.managed, Value: this.options.managedBy },
       { Key: runTag, Value: launch.runId },
     ];
     try {

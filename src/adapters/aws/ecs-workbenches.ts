@@ -7,7 +7,7 @@ import { ProvisionerError } from '../../domain/errors.js';
 import { endpointFor, type TaskState } from '../../domain/workbenches.js';
 import type { WorkbenchCompute, WorkbenchTask, WorkbenchTaskStatus } from '../../ports.js';
 
-/** The tags every workbench task and dedicated instance carries; IAM scopes instance actions to `managed`. */
+/** The tags every workbench task and dedicated instance carries; IAM scopes instance actions to this stack's value of `managed`. */
 export const workbenchTags = { managed: 'provisioner:managed', workbench: 'provisioner:workbench', owner: 'provisioner:owner' } as const;
 
 /** ECS's task lifecycle (`lastStatus`), mapped onto the states a workbench reports. */
@@ -42,6 +42,8 @@ export class EcsWorkbenchCompute implements WorkbenchCompute {
 
   constructor(
     private readonly config: WorkbenchesConfig,
+    /** This stack's value of the `managed` tag (its name). */
+    private readonly managedBy: string,
     private readonly makeEcs: (sdk: EcsSdk) => ECSClient = (sdk) => new sdk.ECSClient({}),
     private readonly makeEc2: (sdk: Ec2Sdk) => EC2Client = (sdk) => new sdk.EC2Client({}),
   ) {}
@@ -152,7 +154,7 @@ export class EcsWorkbenchCompute implements WorkbenchCompute {
 
   private tags(task: WorkbenchTask) {
     return [
-      { Key: workbenchTags.managed, Value: 'true' },
+      { Key: workbenchTags.managed, Value: this.managedBy },
       { Key: workbenchTags.workbench, Value: task.workbenchId },
       { Key: workbenchTags.owner, Value: task.ownerLogin ?? task.owner },
     ];

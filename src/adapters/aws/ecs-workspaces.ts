@@ -7,7 +7,7 @@ import type { WorkspaceBackend, WorkspaceLaunch, WorkspaceStatus } from '../../p
 type EcsSdk = typeof EcsModule;
 type EcsBackend = Extract<WorkspacesCatalog['backend'], { kind: 'ecs' }>;
 
-/** Tags on every workspace's service and task definition: ours, whose, and until when. */
+/** Tags on every workspace's service and task definition: which stack's (its name), whose, and until when. */
 export const workspaceTags = { managed: 'provisioner:managed', workspace: 'provisioner:workspace', owner: 'provisioner:owner', expiresAt: 'provisioner:expires-at' } as const;
 
 export interface EcsWorkspacesOptions {
@@ -16,6 +16,8 @@ export interface EcsWorkspacesOptions {
   backend: EcsBackend;
   /** The images of the template's components (those without one are not containers: the helm chart). */
   components: WorkspacesCatalog['template']['components'];
+  /** This stack's value of the `managed` tag, which IAM requires to create, re-tag and delete a service. */
+  managedBy: string;
 }
 
 export const serviceName = (id: string) => `workspace-${id}`;
@@ -44,7 +46,7 @@ export class EcsWorkspaces implements WorkspaceBackend {
     const { sdk, client } = await this.ecs();
     const { backend, cluster } = this.options;
     const tags = [
-      { key: workspaceTags.managed, value: 'true' },
+      { key: workspaceTags.managed, value: this.options.managedBy },
       { key: workspaceTags.workspace, value: launch.id },
       { key: workspaceTags.owner, value: launch.owner },
       { key: workspaceTags.expiresAt, value: launch.expiresAt },

@@ -5,6 +5,7 @@ import { defaultRules } from '../../domain/clusters.js';
 import { scheduleTargetNames, targetArnVariable } from '../../scheduling/targets.js';
 import * as z from '../../zod.js';
 import { once } from '../../once.js';
+import { managedBy } from './settings.js';
 
 /**
  * EventBridge Scheduler in the stack's group. Each function gets the ARNs of the schedule targets
@@ -21,7 +22,7 @@ export const scheduler = once(() => {
   return new EventBridgeScheduler({ groupName: env.PROVISIONER_SCHEDULE_GROUP, roleArn: env.PROVISIONER_SCHEDULER_ROLE_ARN, targets });
 });
 
-export const compute = once(() => new Ec2ClusterCompute());
+export const compute = once(() => new Ec2ClusterCompute(managedBy()));
 
 /** The EC2 backend also tells which cluster an instance belongs to (drift events name only the instance). */
 export const machineOwners = compute;

@@ -3,6 +3,7 @@ import { S3RunLogs } from '../../adapters/aws/s3-run-logs.js';
 import { readEnv } from '../../config.js';
 import { once } from '../../once.js';
 import * as z from '../../zod.js';
+import { managedBy } from './settings.js';
 
 const bucket = () => readEnv({ PROVISIONER_RUN_BUCKET: z.string().check(z.minLength(3)) }).PROVISIONER_RUN_BUCKET;
 
@@ -23,6 +24,7 @@ export const runMachines = once(() => {
     instanceProfileArn: env.PROVISIONER_RUN_PROFILE_ARN,
     runnerRoleId: env.PROVISIONER_RUN_ROLE_ID,
     subnetId: env.PROVISIONER_RUN_SUBNET,
+    managedBy: managedBy(),
   });
 });
 

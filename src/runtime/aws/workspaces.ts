@@ -4,7 +4,7 @@ import { ProvisionerError } from '../../domain/errors.js';
 import { once } from '../../once.js';
 import type { WorkspaceBackend } from '../../ports.js';
 import * as z from '../../zod.js';
-import { catalog } from './settings.js';
+import { catalog, managedBy } from './settings.js';
 
 /** A backend that cannot run here: the catalog names one the AWS runtime does not have. */
 const unavailable = (kind: string): WorkspaceBackend => {
@@ -17,7 +17,7 @@ export const workspaceBackend = once((): WorkspaceBackend => {
   const { backend, template } = catalog().workspaces;
   if (backend.kind !== 'ecs') return unavailable(backend.kind);
   const { PROVISIONER_WORKSPACE_CLUSTER } = readEnv({ PROVISIONER_WORKSPACE_CLUSTER: z.string().check(z.minLength(1)) });
-  return new EcsWorkspaces({ cluster: PROVISIONER_WORKSPACE_CLUSTER, backend, components: template.components });
+  return new EcsWorkspaces({ cluster: PROVISIONER_WORKSPACE_CLUSTER, backend, components: template.components, managedBy: managedBy() });
 });
 
 export const workspaceProviders = { workspaceBackend };
