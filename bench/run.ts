@@ -3,7 +3,9 @@
  * one run, each against a baseline measured in the same run, so that the ratios hold on any machine.
  *   1. each Lambda bundle: size, and module-init time in a fresh Node process with exactly the
  *      environment the synthesized stack gives that function, against a reference handler (the
- *      DynamoDB document client plus jose's jwtVerify, bundled whole by plain esbuild)
+ *      DynamoDB document client plus jose's jwtVerify, bundled whole by plain esbuild); then, for
+ *      a few functions that need only the table, init plus a first request against dynalite, as a
+ *      caller feels a cold start, against the reference's init plus its first request
  *   2. the local API's requests/s: GET /v1/health against a bare node:http server, and ACCESS
  *      (POST /v1/clusters/{cluster}/access with a user JWT) against a bare node:http server that
  *      verifies the user JWT and signs a cluster JWT with jose; ACCESS as a GitHub member (each request
@@ -26,7 +28,11 @@ import { pathToFileURL } from 'node:url';
 import { bundling } from '../lib/bundling.js';
 import { ProvisionerStack } from '../lib/provisioner-stack.js';
 import { shippedCatalogFile } from '../lib/shipped-catalog.js';
+import { DynamoStore } from '../src/adapters/aws/dynamo-store.js';
+import { TablePublicKeys } from '../src/adapters/aws/table-public-keys.js';
+import { startLocalDynamo } from '../src/adapters/local/dynalite.js';
 import { FileKeyVault } from '../src/adapters/local/file-key-vault.js';
+import { routes } from '../src/api/routes.js';
 import { exampleCatalogPath } from '../src/runtime/local.js';
 import { systemClock } from '../src/domain/clock.js';
 import { ensureKeys } from '../src/tokens/key-service.js';
@@ -165,6 +171,92 @@ async function coldStarts(): Promise<void> {
     row(bundle.operation, bundle.kb, wall, cpu, wall / ref.wall > goals.initRatio || bundle.kb > goals.bundleKb ? '  ← over the goal' : '');
   }
   console.log(`   worst init ratio ${worst.toFixed(2)}`);
+  await firstRequests(reference.file, bundles, base);
+}
+
+/** A first request of each kind: reads only the table (and the catalog), so dynalite serves it all. */
+const firstRequestRoutes = { whoami: {}, 'list-clusters': {}, 'get-cluster': { cluster: 'demo' } } as const;
+
+/** An API Gateway (HTTP API, payload 2.0) event for a route of the table, as a GitHub member sends it. */
+function routeEvent(operation: keyof typeof firstRequestRoutes, token: string) {
+  const spec = routes[operation];
+  const params: Record<string, string> = firstRequestRoutes[operation];
+  const path = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '');
+  return {
+    version: '2.0',
+    routeKey: `${spec.method} ${spec.path}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { authorization: `Bearer ${token}`, host: 'api.example.com' },
+    ...(Object.keys(params).length > 0 && { pathParameters: params }),
+    requestContext: {
+      accountId: '123456789012', apiId: 'bench', domainName: 'api.example.com', domainPrefix: 'api', requestId: 'bench', routeKey: `${spec.method} ${spec.path}`,
+      stage: '$default', time: new Date().toISOString(), timeEpoch: Date.now(),
+      http: { method: spec.method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'bench' },
+    },
+    isBase64Encoded: false,
+  };
+}
+
+/**
+ * Init and then one invocation in a fresh process; the answer must be a success (the reference
+ * answers its GetItem's output, a function its HTTP result).
+ */
+function initAndFirst(file: string, env: Record<string, string>, event: unknown): Promise<{ init: number; first: number }> {
+  const script = [
+    'const start = performance.now();',
+    `const { handler } = await import(${JSON.stringify(pathToFileURL(resolve(file)).href)});`,
+    'const loaded = performance.now();',
+    `const answer = await handler(${JSON.stringify(event)}, { awsRequestId: 'bench', getRemainingTimeInMillis: () => 29000 });`,
+    'const done = performance.now();',
+    "if (answer?.statusCode !== undefined && answer.statusCode >= 300) throw new Error(`answered ${answer.statusCode}: ${answer.body}`);",
+    'console.log(JSON.stringify({ init: loaded - start, first: done - loaded }));',
+  ].join('\n');
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let errors = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    child.on('exit', (code) => (code === 0 ? done(JSON.parse(output.trim().split('\n').at(-1) ?? '{}')) : reject(new Error(`${file} exited ${code}: ${errors.slice(-1000)}`))));
+  });
+}
+
+/**
+ * What a caller feels of a cold start: module init plus the first request, which builds the
+ * clients, reads the shipped catalog, builds the route's input schema, verifies the user JWT against
+ * the keys published in the table, counts the rate limit and reads the table. Against the reference
+ * handler's init plus its first request (jwtVerify and one GetItem), both on one dynalite.
+ */
+async function firstRequests(referenceFile: string, bundles: { operation: string; file: string; env: Record<string, string> }[], base: Record<string, string>): Promise<void> {
+  const table = 'bench';
+  const dynamo = await startLocalDynamo({ tableName: table });
+  try {
+    const set = await ensureKeys(new FileKeyVault(undefined), systemClock);
+    const jwks = publicJwks(set);
+    await new TablePublicKeys(new DynamoStore(dynamo.client, table, systemClock), systemClock).publish(jwks);
+    const caller = { sub: 'github:bench', login: 'bench', level: 'github_member' as const, orgs: [] };
+    const { token } = await signUserToken(importSigningKey(set.keys[0] as StoredKey), caller, { issuer: 'https://api.example.com', ttlSeconds: 3600, now: new Date() });
+    const local = { ...base, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint };
+    const chosen = bundles.filter((b): b is typeof b & { operation: keyof typeof firstRequestRoutes } => b.operation in firstRequestRoutes);
+    const referenceTimes: { init: number; first: number }[] = [];
+    const times = new Map<string, { init: number; first: number }[]>(chosen.map((b) => [b.operation, []]));
+    for (let round = 0; round < rounds; round++) {
+      referenceTimes.push(await initAndFirst(referenceFile, { ...local, TABLE: table }, { token, jwks }));
+      for (const bundle of chosen) times.get(bundle.operation)?.push(await initAndFirst(bundle.file, { ...local, ...bundle.env, PROVISIONER_TABLE: table }, routeEvent(bundle.operation, token)));
+    }
+    const summary = (samples: { init: number; first: number }[]) => ({ init: median(samples.map((t) => t.init)), first: median(samples.map((t) => t.first)), total: median(samples.map((t) => t.init + t.first)) });
+    const ref = summary(referenceTimes);
+    console.log(`\n   Init plus the first request, median of ${rounds} fresh processes each, on one dynalite`);
+    console.log('   function               init ms   first request ms   total ms   × reference');
+    const row = (name: string, t: ReturnType<typeof summary>) =>
+      console.log(`   ${name.padEnd(22)} ${t.init.toFixed(1).padStart(7)}   ${t.first.toFixed(1).padStart(16)}   ${t.total.toFixed(1).padStart(8)}   ${(t.total / ref.total).toFixed(2).padStart(11)}`);
+    row('(reference handler)', ref);
+    for (const bundle of chosen) row(bundle.operation, summary(times.get(bundle.operation) ?? []));
+    console.log('   (the reference verifies a JWT against keys it is handed and reads one item; a function reads the keys from the table, counts the rate limit and reads its own items)');
+  } finally {
+    await dynamo.close();
+  }
 }
 
 async function throughput(): Promise<void> {
