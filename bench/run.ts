@@ -202,15 +202,15 @@ function routeEvent(operation: keyof typeof firstRequestRoutes, token: string) {
  * Init and then one invocation in a fresh process; the answer must be a success (the reference
  * answers its GetItem's output, a function its HTTP result).
  */
-function initAndFirst(file: string, env: Record<string, string>, event: unknown): Promise<{ init: number; first: number }> {
+function initAndFirst(file: string, env: Record<string, string>, event: unknown): Promise<{ init: number; first: number; cpu: number }> {
   const script = [
-    'const start = performance.now();',
+    'const cpu = process.cpuUsage(); const start = performance.now();',
     `const { handler } = await import(${JSON.stringify(pathToFileURL(resolve(file)).href)});`,
     'const loaded = performance.now();',
     `const answer = await handler(${JSON.stringify(event)}, { awsRequestId: 'bench', getRemainingTimeInMillis: () => 29000 });`,
-    'const done = performance.now();',
+    'const done = performance.now(); const used = process.cpuUsage(cpu);',
     "if (answer?.statusCode !== undefined && answer.statusCode >= 300) throw new Error(`answered ${answer.statusCode}: ${answer.body}`);",
-    'console.log(JSON.stringify({ init: loaded - start, first: done - loaded }));',
+    'console.log(JSON.stringify({ init: loaded - start, first: done - loaded, cpu: (used.user + used.system) / 1000 }));',
   ].join('\n');
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -239,21 +239,26 @@ async function firstRequests(referenceFile: string, bundles: { operation: string
     const { token } = await signUserToken(importSigningKey(set.keys[0] as StoredKey), caller, { issuer: 'https://api.example.com', ttlSeconds: 3600, now: new Date() });
     const local = { ...base, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint };
     const chosen = bundles.filter((b): b is typeof b & { operation: keyof typeof firstRequestRoutes } => b.operation in firstRequestRoutes);
-    const referenceTimes: { init: number; first: number }[] = [];
-    const times = new Map<string, { init: number; first: number }[]>(chosen.map((b) => [b.operation, []]));
+    const referenceTimes: { init: number; first: number; cpu: number }[] = [];
+    const times = new Map<string, { init: number; first: number; cpu: number }[]>(chosen.map((b) => [b.operation, []]));
     for (let round = 0; round < rounds; round++) {
       referenceTimes.push(await initAndFirst(referenceFile, { ...local, TABLE: table }, { token, jwks }));
       for (const bundle of chosen) times.get(bundle.operation)?.push(await initAndFirst(bundle.file, { ...local, ...bundle.env, PROVISIONER_TABLE: table }, routeEvent(bundle.operation, token)));
     }
-    const summary = (samples: { init: number; first: number }[]) => ({ init: median(samples.map((t) => t.init)), first: median(samples.map((t) => t.first)), total: median(samples.map((t) => t.init + t.first)) });
+    const summary = (samples: { init: number; first: number; cpu: number }[]) => ({
+      init: median(samples.map((t) => t.init)),
+      first: median(samples.map((t) => t.first)),
+      total: median(samples.map((t) => t.init + t.first)),
+      cpu: median(samples.map((t) => t.cpu)),
+    });
     const ref = summary(referenceTimes);
     console.log(`\n   Init plus the first request, median of ${rounds} fresh processes each, on one dynalite`);
-    console.log('   function               init ms   first request ms   total ms   × reference');
+    console.log('   function               init ms   first request ms   total ms   × reference   CPU ms   × reference');
     const row = (name: string, t: ReturnType<typeof summary>) =>
-      console.log(`   ${name.padEnd(22)} ${t.init.toFixed(1).padStart(7)}   ${t.first.toFixed(1).padStart(16)}   ${t.total.toFixed(1).padStart(8)}   ${(t.total / ref.total).toFixed(2).padStart(11)}`);
+      console.log(`   ${name.padEnd(22)} ${t.init.toFixed(1).padStart(7)}   ${t.first.toFixed(1).padStart(16)}   ${t.total.toFixed(1).padStart(8)}   ${(t.total / ref.total).toFixed(2).padStart(11)}   ${t.cpu.toFixed(1).padStart(6)}   ${(t.cpu / ref.cpu).toFixed(2).padStart(11)}`);
     row('(reference handler)', ref);
     for (const bundle of chosen) row(bundle.operation, summary(times.get(bundle.operation) ?? []));
-    console.log('   (the reference verifies a JWT against keys it is handed and reads one item; a function reads the keys from the table, counts the rate limit and reads its own items)');
+    console.log('   (the reference verifies a JWT against keys it is handed and reads one item; a function reads the keys from the table, counts the rate limit and reads its own items.\n    Wall time includes waiting on dynalite, which runs in the bench process; CPU time is the function\'s own.)');
   } finally {
     await dynamo.close();
   }

@@ -123,7 +123,7 @@ export function renderApiDoc(): string {
     '  anonymous callers counted per source network (/24 IPv4, /56 IPv6), everyone else per user; a level without an entry',
     '  is not limited. Over the limit: 429 `rate_limited` with `Retry-After` (seconds). Public routes (health, OpenAPI,',
     '  JWKS, OpenID configuration) are not counted; a request with a refused token counts against its network\'s anonymous',
-    `  limit. ${routeEntries.filter(([, spec]) => spec.rateLimit === 'parallel').map(([op]) => `\`${op}\``).join(', ')} counts while it runs and refuses its answer when over the limit.`,
+    `  limit. The reads and \`access\` (${routeEntries.filter(([, spec]) => spec.rateLimit === 'parallel').map(([op]) => `\`${op}\``).join(', ')}) are counted while they run, their answer refused when over the limit; the other routes are counted before they act.`,
     '- **503** (`service_unavailable`, `github_unavailable`, `backend_unavailable`) means a dependency failed: safe to retry,',
     '  after `Retry-After` when given.',
     '',

@@ -48,8 +48,9 @@ export interface RouteSpec {
   /** Public routes skip authentication and rate limits (health, OpenAPI, JWKS). */
   public?: true;
   /**
-   * `parallel`: count the request while the operation runs and refuse its result if over the limit;
-   * only for operations without side effects (ACCESS is called all day). Default: count first.
+   * `parallel`: count the request while the operation runs and refuse its result if over the limit,
+   * so the count's round trip adds no latency; only for operations without side effects (the reads,
+   * and ACCESS, called all day). Default: count first.
    */
   rateLimit?: 'parallel';
   /**
@@ -98,6 +99,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/whoami',
     auth: 'anonymous',
+    rateLimit: 'parallel',
     summary: 'Who the bearer token says the caller is',
     tag: 'identity',
     responses: { 200: identity },
@@ -134,6 +136,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/clusters',
     auth: 'anonymous',
+    rateLimit: 'parallel',
     summary: 'The clusters of the catalog the caller may see, with their status',
     tag: 'clusters',
     query: pageQuery,
@@ -143,6 +146,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/clusters/{cluster}',
     auth: 'anonymous',
+    rateLimit: 'parallel',
     summary: 'A cluster and its progress (asks the backend while deploying or destroying)',
     tag: 'clusters',
     params: clusterParams,
@@ -190,6 +194,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/clusters/{cluster}/events',
     auth: 'anonymous',
+    rateLimit: 'parallel',
     summary: 'The audit trail of a cluster, newest first',
     tag: 'clusters',
     params: clusterParams,
@@ -210,6 +215,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces',
     auth: 'org_member',
+    rateLimit: 'parallel',
     summary: 'Your workspaces (an administrator\'s: everyone\'s), newest first within an owner',
     tag: 'workspaces',
     query: pageQuery,
@@ -219,6 +225,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces/{id}',
     auth: 'org_member',
+    rateLimit: 'parallel',
     summary: 'A workspace, its endpoints and expiry (asks the backend while creating or deleting)',
     tag: 'workspaces',
     params: workspaceParams,
@@ -228,6 +235,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces/{id}/expired',
     auth: 'org_member',
+    rateLimit: 'parallel',
     summary: 'Whether a workspace is past its expiry',
     tag: 'workspaces',
     params: workspaceParams,
@@ -256,6 +264,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces/{id}/events',
     auth: 'org_member',
+    rateLimit: 'parallel',
     summary: 'The audit trail of a workspace, newest first (workspace.expiring among them)',
     tag: 'workspaces',
     params: workspaceParams,
@@ -267,6 +276,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workbenches',
     auth: 'github_member',
+    rateLimit: 'parallel',
     summary: 'The caller\'s workbenches, oldest first (administrators: ?owner=<login>)',
     tag: 'workbenches',
     query: workbenchListQuery,
@@ -285,6 +295,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workbenches/{id}',
     auth: 'github_member',
+    rateLimit: 'parallel',
     summary: 'A workbench and its progress (asks the backend while its task is alive)',
     tag: 'workbenches',
     params: workbenchParams,
@@ -360,6 +371,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/runs/{id}',
     auth: 'administrator',
+    rateLimit: 'parallel',
     summary: 'A run, its steps and a presigned link to its log (valid 15 minutes)',
     tag: 'runs',
     params: runParams,
@@ -369,6 +381,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/runs',
     auth: 'administrator',
+    rateLimit: 'parallel',
     summary: 'Runs, newest first; cluster, kind and status filter each page',
     tag: 'runs',
     query: runsQuery,
