@@ -126,13 +126,18 @@ function importTime(file: string, env: Record<string, string>): Promise<{ wall: 
     'const wall = performance.now() - start; const used = process.cpuUsage(cpu);',
     'console.log(JSON.stringify({ wall, cpu: (used.user + used.system) / 1000 }));',
   ].join('\n');
+  return measureInFreshProcess(script, env, `importing ${file}`);
+}
+
+/** Runs an ES module script in a fresh Node process with only `env`; resolves with the JSON of its last output line. */
+function measureInFreshProcess<T>(script: string, env: Record<string, string>, what: string): Promise<T> {
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let errors = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    child.on('exit', (code) => (code === 0 ? done(JSON.parse(output.trim().split('\n').at(-1) ?? '{}')) : reject(new Error(`importing ${file} exited ${code}: ${errors.slice(-1000)}`))));
+    child.on('exit', (code) => (code === 0 ? done(JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as T) : reject(new Error(`${what} exited ${code}: ${errors.slice(-1000)}`))));
   });
 }
 
@@ -212,14 +217,7 @@ function initAndFirst(file: string, env: Record<string, string>, event: unknown)
     "if (answer?.statusCode !== undefined && answer.statusCode >= 300) throw new Error(`answered ${answer.statusCode}: ${answer.body}`);",
     'console.log(JSON.stringify({ init: loaded - start, first: done - loaded, cpu: (used.user + used.system) / 1000 }));',
   ].join('\n');
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let errors = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    child.on('exit', (code) => (code === 0 ? done(JSON.parse(output.trim().split('\n').at(-1) ?? '{}')) : reject(new Error(`${file} exited ${code}: ${errors.slice(-1000)}`))));
-  });
+  return measureInFreshProcess(script, env, `a first request to ${file}`);
 }
 
 /**

@@ -34,6 +34,11 @@ export interface LogFollowOptions extends Omit<RunWaitOptions, 'onProgress'> {
  * object that only grows (each upload replaces it with a longer one). None yet (404) or nothing new
  * (416) is empty.
  */
+/** A failure worth another try: no answer, or a 5xx. */
+function isTransient(error: unknown): boolean {
+  return !(error instanceof ProvisionerApiError) || error.status === 0 || error.status >= 500;
+}
+
 async function logBytes(id: string, url: string, offset: number): Promise<Uint8Array> {
   const response = await fetch(url, offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {});
   if (response.status === 404 || response.status === 416) return new Uint8Array();
@@ -76,9 +81,25 @@ export function runsService(session: Session) {
     async followLog(id: string, options: LogFollowOptions): Promise<Run> {
       const decoder = new TextDecoder();
       let offset = 0;
+      let failures = 0;
       return poll(id, options, async (run) => {
         if (!run.log_url) return;
-        const bytes = await logBytes(id, run.log_url, offset);
+        let bytes: Uint8Array;
+        for (;;) {
+          try {
+            bytes = await logBytes(id, run.log_url, offset);
+            failures = 0;
+            break;
+          } catch (error) {
+            // The log is re-uploaded while the run goes: a read that fails on the way (storage busy,
+            // network) is tried again, at the next poll while the run goes, at once when it has
+            // ended (the end of the log is still to come). Refused (4xx), or three times in a row,
+            // it is the caller's to see.
+            if (!isTransient(error) || ++failures >= 3) throw error;
+            if (!runEnded(run)) return;
+            await sleep(Math.min(options.intervalMs ?? 2_000, 1_000));
+          }
+        }
         offset += bytes.length;
         const text = decoder.decode(bytes, { stream: !runEnded(run) });
         if (text) options.onText(text);
