@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { InstanceProfile, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
@@ -11,8 +12,18 @@ import type { OperationAccess } from './operation-access.js';
 import { ProvisionerFunction } from './provisioner-function.js';
 import type { Schedules } from './schedules.js';
 
+/**
+ * What the log bucket's name adds to `provisioner-runs-<account>-<region>`: nothing for the stack
+ * named `Provisioner` (the app's, which keeps the bucket it has), a short hash of the name for any
+ * other, so that stacks sharing an account and region get buckets of their own (S3 names are global
+ * and at most 63 characters, too few for any stack name).
+ */
+export function runBucketSuffix(stackName: string): string {
+  return stackName === 'Provisioner' ? '' : `-${createHash('sha256').update(stackName).digest('hex').slice(0, 8)}`;
+}
+
 /** How cdk-nag spells the run objects' ARN. */
-const runObjectsFinding = 'Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>/runs/*';
+const runObjectsFinding = (suffix: string) => `Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>${suffix}/runs/*`;
 /**
  * What a run instance may write: `runs/<any run id>/<its aws:userid>/...`. For a role an EC2
  * instance assumes, IAM sets `aws:userid` to `<role id>:<instance id>`, so no instance can write
@@ -21,7 +32,7 @@ const runObjectsFinding = 'Resource::arn:<AWS::Partition>:s3:::provisioner-runs-
  */
 export const runnerWritesUnder = 'runs/*/${aws:userid}/*';
 // cdk-nag spells the policy variable `<aws:userid>`.
-const runnerObjectsFinding = 'Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>/runs/*/<aws:userid>/*';
+const runnerObjectsFinding = (suffix: string) => `Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>${suffix}/runs/*/<aws:userid>/*`;
 
 export interface RunsProps {
   table: Table;
@@ -52,7 +63,7 @@ export class Runs extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     // A name known before the bucket exists lets the invoke permission name it without a cycle.
-    const bucketName = (this.bucketName = `provisioner-runs-${stack.account}-${stack.region}`);
+    const bucketName = (this.bucketName = `provisioner-runs-${stack.account}-${stack.region}${runBucketSuffix(stack.stackName)}`);
     this.runObjects = `arn:${stack.partition}:s3:::${bucketName}/runs/*`;
     this.bucket = new Bucket(this, 'Logs', {
       bucketName,
@@ -71,7 +82,7 @@ export class Runs extends Construct {
     this.runnerRole.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [`arn:${stack.partition}:s3:::${bucketName}/${runnerWritesUnder}`] }));
     acknowledgeWildcards(
       this.runnerRole,
-      [runnerObjectsFinding],
+      [runnerObjectsFinding(runBucketSuffix(Stack.of(this).stackName))],
       'Each run instance puts objects only under runs/<id>/<its own aws:userid>/ (role id:instance id); run ids are made at run time, and only the instance recorded for a run counts.',
     );
     this.instanceProfile = new InstanceProfile(this, 'RunnerProfile', { role: this.runnerRole });
@@ -107,7 +118,7 @@ export class Runs extends Construct {
     const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
     fn.addEnvironment('PROVISIONER_RUN_BUCKET', this.bucketName);
     policy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.runObjects] }));
-    acknowledgeWildcards(fn.role, [runObjectsFinding], 'Presigned log links and results of runs, under runs/ only; run ids are made at run time.');
+    acknowledgeWildcards(fn.role, [runObjectsFinding(runBucketSuffix(Stack.of(fn).stackName))], 'Presigned log links and results of runs, under runs/ only; run ids are made at run time.');
     if (level === 'read') return;
 
     const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;

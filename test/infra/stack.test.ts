@@ -8,6 +8,7 @@ import { type ScheduleTarget, scheduleTargetNames, scheduleTargets, targetArnVar
 import { tableSchema } from '../../src/store/table.js';
 import { type OperationAccess, operationAccess } from '../../lib/operation-access.js';
 import { ProvisionerStack } from '../../lib/provisioner-stack.js';
+import { runBucketSuffix } from '../../lib/runs.js';
 import { shippedCatalogFile } from '../../lib/shipped-catalog.js';
 import { writeCatalog } from '../support/local-api.js';
 import { spawn } from 'node:child_process';
@@ -365,9 +366,10 @@ describe('ProvisionerStack access table', () => {
     }
   });
 
-  it('gives two stacks of one app different managed tags, each its own name', () => {
+  it('gives two stacks of one app different managed tags and run log buckets, and cdk-nag passes both', () => {
     // Skipping bundling: only the templates matter here.
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     const prod = new ProvisionerStack(app, 'Provisioner');
     const staging = new ProvisionerStack(app, 'Staging', { stackName: 'provisioner-staging' });
     const valuesOf = (stack: Stack) => {
@@ -378,6 +380,13 @@ describe('ProvisionerStack access table', () => {
     };
     expect(valuesOf(prod)).toEqual(new Set(['Provisioner']));
     expect(valuesOf(staging)).toEqual(new Set(['provisioner-staging']));
+    // Each has its own run log bucket; the app's stack keeps the name it always had.
+    const bucketOf = (stack: Stack) => JSON.stringify(Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket')).map((bucket) => bucket.Properties.BucketName));
+    expect(bucketOf(prod)).toBe(JSON.stringify([{ 'Fn::Join': ['', ['provisioner-runs-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] }]));
+    expect(bucketOf(staging)).toBe(JSON.stringify([{ 'Fn::Join': ['', ['provisioner-runs-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, `-${runBucketSuffix('provisioner-staging').slice(1)}`]] }]));
+    expect(runBucketSuffix('provisioner-staging')).toMatch(/^-[0-9a-f]{8}$/);
+    // Every acknowledgement of the staging stack names its own bucket: nothing left unacknowledged.
+    expect(() => app.synth()).not.toThrow();
   });
 
   it('refuses to give a target\'s function its own ARN (a cycle CloudFormation would reject)', () => {
