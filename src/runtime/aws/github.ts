@@ -1,6 +1,5 @@
 import { GitHubActionsTokens } from '../../adapters/github/actions-oidc.js';
 import { OctokitGitHubUsers } from '../../adapters/github/github-users.js';
-import { GitHubDeviceFlowClient } from '../../adapters/github/device-flow.js';
 import { identitySettings, readEnv } from '../../config.js';
 import { systemClock } from '../../domain/clock.js';
 import { once } from '../../once.js';
@@ -17,13 +16,4 @@ export const actionsTokens = once(() => {
     PROVISIONER_OIDC_AUDIENCE: identitySettings().PROVISIONER_OIDC_AUDIENCE,
   });
   return new GitHubActionsTokens(PROVISIONER_GITHUB_OIDC_ISSUER, PROVISIONER_OIDC_AUDIENCE, systemClock);
-});
-
-/** The console's device login, for the OAuth app the stack names (none: the routes answer 501). */
-export const githubDevice = once(() => {
-  const { PROVISIONER_GITHUB_URL, PROVISIONER_GITHUB_CLIENT_ID } = readEnv({
-    PROVISIONER_GITHUB_URL: identitySettings().PROVISIONER_GITHUB_URL,
-    PROVISIONER_GITHUB_CLIENT_ID: identitySettings().PROVISIONER_GITHUB_CLIENT_ID,
-  });
-  return new GitHubDeviceFlowClient(PROVISIONER_GITHUB_URL, PROVISIONER_GITHUB_CLIENT_ID);
 });
