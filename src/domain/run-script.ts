@@ -12,8 +12,13 @@ export interface ScriptInput {
   ref: string;
   repository: string;
   steps: readonly RunStep[];
-  /** More variables the steps see (the cluster's URL and a cluster JWT for TEST). */
+  /** More variables the steps see (the cluster's URL for TEST), written into the script. */
   env?: Record<string, string>;
+  /**
+   * Variables the steps see that are never written into the script (the cluster JWT for TEST): the
+   * runner delivers them, and the script's `load_secrets` exports them before the first step.
+   */
+  secretEnv?: Record<string, string>;
 }
 
 export interface RunnerHooks {
@@ -25,6 +30,11 @@ export interface RunnerHooks {
   upload: string;
   /** The body of `power_off`: `shutdown -h now` on EC2, a no-op locally. */
   powerOff: string;
+  /**
+   * The body of `load_secrets`: exports every `secretEnv` variable (fetched at boot on EC2; locally
+   * they are already in bash's environment, so `:`). Runs once the writer is known, before any step.
+   */
+  loadSecrets: string;
   /** How often the log is uploaded while a step runs (seconds). */
   logEverySeconds?: number;
 }
@@ -44,9 +54,10 @@ export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): strin
   if (!isSafeRef(input.ref)) throw new Error(`version ${refRule}`);
   if (!/^[0-9a-f-]{8,64}$/.test(input.runId)) throw new Error('a run id is a UUID');
   const env: Record<string, string> = { RUN_ID: input.runId, RUN_VERSION: input.ref, RUN_REPOSITORY: input.repository, ...input.env };
-  for (const name of Object.keys(env)) if (!variableName.test(name)) throw new Error(`${name} is not a variable name`);
+  const secretNames = Object.keys(input.secretEnv ?? {});
+  for (const name of [...Object.keys(env), ...secretNames]) if (!variableName.test(name)) throw new Error(`${name} is not a variable name`);
   const names = input.steps.map((s) => s.name);
-  const dockerEnv = Object.keys(env).map((name) => `-e ${name}`).join(' ');
+  const dockerEnv = [...Object.keys(env), ...secretNames].map((name) => `-e ${name}`).join(' ');
   const lines = [
     '#!/bin/bash',
     `# Provisioner run ${input.runId}: generated; uploads log.txt and result.json under its writer's prefix, then powers off.`,
@@ -59,6 +70,7 @@ export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): strin
     `writer() { ${hooks.writer}; }`,
     `upload() { ${hooks.upload}; }`,
     `power_off() { ${hooks.powerOff}; }`,
+    `load_secrets() { ${hooks.loadSecrets}; }`,
     `NAMES=(${names.join(' ')})`,
     `STATE=(${names.map(() => 'skipped').join(' ')})`,
     `SECS=(${names.map(() => '0').join(' ')})`,
@@ -101,6 +113,7 @@ export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): strin
     `for attempt in {1..${writerAttempts}}; do RUN_WRITER=$(writer) && [ -n "$RUN_WRITER" ] && break || sleep 5; done`,
     '[ -n "$RUN_WRITER" ] || { echo "== cannot tell who this machine is: nothing can be uploaded"; exit 1; }',
     'echo "== run $RUN_ID at $RUN_VERSION, uploading as $RUN_WRITER"',
+    ...(secretNames.length > 0 ? ['load_secrets || { echo "== could not load the run\'s secrets"; exit 1; }'] : []),
     // S3 has no append: the growing log replaces log.txt every few seconds and after each step.
     "tick() { trap 'kill $! 2>/dev/null; exit 0' TERM; while :; do",
     `  sleep ${hooks.logEverySeconds ?? 30} & wait $! || true; upload "$LOG" log.txt || true`,

@@ -68,7 +68,7 @@ const writer = 'AROATESTROLE:i-0123456789abcdef0';
 
 /** Uploads copy into `out/<writer>/`, as S3 keys under the writer's prefix; power off leaves a marker in `out`. */
 function hooks(dir: string, out: string, upload = `mkdir -p "${out}/$RUN_WRITER" && cp "$1" "${out}/$RUN_WRITER/$2"`) {
-  return { dir, writer: `echo ${writer}`, upload, powerOff: `touch "${out}/powered-off"`, logEverySeconds: 1 };
+  return { dir, writer: `echo ${writer}`, upload, powerOff: `touch "${out}/powered-off"`, loadSecrets: ':', logEverySeconds: 1 };
 }
 
 interface ScriptRun {
@@ -113,6 +113,22 @@ function runScript(steps: RunStep[], options: { signalAfter?: string; upload?: (
 }
 
 describe('the generated script', () => {
+  it('never writes a secret into the script; load_secrets exports it before the first step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-'));
+    const out = mkdtempSync(join(tmpdir(), 'out-'));
+    const secret = 'eyJ.secret-token.sig';
+    const script = generateRunScript(
+      { runId, ref: 'main', repository: 'fixture:x', steps: [{ name: 'use', run: 'echo "token=$CLUSTER_TOKEN"' }], secretEnv: { CLUSTER_TOKEN: secret } },
+      { ...hooks(dir, out), loadSecrets: `export CLUSTER_TOKEN=$(cat ${join(out, 'delivered')})` },
+    );
+    expect(script).not.toContain(secret);
+    writeFileSync(join(out, 'delivered'), secret);
+    writeFileSync(join(dir, 'run.sh'), script);
+    const code = await new Promise<number | null>((resolve) => spawn('bash', [join(dir, 'run.sh')], { stdio: 'ignore' }).on('exit', resolve));
+    expect(code).toBe(0);
+    expect(readFileSync(join(out, writer, 'log.txt'), 'utf8')).toContain(`token=${secret}`);
+  });
+
   it('runs the steps in order, records each exit code, uploads and powers off on success', async () => {
     const { code, result, log, poweredOff } = await runScript([
       { name: 'first', run: 'echo one; echo "$RUN_VERSION at $CLUSTER_URL"' },

@@ -49,6 +49,7 @@ export function ec2Hooks(bucket: string, region: string, runId: string): RunnerH
     writer: `${aws} sts get-caller-identity --query UserId --output text`,
     upload: `${aws} s3 cp --only-show-errors "$1" ${shellQuote(`s3://${bucket}/runs/${runId}/`)}"$RUN_WRITER/$2"`,
     powerOff: 'shutdown -h now',
+    loadSecrets: ':',
   };
 }
 
@@ -79,7 +80,9 @@ export class Ec2RunMachines implements RunMachines {
 
   async launch(launch: RunLaunch): Promise<LaunchOutcome> {
     const image = await this.image(launch.amiParameter);
-    const script = generateRunScript(launch.script, ec2Hooks(this.options.bucket, this.options.region, launch.runId));
+    // Interim: secrets still travel in the user data, as before, until the runner fetches them at boot.
+    const { secretEnv, ...input } = launch.script;
+    const script = generateRunScript({ ...input, env: { ...input.env, ...secretEnv } }, ec2Hooks(this.options.bucket, this.options.region, launch.runId));
     const { sdk, client } = await this.ec2();
     const tagList = [
       { Key: tags.managed, Value: this.options.managedBy },

@@ -56,12 +56,14 @@ export class LocalBashRunner implements RunMachines {
         // Copied aside first, so that the runner never uploads half a file (the ticker and the steps may upload at once).
         upload: `d="${outbox}/$RUN_WRITER" && mkdir -p "$d" && cp "$1" "$d/.$2.$BASHPID" && mv "$d/.$2.$BASHPID" "$d/$2"`,
         powerOff: ':',
+        // Secrets reach bash through its environment, never through run.sh.
+        loadSecrets: ':',
         logEverySeconds: 2,
       },
     );
     writeFileSync(join(dir, 'run.sh'), script, { mode: 0o700 });
     // Its own process group, so a cancel reaches the step it runs too.
-    const child = spawn('bash', [join(dir, 'run.sh')], { cwd: dir, detached: true, stdio: 'ignore' });
+    const child = spawn('bash', [join(dir, 'run.sh')], { cwd: dir, detached: true, stdio: 'ignore', env: { ...process.env, ...launch.script.secretEnv } });
     const writer = `local:${child.pid}`;
     const uploaded = new Map<string, number>();
     // One sync at a time: the last one, at the exit, must not skip a file an earlier one is still uploading.

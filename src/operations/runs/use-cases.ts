@@ -99,6 +99,7 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
   const id = randomUUID();
   const deadline = new Date(now.getTime() + resolved.timeLimitMs);
   const env: Record<string, string> = { RUN_CLUSTER: cluster.name };
+  const secretEnv: Record<string, string> = {};
   if (kind === 'test') {
     // A fresh cluster JWT for the tests, as long-lived as the run may be.
     const issued = await signClusterToken(await deps.keyRing.signingKey(), cluster.name, actor.caller, {
@@ -107,7 +108,7 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
       now,
     });
     env.CLUSTER_URL = clusterState?.endpoints?.[0] ?? '';
-    env.CLUSTER_TOKEN = issued.token;
+    secretEnv.CLUSTER_TOKEN = issued.token;
   }
   const runs = runsOf(deps);
   const set: RunChange = {
@@ -131,7 +132,7 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
   try {
     outcome = await deps.runMachines.launch({
       runId: id,
-      script: { runId: id, ref, repository: resolved.plan.repository, steps: resolved.plan.steps, env },
+      script: { runId: id, ref, repository: resolved.plan.repository, steps: resolved.plan.steps, env, secretEnv },
       instanceType: resolved.instanceType,
       amiParameter: resolved.amiParameter,
       timeLimitMs: resolved.timeLimitMs,
