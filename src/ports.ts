@@ -345,4 +345,21 @@ export interface RunMachines {
   launch(launch: RunLaunch): Promise<LaunchOutcome>;
   /** Ends the run's machine; one already gone counts as done. */
   stop(runId: string, machine?: string): Promise<void>;
+  /**
+   * What became of a run's machine, for the janitor to converge a run a crash left unfinished
+   * (the local runner; in AWS the S3 event and the run's timeout do).
+   */
+  inspect?(runId: string): Promise<RunMachineState>;
 }
+
+/**
+ * A run's machine as its runner finds it: being started or watched here (it reports the end
+ * itself); running (and watched from now on);
+ * ended, its files uploaded (`result`: whether it left `result.json`; no writer when it never got
+ * a process); or none recorded, and none started since `since`.
+ */
+export type RunMachineState =
+  | { state: 'handled' }
+  | { state: 'running'; machine: string; writer: string }
+  | { state: 'ended'; machine?: string; writer?: string; result: boolean }
+  | { state: 'none'; since: Date };

@@ -100,7 +100,7 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
   });
   // runs: the log bucket in an in-process S3 server; runs as bash processes that report their end like the S3 event does.
   const s3 = await startLocalS3(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-s3-')) : join(config.PROVISIONER_DATA_DIR, 's3'), localRunBucket);
-  const runner = new LocalBashRunner({ logs: s3.logs, fixtures: runFixtures, log, onFinished: (id, writer) => completeRun(deps, id, writer, randomUUID(), log) });
+  const runner = new LocalBashRunner({ store, clock, logs: s3.logs, fixtures: runFixtures, log, onFinished: (id, writer) => completeRun(deps, id, writer, randomUUID(), log) });
   const deps: Deps = {
     clock,
     store,

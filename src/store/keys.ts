@@ -70,3 +70,5 @@ export const runListKeys = {
   all: 'runs',
   order: (createdAt: string, id: string) => `${createdAt}#${id}`,
 };
+/** The local runner's record of a run's bash process: its work dir, then its pid and start time. */
+export const localRunKey = (runId: string): Key => ({ pk: `localrun#${runId}`, sk: 'process' });

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { entityKeys } from '../../src/store/keys.js';
 import type { StoreScheduler } from '../../src/adapters/local/store-scheduler.js';
 import { ManualClock } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
@@ -9,6 +12,16 @@ const clock = new ManualClock(new Date('2026-11-25T12:00:00.000Z'));
 const github = new FakeGitHub();
 const compute = new FakeCompute();
 let api: TestApi;
+/** The test catalog and a cluster `qa` whose TEST holds a few seconds, to look at the run while it goes. */
+const catalog = {
+  ...testCatalog,
+  clusters: [...testCatalog.clusters, { name: 'qa', visibility: 'private', backend: { kind: 'local' } }],
+  runs: {
+    ...testCatalog.runs,
+    plans: { ...testCatalog.runs.plans, hold: { kind: 'test', repository: 'fixture:run-repo', steps: [{ name: 'hold', run: 'sleep 4' }] } },
+    clusters: { ...testCatalog.runs.clusters, qa: { test: 'hold' } },
+  },
+};
 const token: Record<'gil' | 'olga' | 'alice', string> = { gil: '', olga: '', alice: '' };
 
 beforeAll(async () => {
@@ -19,13 +32,13 @@ beforeAll(async () => {
   api = await startTestApi({
     clock,
     deps: { compute },
-    env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_CATALOG: writeCatalog(testCatalog) },
+    env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_CATALOG: writeCatalog(catalog) },
   });
   for (const login of Object.keys(token) as (keyof typeof token)[]) {
     token[login] = (await api.call('POST', '/v1/login', { body: { github_token: `gh-${login}` } })).body.token;
   }
-  // demo and acme-dev running, so that TEST may run against them.
-  for (const cluster of ['demo', 'acme-dev']) {
+  // demo, acme-dev and qa running, so that TEST may run against them.
+  for (const cluster of ['demo', 'acme-dev', 'qa']) {
     await api.call('POST', `/v1/clusters/${cluster}/deploy`, { token: token.alice, body: {} });
     compute.set(cluster, 'running', [`http://127.0.0.1:9/${cluster}`]);
     expect((await api.call('GET', `/v1/clusters/${cluster}`, { token: token.alice })).body.status).toBe('running');
@@ -136,6 +149,51 @@ describe('a TEST run', () => {
   it('a ref that does not exist fails the clone step', async () => {
     const run = await ended((await start('tests', 'demo', { version: 'no-such-branch' })).body.id);
     expect(run).toMatchObject({ status: 'failed', failed_step: 'clone' });
+  });
+});
+
+describe("a local run's files and environment", () => {
+  /** Every file under `dir`, recursively. */
+  const filesUnder = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(dir, entry.name)) : entry.isFile() ? [join(dir, entry.name)] : []));
+
+  it('bash gets PATH, HOME and the run secrets only; no file holds the token; the 0700 work dir goes when the run ends', async () => {
+    process.env.PROVISIONER_SERVER_ONLY_SECRET = 'server-secret-value';
+    try {
+      const started = await start('tests', 'qa');
+      expect(started.status).toBe(202);
+      const id = started.body.id;
+      let writer: string | undefined;
+      for (let i = 0; i < 50 && !writer; i++) {
+        writer = (await api.runtime.deps.store.get(entityKeys.head('run', id)))?.writer as string | undefined;
+        if (!writer) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const pid = Number(writer?.slice('local:'.length));
+      // The script works in a directory under the run's work dir.
+      const dir = readlinkSync(`/proc/${pid}/cwd`).replace(/(\/provisioner-run-[^/]+).*$/, '$1');
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      const environment = Object.fromEntries(
+        readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+      );
+      // PWD and SHLVL are bash's own (the one that writes the pid and execs the script).
+      expect(Object.keys(environment).sort()).toEqual(['CLUSTER_TOKEN', 'HOME', 'PATH', 'PWD', 'SHLVL']);
+      const token = environment.CLUSTER_TOKEN ?? '';
+      expect(token).toMatch(/^ey/);
+      // Mid-run: the script, the outbox, the fixture repository; none of them holds the token.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const files = filesUnder(dir);
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) expect(readFileSync(file, 'utf8').includes(token)).toBe(false);
+
+      expect(await ended(id)).toMatchObject({ status: 'passed' });
+      for (let i = 0; i < 50 && existsSync(dir); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      delete process.env.PROVISIONER_SERVER_ONLY_SECRET;
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Actor } from '../../actor.js';
 import type { TargetInput } from '../../scheduling/targets.js';
 import { checkDeadline, type ClusterDeps, scheduledDestroy, sweepClusters } from './use-cases.js';
+import { sweepRuns } from '../runs/scheduled.js';
 
 /** The `destroy` target: a destroy schedule fired. */
 export const runScheduledDestroy = (input: TargetInput<'destroy'>, deps: ClusterDeps, actor: Actor) => scheduledDestroy(deps, actor, input.cluster, input.schedule_id);
@@ -12,5 +13,6 @@ export const runDeadlineCheck = async (input: TargetInput<'check-deadline'>, dep
 /** The `janitor` target: re-examine every cluster, remove what no active deployment owns. */
 export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps, actor: Actor) => {
   const { examined, swept } = await sweepClusters(deps, actor);
-  return { examined, swept: swept.map((s) => s.deploymentId) };
+  const runs = await sweepRuns(deps, actor);
+  return { examined, swept: swept.map((s) => s.deploymentId), runs };
 };

@@ -21,7 +21,7 @@ import {
   unknownRun,
 } from '../../domain/runs.js';
 import type { Deps } from '../../deps.js';
-import type { Page } from '../../ports.js';
+import type { Page, RunMachineState } from '../../ports.js';
 import { type Change, Entities, type EntityType } from '../../store/entity.js';
 import { runListKeys } from '../../store/keys.js';
 import { signClusterToken } from '../../tokens/tokens.js';
@@ -142,13 +142,16 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
     throw new ProvisionerError('backend_unavailable', 'The runner could not start the run; retry shortly.', { run_id: id }, { 'retry-after': '30' });
   }
   if ('refused' in outcome) return end(deps, actor, id, 'failed', outcome.refused);
-  return runs.update<RunState>(id, async (state) => {
-    // A run that ended meanwhile (a cancel, its time limit) stays ended, and the machine it no longer wants goes.
+  return recordMachine(deps, actor, id, outcome);
+}
+
+/** A queued run's machine started: `running` with its writer. A run that ended meanwhile (a cancel, its time limit) stays ended, and the machine it no longer wants goes. */
+async function recordMachine(deps: RunDeps, actor: Actor, id: string, { machine, writer }: { machine: string; writer: string }): Promise<RunState> {
+  return runsOf(deps).update<RunState>(id, async (state) => {
     if (state.status !== 'queued') {
-      await deps.runMachines.stop(id, outcome.machine);
+      await deps.runMachines.stop(id, machine);
       return { done: state };
     }
-    const { machine, writer } = outcome;
     return { from: state, change: change(actor, 'start', { status: 'running', machine, writer }, { machine, writer }), after: async (running) => running };
   });
 }
@@ -260,6 +263,35 @@ export async function completeRun(deps: RunDeps, id: string, writer: string, req
       },
     };
   }, recorded);
+}
+
+/**
+ * The janitor's part for one run not ended, whose runner told what became of its machine (after a
+ * crash of the local server): one running or ended gets its writer recorded if the crash came
+ * before; an ended one that left `result.json` completes as that result says; one that ended
+ * without a result, or never got a process (created before the runner started, so no launch is on
+ * its way), ends `failed` with the reason. One the runner handles itself is left to it.
+ */
+export async function convergeRun(deps: RunDeps, actor: Actor, run: RunState, machine: RunMachineState): Promise<RunState['status']> {
+  if (machine.state === 'handled') return run.status;
+  if (machine.state === 'none') {
+    if (!run.writer && (!run.created_at || new Date(run.created_at) >= machine.since)) return run.status;
+    return (await end(deps, actor, run.id, 'failed', 'the runner has no process for it (the server stopped before one started)')).status;
+  }
+  if (machine.machine && machine.writer && !run.writer) await recordMachine(deps, actor, run.id, { machine: machine.machine, writer: machine.writer });
+  if (machine.state === 'running') return run.status;
+  if (machine.result && machine.writer) return (await completeRun(deps, run.id, machine.writer, actor.requestId, actor.log))?.status ?? run.status;
+  return (await end(deps, actor, run.id, 'failed', 'its process ended without a result (the server was down when it ended)')).status;
+}
+
+/** Every run not ended, newest first, a page at a time (the janitor's sweep). */
+export async function* unfinishedRuns(deps: Pick<RunDeps, 'store' | 'clock'>): AsyncGenerator<RunState> {
+  let nextToken: string | undefined;
+  do {
+    const page = await runsOf(deps).list(runListKeys.all, 100, nextToken);
+    yield* page.items.filter((run) => !isFinished(run.status));
+    nextToken = page.nextToken;
+  } while (nextToken);
 }
 
 /** The API's view of a run; `log_url` is a presigned GET valid 15 minutes once the run has a machine (its writer). */
