@@ -27,14 +27,12 @@ import { LocalProcessWorkspaces } from '../adapters/local/process-workspaces.js'
 import { LocalWorkbenchCompute } from '../adapters/local/process-workbenches.js';
 // runs
 import { LocalBashRunner } from '../adapters/local/bash-runner.js';
-import { startLocalS3 } from '../adapters/local/s3-server.js';
+import { startLocalRunLogs } from '../adapters/local/run-log-files.js';
 import { completeRun } from '../operations/runs/use-cases.js';
 // console
 import { GitHubDeviceFlowClient } from '../adapters/github/device-flow.js';
 import { BuiltConsoleFiles } from '../adapters/local/console-files.js';
 
-/** The local log bucket's name (in the in-process S3 server). */
-export const localRunBucket = 'provisioner-runs';
 const runFixtures = fileURLToPath(new URL('../../local/fixtures', import.meta.url));
 
 export const exampleCatalogPath = fileURLToPath(new URL('../../catalog/example.json', import.meta.url));
@@ -98,9 +96,9 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
     detached: !config.PROVISIONER_MEMORY,
   });
-  // runs: the log bucket in an in-process S3 server; runs as bash processes that report their end like the S3 event does.
-  const s3 = await startLocalS3(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-s3-')) : join(config.PROVISIONER_DATA_DIR, 's3'), localRunBucket);
-  const runner = new LocalBashRunner({ store, clock, logs: s3.logs, fixtures: runFixtures, log, onFinished: (id, writer) => completeRun(deps, id, writer, randomUUID(), log) });
+  // runs: the logs in a 0700 directory behind signed, expiring links; runs as bash processes that report their end like the S3 event does.
+  const runLogs = await startLocalRunLogs(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-run-logs-')) : join(config.PROVISIONER_DATA_DIR, 'run-logs'), clock);
+  const runner = new LocalBashRunner({ store, clock, logs: runLogs.logs, fixtures: runFixtures, log, onFinished: (id, writer) => completeRun(deps, id, writer, randomUUID(), log) });
   const deps: Deps = {
     clock,
     store,
@@ -125,7 +123,7 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       detached: !config.PROVISIONER_MEMORY,
     }),
     // runs
-    runLogs: s3.logs,
+    runLogs: runLogs.logs,
     runMachines: runner,
     // console
     githubDevice: new GitHubDeviceFlowClient(config.PROVISIONER_GITHUB_URL, config.PROVISIONER_GITHUB_CLIENT_ID),
@@ -148,7 +146,7 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       if (config.PROVISIONER_MEMORY && deps.workbenchCompute instanceof LocalWorkbenchCompute) deps.workbenchCompute.stopAll();
       // runs: a run still going is stopped (its result still recorded) before the store closes.
       await runner.stopAll();
-      await s3.close();
+      await runLogs.close();
       await dynamo.close();
     },
   };

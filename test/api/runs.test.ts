@@ -110,7 +110,7 @@ describe('starting a run', () => {
 });
 
 describe('a TEST run', () => {
-  it('passes: every step recorded, the log behind a 15-minute presigned link', async () => {
+  it('passes: every step recorded, the log behind a 15-minute signed link', async () => {
     const started = await start('tests', 'demo', { version: 'v1.0' });
     expect(started.status).toBe(202);
     expect(started.body).toMatchObject({ id: expect.any(String), kind: 'test', cluster: 'demo', version: 'v1.0', plan: 'pass' });
@@ -125,9 +125,9 @@ describe('a TEST run', () => {
     ]);
     const url = new URL(run.log_url);
     // Under the writer the local runner started (local:<pid>), as an EC2 instance's aws:userid on AWS.
-    expect(url.pathname).toMatch(new RegExp(`^/provisioner-runs/runs/${run.id}/local%3A[0-9]+/log\\.txt$`));
-    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
-    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(url.pathname).toMatch(new RegExp(`^/runs/${run.id}/local%3A[0-9]+/log\\.txt$`));
+    expect(Number(url.searchParams.get('expires'))).toBe(clock.now().getTime() / 1000 + 900);
+    expect(url.searchParams.get('signature')).toMatch(/^[0-9a-f]{64}$/);
     const log = await (await fetch(url)).text();
     expect(log).toContain('testing against http://127.0.0.1:9/demo');
     expect(log).toContain('selftest parse: ok');
@@ -144,6 +144,40 @@ describe('a TEST run', () => {
       ['never-reached', 'skipped', undefined],
     ]);
     expect(await (await fetch(run.log_url)).text()).toContain('expected 42, got 41');
+  });
+
+  it('the log is read only through the link the API gives, until it expires: unsigned reads, lists and writes are refused', async () => {
+    const run = await ended((await start('tests', 'demo', { version: 'v1.0' })).body.id);
+    const link = new URL(run.log_url);
+    const log = await (await fetch(link)).text();
+    expect(log).toContain('== step selftests passed');
+    const server = link.origin;
+    const unsigned = `${server}${link.pathname}`;
+    const otherKey = new URL(link);
+    otherKey.pathname = link.pathname.replace('log.txt', 'result.json');
+    const forged = new URL(link);
+    forged.searchParams.set('signature', '0'.repeat(64));
+    const later = new URL(link);
+    later.searchParams.set('expires', String(Number(link.searchParams.get('expires')) + 3600));
+    for (const refused of [unsigned, otherKey, forged, later, `${server}/`, `${server}/runs/`, `${server}/runs/${run.id}/`, `${server}/?list-type=2`]) {
+      const response = await fetch(refused);
+      expect([refused.toString(), response.status]).toEqual([refused.toString(), 403]);
+      expect(await response.text()).not.toContain('selftest');
+    }
+    for (const method of ['PUT', 'POST', 'DELETE']) {
+      expect((await fetch(link, { method, body: method === 'DELETE' ? undefined : 'overwritten' })).status).toBe(405);
+      expect((await fetch(unsigned, { method, body: method === 'DELETE' ? undefined : 'overwritten' })).status).toBe(405);
+    }
+    expect(await (await fetch(link)).text()).toBe(log);
+    // A Range read answers the rest, as S3 does (what a follower asks for).
+    const rest = await fetch(link, { headers: { range: 'bytes=10-' } });
+    expect(rest.status).toBe(206);
+    expect(await rest.text()).toBe(log.slice(10));
+
+    clock.advance(15 * 60_000 + 1000);
+    expect((await fetch(link)).status).toBe(403);
+    // Reading the run again gives a fresh link.
+    expect((await fetch((await getRun(run.id)).body.log_url)).status).toBe(200);
   });
 
   it('a ref that does not exist fails the clone step', async () => {

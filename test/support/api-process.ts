@@ -46,6 +46,16 @@ export class ApiProcess {
     });
   }
 
+  /** Kills the server with SIGKILL (a crash: no shutdown runs); `start` starts it again. */
+  async crash(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
   async call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
     const response = await fetch(this.url + path, {
       method,

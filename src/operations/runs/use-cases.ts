@@ -274,11 +274,9 @@ export async function completeRun(deps: RunDeps, id: string, writer: string, req
  */
 export async function convergeRun(deps: RunDeps, actor: Actor, run: RunState, machine: RunMachineState): Promise<RunState['status']> {
   if (machine.state === 'handled') return run.status;
-  if (machine.state === 'none') {
-    if (!run.writer && (!run.created_at || new Date(run.created_at) >= machine.since)) return run.status;
-    return (await end(deps, actor, run.id, 'failed', 'the runner has no process for it (the server stopped before one started)')).status;
-  }
-  if (machine.machine && machine.writer && !run.writer) await recordMachine(deps, actor, run.id, { machine: machine.machine, writer: machine.writer });
+  if (machine.state === 'none' && !run.writer && (!run.created_at || new Date(run.created_at) >= machine.since)) return run.status;
+  if (machine.state === 'none' || !machine.writer) return (await end(deps, actor, run.id, 'failed', 'the runner has no process for it (the server stopped before one started)')).status;
+  if (machine.machine && !run.writer) await recordMachine(deps, actor, run.id, { machine: machine.machine, writer: machine.writer });
   if (machine.state === 'running') return run.status;
   if (machine.result && machine.writer) return (await completeRun(deps, run.id, machine.writer, actor.requestId, actor.log))?.status ?? run.status;
   return (await end(deps, actor, run.id, 'failed', 'its process ended without a result (the server was down when it ended)')).status;
