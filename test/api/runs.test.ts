@@ -159,7 +159,7 @@ describe('a TEST run', () => {
     forged.searchParams.set('signature', '0'.repeat(64));
     const later = new URL(link);
     later.searchParams.set('expires', String(Number(link.searchParams.get('expires')) + 3600));
-    for (const refused of [unsigned, otherKey, forged, later, `${server}/`, `${server}/runs/`, `${server}/runs/${run.id}/`, `${server}/?list-type=2`]) {
+    for (const refused of [unsigned, otherKey, forged, later, `${server}/`, `${server}/runs/`, `${server}/runs/%E0%A4%A`, `${server}//runs/`, `${server}/runs/${run.id}/`, `${server}/?list-type=2`]) {
       const response = await fetch(refused);
       expect([refused.toString(), response.status]).toEqual([refused.toString(), 403]);
       expect(await response.text()).not.toContain('selftest');

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
@@ -119,9 +119,11 @@ export class LocalBashRunner implements RunMachines {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, ...launch.script.secretEnv },
     });
     if (child.pid === undefined) throw new Error('bash did not start');
+    // Listened to at once: it may end while its pid is being recorded.
+    const exited = new Promise<unknown>((resolve) => child.once('exit', resolve));
     const started = { pid: child.pid, started: startTime(child.pid), dir };
     await this.options.store.transition(key, { version: 1 }, { pid: started.pid, started: started.started });
-    this.watch(launch.runId, started, child);
+    this.watch(launch.runId, started, exited);
     return { machine: writerOf(child.pid), writer: writerOf(child.pid) };
   }
 
@@ -172,11 +174,11 @@ export class LocalBashRunner implements RunMachines {
   }
 
   /**
-   * Watches a run's process until it ends (its exit event, or for one adopted after a restart a
-   * signal 0 each tick), uploading the outbox meanwhile; then uploads the rest, removes the work
-   * dir, reports the end and forgets the record.
+   * Watches a run's process until it ends (`exited` for the bash this runner spawned, a signal 0
+   * each tick for one adopted after a restart), uploading the outbox meanwhile; then uploads the
+   * rest, removes the work dir, reports the end and forgets the record.
    */
-  private watch(runId: string, found: RunProcess, child?: ChildProcess): void {
+  private watch(runId: string, found: RunProcess, exited?: Promise<unknown>): void {
     if (this.watched.has(runId)) return;
     const uploaded = new Map<string, number>();
     // One sync at a time: the last one, at the exit, must not skip a file an earlier one is still uploading.
@@ -197,10 +199,10 @@ export class LocalBashRunner implements RunMachines {
           });
       };
       ticker = setInterval(() => {
-        if (!child && !running(found)) ended();
+        if (!exited && !running(found)) ended();
         else void sync();
       }, this.options.syncEveryMs ?? 1000);
-      child?.on('exit', ended);
+      void exited?.then(ended);
     });
     this.watched.set(runId, done);
   }

@@ -55,8 +55,14 @@ export async function startLocalRunLogs(directory: string, clock: Clock = system
       response.end(request.method === 'HEAD' ? undefined : body);
     };
     if (request.method !== 'GET' && request.method !== 'HEAD') return answer(405, 'Only signed GET links are served.\n', { allow: 'GET, HEAD' });
-    const link = new URL(request.url ?? '/', url);
-    const key = link.pathname.slice(1).split('/').map(decodeURIComponent).join('/');
+    let link: URL;
+    let key: string;
+    try {
+      link = new URL(request.url ?? '/', url);
+      key = link.pathname.slice(1).split('/').map(decodeURIComponent).join('/');
+    } catch {
+      return answer(403, 'This link is not signed by the API.\n');
+    }
     const expires = Number(link.searchParams.get('expires'));
     const signature = Buffer.from(link.searchParams.get('signature') ?? '', 'hex');
     const expected = sign(key, expires);
