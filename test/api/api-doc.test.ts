@@ -5,6 +5,7 @@ import { openApiDocument } from '../../src/api/openapi.js';
 import { routeErrors } from '../../src/api/route-errors.js';
 import { routeEntries } from '../../src/api/routes.js';
 import { errorStatus } from '../../src/domain/errors.js';
+import { checkAnswer } from '../support/conformance.js';
 
 describe('docs/api.md', () => {
   it('is what npm run api-doc makes of the route table now', () => {
@@ -88,5 +89,20 @@ describe('the OpenAPI document, complete enough to generate a client from', () =
       if (spec.file) continue;
       expect([operation, entryOf(operation).security]).toEqual([operation, spec.auth === 'anonymous' ? [] : [{ bearer: [] }]]);
     }
+  });
+});
+
+describe('the conformance check every API suite runs on the answers it sees', () => {
+  const headers = (names: Record<string, string>) => new Headers(names);
+  it('passes an answer that fits, and refuses a wrong body, an undeclared status or a missing header', () => {
+    const health = { status: 'ok', version: '0.1.0', time: new Date().toISOString() };
+    expect(() => checkAnswer('GET', '/v1/health', 200, headers({ 'x-request-id': 'r' }), health)).not.toThrow();
+    expect(() => checkAnswer('GET', '/v1/health', 200, headers({ 'x-request-id': 'r' }), { ...health, status: 5 })).toThrow(/does not allow/);
+    expect(() => checkAnswer('GET', '/v1/health', 500, headers({ 'x-request-id': 'r' }), {})).toThrow(/does not declare/);
+    expect(() => checkAnswer('GET', '/v1/health', 200, headers({}), health)).toThrow(/x-request-id/);
+    // A code the route does not list is refused, though another route answers it.
+    const notFound = { error: { code: 'workbench_not_found', message: 'no' } };
+    expect(() => checkAnswer('GET', '/v1/clusters/demo', 404, headers({ 'x-request-id': 'r' }), notFound)).toThrow(/does not allow/);
+    expect(() => checkAnswer('GET', '/v1/clusters/demo', 404, headers({ 'x-request-id': 'r' }), { error: { code: 'cluster_not_found', message: 'no' } })).not.toThrow();
   });
 });
