@@ -155,11 +155,10 @@ function keyProblem(key: JWK): string | undefined {
  */
 async function loginCheck(context: CommandContext, issuer: string, jwks: JSONWebKeySet) {
   const { client } = context;
-  const notLoggedIn = 'No credentials: run provisioner login, or set PROVISIONER_TOKEN or PROVISIONER_GITHUB_TOKEN.';
-  if ((await client.auth.token()) === undefined) throw new ProvisionerApiError(401, 'authentication_required', notLoggedIn);
   const me = await client.call('whoami');
+  // After whoami, which renews a cached token the API refused.
   const token = await client.auth.token();
-  if (token === undefined) throw new ProvisionerApiError(401, 'authentication_required', notLoggedIn);
+  if (token === undefined) throw new ProvisionerApiError(401, 'authentication_required', 'No credentials: run provisioner login, or set PROVISIONER_TOKEN or PROVISIONER_GITHUB_TOKEN.');
   if (me.level === 'anonymous') throw new ProvisionerApiError(401, 'invalid_token', 'The API does not accept the user JWT (whoami answers anonymous); run provisioner login.');
   try {
     const { caller } = await verifyUserToken(token, async () => jwks, { issuer, now: new Date() });
