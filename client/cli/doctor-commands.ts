@@ -171,6 +171,8 @@ async function loginCheck(context: CommandContext, issuer: string, jwks: JSONWeb
 
 interface DeepOptions {
   cluster?: string;
+  /** --skip-test: the catalog's TEST plan may take hours and a machine of its own. */
+  skipTest: boolean;
   version: string;
   timeoutMs: number;
   runTimeoutMs: number;
@@ -237,6 +239,7 @@ async function clusterCycle(context: CommandContext, report: Report, basics: Bas
   await step(
     'test-run',
     async () => {
+      if (options.skipTest) return 'left out with --skip-test';
       let started: Run;
       try {
         started = await client.runs.test(name, options.version);
@@ -341,13 +344,14 @@ function duration(context: CommandContext, option: string, fallback: string): nu
 
 /** The options of --deep, read before anything is sent; refused without --deep. */
 function deepOptions(context: CommandContext): DeepOptions | undefined {
-  const deepOnly = ['cluster', 'version', 'timeout', 'run-timeout'].filter((option) => context.options[option] !== undefined);
+  const deepOnly = ['cluster', 'skip-test', 'version', 'timeout', 'run-timeout'].filter((option) => context.options[option] !== undefined);
   if (!context.options.deep) {
     if (deepOnly.length > 0) throw new UsageError(`--${deepOnly[0]} needs --deep`);
     return undefined;
   }
   return {
     cluster: optionString(context, 'cluster'),
+    skipTest: context.options['skip-test'] === true,
     version: optionString(context, 'version') ?? 'main',
     timeoutMs: duration(context, 'timeout', '10m'),
     runTimeoutMs: duration(context, 'run-timeout', '2h'),
@@ -408,9 +412,9 @@ function finish(context: CommandContext, report: Report, deep: boolean, interrup
 
 export const doctorCommands: Record<string, Command> = {
   doctor: {
-    usage: 'doctor [--deep [--cluster C] [--version REF] [--timeout 10m] [--run-timeout 2h]]',
+    usage: 'doctor [--deep [--cluster C] [--skip-test | --version REF] [--timeout 10m] [--run-timeout 2h]]',
     summary: 'Check the API: health, keys, API document, login; --deep also deploys, accesses, tests and destroys a cluster (stops at the first failure)',
-    options: { deep: { type: 'boolean' }, cluster: { type: 'string' }, version: { type: 'string' }, timeout: { type: 'string' }, 'run-timeout': { type: 'string' } },
+    options: { deep: { type: 'boolean' }, cluster: { type: 'string' }, 'skip-test': { type: 'boolean' }, version: { type: 'string' }, timeout: { type: 'string' }, 'run-timeout': { type: 'string' } },
     run: doctor,
   },
 };

@@ -138,6 +138,13 @@ describe('provisioner doctor', () => {
     expect(stepsOf(deep)).toEqual([...ok(...basics, 'pick-cluster', 'deploy', 'access'), { name: 'test-run', status: 'skipped' }, ...ok('destroy')]);
   });
 
+  it('--deep --skip-test leaves the TEST out, saying so', async () => {
+    const deep = await cli(['doctor', '--deep', '--cluster', 'demo', '--skip-test', '--json']);
+
+    expect(deep.code).toBe(0);
+    expect((JSON.parse(deep.stdout) as { steps: DoctorStep[] }).steps.find((s) => s.name === 'test-run')).toMatchObject({ status: 'skipped', detail: 'left out with --skip-test' });
+  });
+
   it('--deep leaves a cluster in use alone: --cluster naming a running one fails pick-cluster and destroys nothing', async () => {
     const token = await adminToken();
     expect((await api.call('POST', '/v1/clusters/demo/deploy', { token, body: {} })).status).toBe(202);
@@ -219,6 +226,7 @@ describe('provisioner doctor', () => {
     expect(JSON.parse(anonymous.stdout)).toMatchObject({ failed_step: 'login', steps: expect.arrayContaining([expect.objectContaining({ name: 'login', error: expect.objectContaining({ code: 'authentication_required' }) })]) });
 
     expect((await cli(['doctor', '--cluster', 'demo'])).code).toBe(2);
+    expect((await cli(['doctor', '--skip-test'])).code).toBe(2);
     expect((await cli(['doctor', '--deep', '--timeout', '10'])).code).toBe(2);
     expect((await cli(['doctor', 'extra'])).code).toBe(2);
   });
