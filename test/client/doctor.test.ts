@@ -22,7 +22,14 @@ beforeAll(async () => {
   await github.start();
   github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
   github.users.set('gh-olga', { login: 'olga', orgs: { acme: 'active' } });
-  const catalog = { ...testCatalog, clusters: [...testCatalog.clusters, { name: 'stuck', visibility: 'private', backend: { kind: 'local', command: ['sleep', '30'] } }] };
+  const catalog = {
+    ...testCatalog,
+    clusters: [
+      ...testCatalog.clusters,
+      { name: 'stuck', visibility: 'private', backend: { kind: 'local', command: ['sleep', '30'] } },
+      { name: 'broken', visibility: 'private', backend: { kind: 'local', command: ['false'] } },
+    ],
+  };
   api = await startTestApi({ env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_CATALOG: writeCatalog(catalog) } });
 });
 
@@ -143,6 +150,18 @@ describe('provisioner doctor', () => {
 
     expect(deep.code).toBe(0);
     expect((JSON.parse(deep.stdout) as { steps: DoctorStep[] }).steps.find((s) => s.name === 'test-run')).toMatchObject({ status: 'skipped', detail: 'left out with --skip-test' });
+  });
+
+  it('--deep of a cluster that fails to deploy fails the deploy step with exit 1, and still destroys what it started', async () => {
+    const deep = await cli(['doctor', '--deep', '--cluster', 'broken', '--json']);
+
+    expect(deep.code).toBe(1);
+    expect(JSON.parse(deep.stdout)).toMatchObject({ ok: false, failed_step: 'deploy' });
+    expect(JSON.parse(deep.stdout).steps.slice(-2)).toEqual([
+      expect.objectContaining({ name: 'deploy', status: 'failed', error: expect.objectContaining({ code: 'operation_failed', message: expect.stringContaining('broken failed') }) }),
+      expect.objectContaining({ name: 'cleanup-destroy', status: 'ok' }),
+    ]);
+    expect((await api.call('GET', '/v1/clusters/broken', { token: await adminToken() })).body).toMatchObject({ status: 'absent' });
   });
 
   it('--deep leaves a cluster in use alone: --cluster naming a running one fails pick-cluster and destroys nothing', async () => {
