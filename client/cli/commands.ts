@@ -15,7 +15,8 @@ export interface Command {
   summary: string;
   /** Options beyond the global ones (--json, --help). */
   options?: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
-  run(context: CommandContext): Promise<void>;
+  /** Resolves to the exit code when the command sets its own (a report that failed); exit 0 otherwise. */
+  run(context: CommandContext): Promise<void | number>;
 }
 
 /** The one positional argument a command takes. */

@@ -10,6 +10,8 @@ import { exit, exitCodeOf, output, UsageError } from './output.js';
 import { workbenchCommands } from './workbench-commands.js';
 // runs
 import { runCommands } from './run-commands.js';
+// doctor
+import { doctorCommands } from './doctor-commands.js';
 
 /** One command module per resource; later resources (runs, workbenches, workspaces) add theirs here. */
 const commands: Record<string, Command> = {
@@ -21,6 +23,8 @@ const commands: Record<string, Command> = {
   ...workbenchCommands,
   // runs
   ...runCommands,
+  // doctor
+  ...doctorCommands,
 };
 
 function help(): string {
@@ -57,8 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`usage: provisioner ${command.usage}\n${command.summary}\n`);
       return exit.ok;
     }
-    await command.run({ client: createClient(), out, args: positionals, options: values as Record<string, string | boolean | string[] | undefined> });
-    return exit.ok;
+    const code = await command.run({ client: createClient(), out, args: positionals, options: values as Record<string, string | boolean | string[] | undefined> });
+    return code ?? exit.ok;
   } catch (error) {
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       out.error(new UsageError((error as Error).message));

@@ -27,6 +27,8 @@ export interface Output {
   progress(line: string): void;
   /** Text on stdout as it comes (a followed log). */
   write(text: string): void;
+  /** A line of a report as it goes: stdout in text, stderr under --json (where stdout is one document). */
+  line(text: string): void;
   error(error: unknown): void;
 }
 
@@ -46,6 +48,12 @@ export function output(json: boolean, stdout = process.stdout, stderr = process.
     },
     write(text) {
       stdout.write(text);
+    },
+    line(text) {
+      // Ends the progress line, if any, so that it stays above the report's line.
+      if (last && stderr.isTTY) stderr.write('\n');
+      last = '';
+      (json ? stderr : stdout).write(`${text}\n`);
     },
     error(error) {
       if (last && stderr.isTTY) stderr.write('\n');

@@ -1,6 +1,7 @@
 import * as z from '../zod.js';
-import { errorStatus } from '../domain/errors.js';
+import { type ErrorCode, errorStatus } from '../domain/errors.js';
 import { version } from '../version.js';
+import { errorDetails } from './error-details.js';
 import { routeErrors } from './route-errors.js';
 import { routeEntries } from './routes.js';
 import { errorBody } from './schemas.js';
@@ -19,14 +20,16 @@ export function openApiDocument(): JsonObject {
     ];
     const responses: JsonObject = {};
     for (const [status, schema] of Object.entries(spec.responses)) {
-      responses[status] = { description: 'Success', content: { 'application/json': { schema: toSchema(schema(), 'output') } } };
+      responses[status] = { description: 'Success', headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' } }, content: { 'application/json': { schema: toSchema(schema(), 'output') } } };
     }
-    // Each error status the route may answer, with the codes it may carry there (docs/api.md has the same list).
+    // Each error status the route may answer, with exactly the codes it may carry there (docs/api.md has the same list).
     const codes = routeErrors(operation);
     for (const status of [...new Set(codes.map((code) => errorStatus[code]))].sort()) {
+      const here = codes.filter((code) => errorStatus[code] === status);
       responses[String(status)] = {
-        description: `Error: ${codes.filter((code) => errorStatus[code] === status).join(', ')}`,
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        description: `Error: ${here.join(', ')}`,
+        headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' }, ...((status === 429 || status === 503) && { 'retry-after': { $ref: '#/components/headers/RetryAfter' } }) },
+        content: { 'application/json': { schema: errorSchema(here) } },
       };
     }
     const entry: JsonObject = {
@@ -35,9 +38,11 @@ export function openApiDocument(): JsonObject {
       tags: [spec.tag],
       ...(parameters.length > 0 && { parameters }),
       ...(spec.body && {
-        requestBody: { required: false, content: { 'application/json': { schema: toSchema(spec.body(), 'input') } } },
+        // An empty body is read as `{}`: the body is required exactly when `{}` is not a valid one.
+        requestBody: { required: !spec.body().safeParse({}).success, content: { 'application/json': { schema: toSchema(spec.body(), 'input') } } },
       }),
-      ...(spec.auth !== 'anonymous' && { security: [{ bearer: [] }], 'x-minimum-level': spec.auth }),
+      // Anonymous routes say so (`security: []`), the others need a user JWT.
+      ...(spec.auth === 'anonymous' ? { security: [] } : { security: [{ bearer: [] }], 'x-minimum-level': spec.auth }),
       responses,
     };
     (paths[spec.path] ??= {})[spec.method.toLowerCase()] = entry;
@@ -49,8 +54,27 @@ export function openApiDocument(): JsonObject {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: { Error: toSchema(errorBody(), 'output') },
+      headers: {
+        RequestId: { description: 'The request id, also in the server logs: quote it when reporting a problem.', schema: { type: 'string' } },
+        RetryAfter: { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^[0-9]+$' } },
+      },
     },
   };
+}
+
+/** The error body of one status of one route: its codes as an enum, and the details each code carries. */
+function errorSchema(codes: ErrorCode[]): JsonObject {
+  const variant = (code: ErrorCode): JsonObject => ({
+    type: 'object',
+    required: ['code', 'message'],
+    properties: { code: { const: code }, message: { type: 'string' }, ...(errorDetails[code] && { details: errorDetails[code] }) },
+  });
+  const withDetails = codes.filter((code) => errorDetails[code]);
+  const error: JsonObject =
+    withDetails.length === 0
+      ? { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: codes }, message: { type: 'string' }, details: { type: 'object' } } }
+      : { oneOf: [...withDetails.map(variant), ...(codes.length > withDetails.length ? [{ type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: codes.filter((code) => !errorDetails[code]) }, message: { type: 'string' }, details: { type: 'object' } } }] : [])] };
+  return { type: 'object', required: ['error'], properties: { error } };
 }
 
 export function toSchema(schema: z.ZodMiniType, io: 'input' | 'output'): JsonObject {

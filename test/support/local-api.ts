@@ -6,6 +6,7 @@ import type { Clock } from '../../src/domain/clock.js';
 import { type Deps, installRuntime } from '../../src/deps.js';
 import { type LocalRuntime, startLocalRuntime } from '../../src/runtime/local.js';
 import { scheduledDispatch, startLocalServer } from '../../local/server.js';
+import { checkAnswer } from './conformance.js';
 
 export interface TestApi {
   url: string;
@@ -40,7 +41,9 @@ export async function startTestApi(options: { env?: Record<string, string>; cloc
         ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
       const text = await response.text();
-      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+      const parsed = text && response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text || undefined;
+      checkAnswer(method, path, response.status, response.headers, parsed);
+      return { status: response.status, headers: response.headers, body: parsed };
     },
     async close() {
       await server.close();
