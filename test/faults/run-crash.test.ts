@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { existsSync, mkdtempSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiProcess, freePort, until } from '../support/api-process.js';
@@ -19,6 +19,9 @@ describe('runs after the local server crashed', () => {
   const github = new FakeGitHub();
   let api: ApiProcess;
   let alice: string;
+  // The server's own temp dir, so that the test sees every run work dir it makes (and that each goes).
+  const serverTmp = mkdtempSync(join(tmpdir(), 'provisioner-run-crash-tmp-'));
+  const workDirs = () => readdirSync(serverTmp).filter((name) => name.startsWith('provisioner-run-'));
   const catalog = {
     ...testCatalog,
     runs: {
@@ -62,6 +65,7 @@ describe('runs after the local server crashed', () => {
       PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-run-crash-')),
       PROVISIONER_GITHUB_API_URL: github.url,
       PROVISIONER_CATALOG: writeCatalog(catalog),
+      TMPDIR: serverTmp,
     });
     await api.start();
     await login();
@@ -78,6 +82,7 @@ describe('runs after the local server crashed', () => {
     } finally {
       await api.stop();
       await github.stop();
+      rmSync(serverTmp, { recursive: true, force: true });
     }
   });
 
@@ -96,6 +101,8 @@ describe('runs after the local server crashed', () => {
     for (const run of ours) {
       if (run.status !== 'passed') expect(run).toMatchObject({ status: 'failed', reason: expect.stringContaining('the runner has no process for it') });
     }
+    // Every run's work dir went with its end.
+    expect(workDirs()).toEqual([]);
   });
 
   it('a script that died while the server was down ends failed with the reason', async () => {
@@ -108,6 +115,7 @@ describe('runs after the local server crashed', () => {
     await api.start();
     const ended = await until('the run ended', () => api.call('GET', `/v1/runs/${started.body.id}`, alice), (r) => r.body.status !== 'running', 30_000);
     expect(ended.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('ended without a result') });
+    expect(workDirs()).toEqual([]);
   });
 
   it('cancel after a restart stops the bash the crashed server started, and its work dir goes', async () => {
@@ -115,7 +123,9 @@ describe('runs after the local server crashed', () => {
     expect(started.status).toBe(202);
     const run = await until('the run has its bash', () => api.call('GET', `/v1/runs/${started.body.id}`, alice), (r) => r.body.log_url !== null);
     const pid = bashOf(run.body);
-    const workDir = readlinkSync(`/proc/${pid}/cwd`).replace(/(\/provisioner-run-[^/]+).*$/, '$1');
+    expect(workDirs()).toHaveLength(1);
+    const workDir = join(serverTmp, workDirs()[0] ?? '');
+    expect(readlinkSync(`/proc/${pid}/cwd`).startsWith(`${workDir}/`)).toBe(true);
     await api.crash();
     await api.start();
     // The release plan sleeps a minute: still going after the restart.
