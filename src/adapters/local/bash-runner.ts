@@ -118,9 +118,9 @@ export class LocalBashRunner implements RunMachines {
       stdio: 'ignore',
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, ...launch.script.secretEnv },
     });
+    // Listened to at once: it may end while its pid is being recorded (and a failed spawn is an 'error', not a crash).
+    const exited = new Promise<unknown>((resolve) => child.once('exit', resolve).once('error', resolve));
     if (child.pid === undefined) throw new Error('bash did not start');
-    // Listened to at once: it may end while its pid is being recorded.
-    const exited = new Promise<unknown>((resolve) => child.once('exit', resolve));
     const started = { pid: child.pid, started: startTime(child.pid), dir };
     await this.options.store.transition(key, { version: 1 }, { pid: started.pid, started: started.started });
     this.watch(launch.runId, started, exited);
@@ -128,6 +128,8 @@ export class LocalBashRunner implements RunMachines {
   }
 
   async stop(runId: string): Promise<void> {
+    // Its start ends by recording the machine, which stops it if the run ended meanwhile.
+    if (this.launching.has(runId)) return;
     const found = await this.process(runId);
     if (found && running(found)) {
       try {
