@@ -354,9 +354,9 @@ export interface RunMachines {
 
 /**
  * A run's machine as its runner finds it: being started or watched here (it reports the end
- * itself); running (and watched from now on);
- * ended, its files uploaded (`result`: whether it left `result.json`; no writer when it never got
- * a process); or none recorded, and none started since `since`.
+ * itself); running (and watched from now on); ended, its files uploaded (`result`: whether it left
+ * `result.json`; no writer when it never got a process); or none recorded, and none started since
+ * `since`.
  */
 export type RunMachineState =
   | { state: 'handled' }

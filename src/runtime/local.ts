@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 // workbenches
@@ -97,7 +97,8 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     detached: !config.PROVISIONER_MEMORY,
   });
   // runs: the logs in a 0700 directory behind signed, expiring links; runs as bash processes that report their end like the S3 event does.
-  const runLogs = await startLocalRunLogs(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-run-logs-')) : join(config.PROVISIONER_DATA_DIR, 'run-logs'), clock);
+  const runLogDir = config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-logs-')) : join(config.PROVISIONER_DATA_DIR, 'run-logs');
+  const runLogs = await startLocalRunLogs(runLogDir, clock);
   const runner = new LocalBashRunner({ store, clock, logs: runLogs.logs, fixtures: runFixtures, log, onFinished: (id, writer) => completeRun(deps, id, writer, randomUUID(), log) });
   const deps: Deps = {
     clock,
@@ -147,6 +148,7 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       // runs: a run still going is stopped (its result still recorded) before the store closes.
       await runner.stopAll();
       await runLogs.close();
+      if (config.PROVISIONER_MEMORY) rmSync(runLogDir, { recursive: true, force: true });
       await dynamo.close();
     },
   };

@@ -145,7 +145,10 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
   return recordMachine(deps, actor, id, outcome);
 }
 
-/** A queued run's machine started: `running` with its writer. A run that ended meanwhile (a cancel, its time limit) stays ended, and the machine it no longer wants goes. */
+/**
+ * A queued run's machine started: `running` with its writer. A run that ended meanwhile (a cancel,
+ * its time limit) stays ended, and the machine it no longer wants goes.
+ */
 async function recordMachine(deps: RunDeps, actor: Actor, id: string, { machine, writer }: { machine: string; writer: string }): Promise<RunState> {
   return runsOf(deps).update<RunState>(id, async (state) => {
     if (state.status !== 'queued') {
@@ -278,7 +281,7 @@ export async function convergeRun(deps: RunDeps, actor: Actor, run: RunState, ma
   if (machine.state === 'none' || !machine.writer) return (await end(deps, actor, run.id, 'failed', 'the runner has no process for it (the server stopped before one started)')).status;
   if (machine.machine && !run.writer) await recordMachine(deps, actor, run.id, { machine: machine.machine, writer: machine.writer });
   if (machine.state === 'running') return run.status;
-  if (machine.result && machine.writer) return (await completeRun(deps, run.id, machine.writer, actor.requestId, actor.log))?.status ?? run.status;
+  if (machine.result) return (await completeRun(deps, run.id, machine.writer, actor.requestId, actor.log))?.status ?? run.status;
   return (await end(deps, actor, run.id, 'failed', 'its process ended without a result (the server was down when it ended)')).status;
 }
 
