@@ -20,7 +20,7 @@ describe('runs after the local server crashed', () => {
   let api: ApiProcess;
   let alice: string;
   // The server's own temp dir, so that the test sees every run work dir it makes (and that each goes).
-  const serverTmp = mkdtempSync(join(tmpdir(), 'provisioner-run-crash-tmp-'));
+  const serverTmp = mkdtempSync(join(tmpdir(), 'provisioner-crash-tmp-'));
   const workDirs = () => readdirSync(serverTmp).filter((name) => name.startsWith('provisioner-run-'));
   const catalog = {
     ...testCatalog,
@@ -62,7 +62,7 @@ describe('runs after the local server crashed', () => {
     await github.start();
     github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
     api = new ApiProcess(await freePort(), {
-      PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-run-crash-')),
+      PROVISIONER_DATA_DIR: mkdtempSync(join(tmpdir(), 'provisioner-crash-data-')),
       PROVISIONER_GITHUB_API_URL: github.url,
       PROVISIONER_CATALOG: writeCatalog(catalog),
       TMPDIR: serverTmp,
