@@ -28,7 +28,8 @@ import { LocalWorkbenchCompute } from '../adapters/local/process-workbenches.js'
 // runs
 import { LocalBashRunner } from '../adapters/local/bash-runner.js';
 import { startLocalRunLogs } from '../adapters/local/run-log-files.js';
-import { completeRun } from '../operations/runs/use-cases.js';
+import { convergeRun, readRun } from '../operations/runs/use-cases.js';
+import { systemCaller } from '../domain/levels.js';
 // console
 import { GitHubDeviceFlowClient } from '../adapters/github/device-flow.js';
 import { BuiltConsoleFiles } from '../adapters/local/console-files.js';
@@ -99,7 +100,11 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
   // runs: the logs in a 0700 directory behind signed, expiring links; runs as bash processes that report their end like the S3 event does.
   const runLogDir = config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-logs-')) : join(config.PROVISIONER_DATA_DIR, 'run-logs');
   const runLogs = await startLocalRunLogs(runLogDir, clock);
-  const runner = new LocalBashRunner({ store, clock, logs: runLogs.logs, fixtures: runFixtures, log, onFinished: (id, writer) => completeRun(deps, id, writer, randomUUID(), log) });
+  const runner = new LocalBashRunner({ store, clock, logs: runLogs.logs, fixtures: runFixtures, log, onFinished: async (id, writer, result) => {
+    // The same use case as the janitor's: a run still queued gets its machine recorded first; no result is a failure with its reason.
+    const actor = { caller: systemCaller('system'), requestId: randomUUID(), log };
+    return convergeRun(deps, actor, await readRun(deps, actor, id), { state: 'ended', machine: writer, writer, result });
+  } });
   const deps: Deps = {
     clock,
     store,

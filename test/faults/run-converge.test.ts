@@ -87,7 +87,7 @@ describe('the janitor converging runs', () => {
     const { ended } = await sweep();
     expect(ended).toEqual(expect.arrayContaining([`${withResult}:passed`, `${withoutResult}:failed`, `${noProcess}:failed`]));
     expect(await read(withResult)).toMatchObject({ status: 'passed', steps: [{ name: 'build-cluster', status: 'passed' }] });
-    expect(await read(withoutResult)).toMatchObject({ status: 'failed', reason: expect.stringContaining('ended without a result') });
+    expect(await read(withoutResult)).toMatchObject({ status: 'failed', reason: expect.stringContaining('ended without writing a result') });
     expect(await read(noProcess)).toMatchObject({ status: 'failed', reason: expect.stringContaining('no process for it') });
   });
 

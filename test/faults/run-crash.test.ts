@@ -114,7 +114,7 @@ describe('runs after the local server crashed', () => {
     process.kill(-pid, 'SIGKILL');
     await api.start();
     const ended = await until('the run ended', () => api.call('GET', `/v1/runs/${started.body.id}`, alice), (r) => r.body.status !== 'running', 30_000);
-    expect(ended.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('ended without a result') });
+    expect(ended.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('ended without writing a result') });
     expect(workDirs()).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,9 +21,10 @@ export interface LocalRunnerOptions {
   fixtures: string;
   /**
    * Called once a run's script ended and its files are uploaded: the local stand-in for the S3 event
-   * on `runs/<id>/<writer>/result.json`, with the writer this runner started.
+   * on `runs/<id>/<writer>/result.json`, with the writer this runner started and whether it left
+   * that file (a bash killed with SIGKILL does not).
    */
-  onFinished: (runId: string, writer: string) => Promise<unknown>;
+  onFinished: (runId: string, writer: string, result: boolean) => Promise<unknown>;
   log: Log;
   clock?: Clock;
   /** How often the outbox is uploaded (and an adopted process looked at) while a run goes (ms). */
@@ -44,7 +46,17 @@ interface RunProcess {
   ended?: boolean;
 }
 
-const running = (found: RunProcess) => !found.ended && alive(found);
+/** Whether it still runs: a zombie (ended, not yet reaped by whoever adopted it after a crash) does not. */
+const running = (found: RunProcess) => !found.ended && alive(found) && !zombie(found.pid);
+
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
 
 /** Work dirs are made by `mkdtemp` under the temp dir with this prefix; nothing else is ever removed. */
 const workDirPrefix = 'provisioner-run-';
@@ -87,12 +99,11 @@ export class LocalBashRunner implements RunMachines {
 
   private async start(launch: RunLaunch): Promise<LaunchOutcome> {
     const key = localRunKey(launch.runId);
-    // mkdtemp makes it 0700: the script, the fixture and the outbox are this user's only.
-    const dir = mkdtempSync(join(tmpdir(), workDirPrefix));
-    if (!(await this.options.store.createIfAbsent({ ...key, dir }))) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`run ${launch.runId} is being started already`);
-    }
+    // Recorded before it exists, so a crash never leaves a work dir no record names. An unguessable
+    // name, made 0700 without following anything already there (mkdtemp in two steps).
+    const dir = join(tmpdir(), `${workDirPrefix}${randomBytes(9).toString('base64url')}`);
+    if (!(await this.options.store.createIfAbsent({ ...key, dir }))) throw new Error(`run ${launch.runId} is being started already`);
+    mkdirSync(dir, { mode: 0o700 });
     const outbox = join(dir, 'outbox');
     mkdirSync(outbox);
     const repository = await this.repository(launch.script.repository, dir);
@@ -161,7 +172,7 @@ export class LocalBashRunner implements RunMachines {
     await this.settle(runId, record.dir);
     if (!found) return { state: 'ended', result: false };
     const writer = writerOf(found.pid);
-    return { state: 'ended', machine: writer, writer, result: (await this.options.logs.get(runKeys.result(runId, writer))) !== undefined };
+    return { state: 'ended', machine: writer, writer, result: await this.resultLeft(runId, writer) };
   }
 
   /** Resolves when every run this runner watches has ended and reported. */
@@ -254,11 +265,17 @@ export class LocalBashRunner implements RunMachines {
     return command.includes(join(record.dir, 'run.sh')) ? { pid, started: startTime(pid), dir: record.dir } : { pid, dir: record.dir, ended: true };
   }
 
-  /** Reports the end, again a few times if it fails (the run may not have recorded its machine yet, as an S3 event is retried). */
+  /** Whether the run's writer left its `result.json` (uploaded). */
+  private async resultLeft(runId: string, writer: string): Promise<boolean> {
+    return (await this.options.logs.get(runKeys.result(runId, writer))) !== undefined;
+  }
+
+  /** Reports the end, again a few times if it fails (as an S3 event is retried). */
   private async report(runId: string, writer: string): Promise<void> {
+    const result = await this.resultLeft(runId, writer);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.onFinished(runId, writer);
+        await this.options.onFinished(runId, writer, result);
         return;
       } catch (error) {
         if (attempt >= 5) throw error;

@@ -282,7 +282,7 @@ export async function convergeRun(deps: RunDeps, actor: Actor, run: RunState, ma
   if (machine.machine && !run.writer) await recordMachine(deps, actor, run.id, { machine: machine.machine, writer: machine.writer });
   if (machine.state === 'running') return run.status;
   if (machine.result) return (await completeRun(deps, run.id, machine.writer, actor.requestId, actor.log))?.status ?? run.status;
-  return (await end(deps, actor, run.id, 'failed', 'its process ended without a result (the server was down when it ended)')).status;
+  return (await end(deps, actor, run.id, 'failed', 'its process ended without writing a result')).status;
 }
 
 /** Every run not ended, newest first, a page at a time (the janitor's sweep). */
