@@ -1,63 +1,13 @@
 """Retries, Retry-After and errors, against a tiny local server that answers what each test scripts."""
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator, List, Tuple
+from typing import List
 
 import pytest
 
 from provisioner import ApiError
 from provisioner.session import Session
-from conftest import free_port
-
-# One scripted answer: status, headers, body.
-Answer = Tuple[int, dict, dict]
-
-
-class Scripted:
-    def __init__(self) -> None:
-        self.answers: List[Answer] = []
-        self.seen: List[Tuple[str, str, float, str]] = []
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def _handler(self) -> type:
-        scripted = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                scripted.seen.append((self.command, self.path, time.monotonic(), self.headers.get("authorization") or body))
-                status, headers, answer = scripted.answers.pop(0) if scripted.answers else (200, {}, {"ok": True})
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                for name, value in {"content-type": "application/json", **headers}.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-
-@pytest.fixture
-def scripted() -> Iterator[Scripted]:
-    server = Scripted()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
+from conftest import Answer, Scripted, free_port
 
 def unavailable(retry_after: str) -> Answer:
     return (503, {"retry-after": retry_after}, {"error": {"code": "dependency_unavailable", "message": "try again"}})
