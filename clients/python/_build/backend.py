@@ -93,6 +93,7 @@ def _metadata(project: Dict[str, Any]) -> str:
         f"Summary: {project.get('description', '')}",
         f"Requires-Python: {project.get('requires-python', '')}",
         *[f"Requires-Dist: {requirement}" for requirement in project.get("dependencies", [])],
+        *[line for extra, requirements in project.get("optional-dependencies", {}).items() for line in _extra(extra, requirements)],
         *[f"Classifier: {classifier}" for classifier in project.get("classifiers", [])],
         "Description-Content-Type: text/markdown",
     ]
@@ -100,15 +101,32 @@ def _metadata(project: Dict[str, Any]) -> str:
         return "\n".join(lines) + "\n\n" + handle.read()
 
 
+def _extra(name: str, requirements: List[str]) -> List[str]:
+    """``Provides-Extra`` and its requirements, each with ``extra == name`` added to its marker."""
+    lines = [f"Provides-Extra: {name}"]
+    for requirement in requirements:
+        spec, _, marker = requirement.partition(";")
+        condition = f'({marker.strip()}) and extra == "{name}"' if marker.strip() else f'extra == "{name}"'
+        lines.append(f"Requires-Dist: {spec.strip()}; {condition}")
+    return lines
+
+
 def _project() -> Dict[str, Any]:
-    """``[project]`` of pyproject.toml. Below 3.11 there is no tomllib: its one-line ``key = value``
-    entries are read as JSON, which the strings and string arrays of this file are."""
+    """``[project]`` of pyproject.toml. Below 3.11 there is no tomllib: the one-line ``key = value``
+    entries of ``[project]`` and ``[project.optional-dependencies]`` are read as JSON, which the
+    strings and string arrays of this file are."""
     with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as handle:
         text = handle.read()
     try:
         import tomllib
     except ImportError:
-        section = re.search(r"^\[project\]\n(.*?)(?=^\[)", text, re.S | re.M)
-        entries = re.findall(r'^([\w-]+) = ((?:".*"|\[.*\]))$', section.group(1) if section else "", re.M)
-        return {key: json.loads(value) for key, value in entries}
+        project = _entries(text, "project")
+        extras = _entries(text, "project.optional-dependencies")
+        return {**project, "optional-dependencies": extras} if extras else project
     return tomllib.loads(text)["project"]
+
+
+def _entries(text: str, table: str) -> Dict[str, Any]:
+    section = re.search(rf"^\[{re.escape(table)}\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+    entries = re.findall(r'^([\w-]+) = ((?:".*"|\[.*\]))$', section.group(1) if section else "", re.M)
+    return {key: json.loads(value) for key, value in entries}

@@ -21,8 +21,11 @@ from .errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - exercised only below 3.11
-    import tomli as tomllib
+else:  # below 3.11 the one optional dependency; without it only a config file cannot be read
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def _read_config_file(path: str) -> Dict[str, Dict[str, Any]]:
     # The file may hold credentials: refuse it while others can read it.
     if stat.S_IMODE(mode) & 0o077:
         raise ConfigError("file", f"{path} is readable by others; run: chmod 600 {path}")
+    if tomllib is None:
+        raise ConfigError("file", f"reading {path} needs Python 3.11 or tomli: pip install tomli (or set PROVISIONER_* variables instead).")
     try:
         with open(path, "rb") as handle:
             parsed = tomllib.load(handle)

@@ -40,4 +40,4 @@ def test_the_build_backend_reads_the_project_the_same_without_tomllib(monkeypatc
     without = backend._project()
 
     assert without == with_tomllib
-    assert without["name"] == "provisioner-client" and without["dependencies"] == ["tomli>=1.1; python_version < '3.11'"]
+    assert without["name"] == "provisioner-client" and without["optional-dependencies"] == {"toml": ["tomli>=1.1; python_version < '3.11'"]}
