@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -19,14 +20,20 @@ def read_json(path: str) -> Any:
 def write_private_json(path: str, value: Any) -> None:
     """Writes ``value`` as the TypeScript client does (compact JSON) to a 0600 file in a 0700 dir.
 
-    The mode is set at creation and again after, so a file another tool made wider is narrowed: it
-    holds bearer tokens.
+    It holds bearer tokens: the file is 0600 from its creation (mkstemp), next to its final name,
+    and renamed over it, so that a CLI or notebook reading at the same moment sees the old file or
+    the new one, never half of one.
     """
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(json.dumps(value, separators=(",", ":")))
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".json")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(value, separators=(",", ":")))
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def epoch(iso: Optional[str]) -> float:
