@@ -47,15 +47,14 @@ class Cluster(TypedDict):
     updated_at: Optional[str]
 
 
-class _Event(TypedDict):
-    time: str
-    actor: str
-    action: str
-    request_id: str
+# `from` is a Python keyword: the functional syntax can name it (read it as event["from"]).
+_ClusterEvent = TypedDict(
+    "_ClusterEvent",
+    {"time": str, "actor": str, "action": str, "from": ClusterStatus, "to": ClusterStatus, "request_id": str},
+)
 
 
-class ClusterEvent(_Event, total=False):
-    # `from` is a keyword in Python: read it as event["from"].
+class ClusterEvent(_ClusterEvent, total=False):
     details: Dict[str, Any]
 
 
@@ -78,7 +77,13 @@ class WorkspaceExpired(TypedDict):
     expires_at: Optional[str]
 
 
-class WorkspaceEvent(_Event, total=False):
+_WorkspaceEvent = TypedDict(
+    "_WorkspaceEvent",
+    {"time": str, "actor": str, "action": str, "from": WorkspaceStatus, "to": WorkspaceStatus, "request_id": str},
+)
+
+
+class WorkspaceEvent(_WorkspaceEvent, total=False):
     details: Dict[str, Any]
 
 
