@@ -222,6 +222,8 @@ Answer = Tuple[int, dict, dict]
 class Scripted:
     def __init__(self) -> None:
         self.answers: List[Answer] = []
+        # Seconds to wait before answering, to look like a server that hangs.
+        self.delay = 0.0
         self.seen: List[Tuple[str, str, float, str]] = []
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -236,6 +238,7 @@ class Scripted:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
                 scripted.seen.append((self.command, self.path, time.monotonic(), self.headers.get("authorization") or body))
+                time.sleep(scripted.delay)
                 status, headers, answer = scripted.answers.pop(0) if scripted.answers else (200, {}, {"ok": True})
                 data = json.dumps(answer).encode()
                 self.send_response(status)

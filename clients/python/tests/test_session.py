@@ -64,6 +64,16 @@ def test_network_errors_are_retried_then_reported_as_unreachable() -> None:
     assert len(waits) == 2 and 0.1 <= waits[0] <= 0.2 and 0.2 <= waits[1] <= 0.4
 
 
+def test_a_server_that_does_not_answer_in_time_is_a_timeout_after_the_retries(scripted: Scripted) -> None:
+    scripted.delay = 1.0
+
+    with pytest.raises(ApiError) as raised:
+        Session(scripted.url, retries=1, timeout=0.2, retry_base=0.01).request("GET", "/v1/clusters")
+
+    assert (raised.value.status, raised.value.code, str(raised.value)) == (0, "timeout", "GET /v1/clusters: no answer within 0.2 s.")
+    assert len(scripted.seen) == 2
+
+
 def test_an_answer_without_the_apis_error_shape_still_has_a_code(scripted: Scripted) -> None:
     scripted.answers = [(502, {}, {"message": "Bad Gateway"})]
 
