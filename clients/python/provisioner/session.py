@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import time
 import urllib.error
@@ -124,9 +125,14 @@ class Session:
 
 def fill_path(template: str, params: Mapping[str, str]) -> str:
     """``/things/{id}`` with ``{"id": "a b"}`` is ``/things/a%20b``: a name never becomes a path."""
-    for name, value in params.items():
-        template = template.replace("{" + name + "}", quote(str(value), safe=""))
-    return template
+
+    def value(placeholder: "re.Match[str]") -> str:
+        name = placeholder.group(1)
+        if name not in params:
+            raise ValueError(f"{template} needs {name}=")
+        return quote(str(params[name]), safe="")
+
+    return re.sub(r"\{(\w+)\}", value, template)
 
 
 def _query_text(value: QueryValue) -> str:

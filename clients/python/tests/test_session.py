@@ -6,6 +6,7 @@ from typing import List
 import pytest
 
 from provisioner import ApiError
+from provisioner.call import Call
 from provisioner.session import Session
 from conftest import Answer, Scripted, free_port
 
@@ -97,3 +98,25 @@ def test_a_refused_user_jwt_is_renewed_once_and_the_request_sent_again(scripted:
     assert answer == {"login": "olga"}
     assert refused == [None, "stale"]
     assert [seen[3] for seen in scripted.seen] == ["Bearer stale", "Bearer fresh"]
+
+
+def test_path_parameters_are_url_encoded_and_required(scripted: Scripted) -> None:
+    call = Call(Session(scripted.url, retries=0, timeout=5))
+
+    call("cancel-destroy", cluster="a b/c?")
+    with pytest.raises(ValueError, match="needs cluster="):
+        call("get-cluster")
+    with pytest.raises(ValueError, match='unknown operation "deploy-cluster"'):
+        call("deploy-cluster")
+
+    assert [(seen[0], seen[1]) for seen in scripted.seen] == [("DELETE", "/v1/clusters/a%20b%2Fc%3F/destroy-schedule")]
+
+
+def test_the_user_jwt_goes_to_every_route_but_the_public_ones_and_login(scripted: Scripted) -> None:
+    call = Call(Session(scripted.url, retries=0, timeout=5, token=lambda _refused: "user-jwt"))
+
+    call("whoami")
+    call("health")
+    call("login", body={"github_token": "gh"})
+
+    assert [(seen[1], seen[3]) for seen in scripted.seen] == [("/v1/whoami", "Bearer user-jwt"), ("/v1/health", ""), ("/v1/login", '{"github_token": "gh"}')]
