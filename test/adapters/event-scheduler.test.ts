@@ -15,7 +15,7 @@ describe('EventBridge Scheduler adapter: when and where a firing goes', () => {
       roleArn: 'arn:aws:iam::123456789012:role/scheduler',
       targets: { destroy: 'arn:aws:lambda:us-east-1:123456789012:function:destroy' },
       deadLetterArn: 'arn:aws:sqs:us-east-1:123456789012:dead-letters',
-      now: () => now,
+      clock: { now: () => now },
     },
     (sdk) => new sdk.SchedulerClient({ region: 'us-east-1' }),
   );

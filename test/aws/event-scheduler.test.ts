@@ -21,7 +21,7 @@ describe('EventBridge Scheduler adapter against moto', () => {
     roleArn: 'arn:aws:iam::123456789012:role/provisioner-scheduler',
     targets,
     deadLetterArn: 'arn:aws:sqs:us-east-1:123456789012:provisioner-dead-letters',
-    now: () => new Date('2026-11-23T18:00:00Z'),
+    clock: { now: () => new Date('2026-11-23T18:00:00Z') },
   };
   let scheduler: EventBridgeScheduler;
   const read = (name: string) => client.send(new GetScheduleCommand({ Name: name, GroupName: group }));

@@ -1,5 +1,6 @@
 import type * as SchedulerModule from '@aws-sdk/client-scheduler';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { type Clock, systemClock } from '../../domain/clock.js';
 import type { ScheduledCall, Scheduler } from '../../ports.js';
 import type { ScheduleTarget } from '../../scheduling/targets.js';
 import { guarded } from './failures.js';
@@ -12,8 +13,8 @@ export interface EventSchedulerOptions {
   targets: Partial<Record<ScheduleTarget, string>>;
   /** The SQS queue a firing goes to once the Scheduler gave up delivering it (the stack's dead letters; the stack always sets it). */
   deadLetterArn?: string;
-  /** The clock (tests set it). */
-  now?: () => Date;
+  /** What "now" is when a time turns out past (default: the system's). */
+  clock?: Clock;
 }
 
 type SchedulerSdk = typeof SchedulerModule;
@@ -44,13 +45,13 @@ const atExpression = (minute: Date) => `at(${minute.toISOString().slice(0, 19)})
  */
 export class EventBridgeScheduler implements Scheduler {
   private loaded?: Promise<{ sdk: SchedulerSdk; client: SchedulerClient }>;
-  private readonly now: () => Date;
+  private readonly clock: Clock;
 
   constructor(
     private readonly options: EventSchedulerOptions,
     private readonly makeClient: (sdk: SchedulerSdk) => SchedulerClient = (sdk) => new sdk.SchedulerClient({}),
   ) {
-    this.now = options.now ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
   }
 
   private scheduler() {
@@ -88,7 +89,7 @@ export class EventBridgeScheduler implements Scheduler {
     } catch (error) {
       if (error instanceof sdk.ConflictException) return;
       // AWS refuses an at() already past (or about to be: a slow call, a late retry): the call is due, so the next minute fires it.
-      const next = roundUpToMinute(new Date(this.now().getTime() + minimumLeadMs));
+      const next = roundUpToMinute(new Date(this.clock.now().getTime() + minimumLeadMs));
       if (!(error instanceof sdk.ValidationException) || next.getTime() <= minute.getTime()) throw error;
       await create(next).catch((retryError: unknown) => {
         if (!(retryError instanceof sdk.ConflictException)) throw retryError;
