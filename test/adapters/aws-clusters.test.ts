@@ -28,7 +28,8 @@ describe('EventBridge Scheduler adapter', () => {
     expect(client).toHaveReceivedCommandWith(CreateScheduleCommand, {
       Name: 'destroy-acme-dev-a1b2c3',
       GroupName: 'provisioner',
-      ScheduleExpression: 'at(2026-11-23T18:30:00)',
+      // 18:30:00.123 rounded up to the whole minute (the Scheduler may fire up to 60 s early).
+      ScheduleExpression: 'at(2026-11-23T18:31:00)',
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
       ActionAfterCompletion: 'DELETE',

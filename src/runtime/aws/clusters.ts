@@ -16,10 +16,11 @@ export const scheduler = once(() => {
   const env = readEnv({
     PROVISIONER_SCHEDULE_GROUP: z.string().check(z.minLength(1)),
     PROVISIONER_SCHEDULER_ROLE_ARN: z.string().check(z.startsWith('arn:')),
+    PROVISIONER_DEAD_LETTER_ARN: z.string().check(z.startsWith('arn:')),
   });
   const arn = z.optional(z.string().check(z.startsWith('arn:')));
   const targets = Object.fromEntries(scheduleTargetNames.map((target) => [target, readEnv({ [targetArnVariable(target)]: arn })[targetArnVariable(target)]]));
-  return new EventBridgeScheduler({ groupName: env.PROVISIONER_SCHEDULE_GROUP, roleArn: env.PROVISIONER_SCHEDULER_ROLE_ARN, targets });
+  return new EventBridgeScheduler({ groupName: env.PROVISIONER_SCHEDULE_GROUP, roleArn: env.PROVISIONER_SCHEDULER_ROLE_ARN, targets, deadLetterArn: env.PROVISIONER_DEAD_LETTER_ARN });
 });
 
 export const compute = once(() => new Ec2ClusterCompute(managedBy()));
