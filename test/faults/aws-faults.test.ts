@@ -59,7 +59,7 @@ beforeAll(async () => {
     clock,
     deps: {
       store,
-      compute: new Ec2ClusterCompute('Provisioner', (sdk) => new sdk.EC2Client({ region: 'us-east-1' })),
+      compute: new Ec2ClusterCompute('Provisioner', { table: store, clock, makeClient: (sdk) => new sdk.EC2Client({ region: 'us-east-1' }) }),
       scheduler: new EventBridgeScheduler(
         {
           groupName: 'provisioner',
