@@ -11,6 +11,7 @@ import { deployCluster, readCluster } from '../../src/operations/clusters/use-ca
 import type { Store } from '../../src/ports.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { RecordingScheduler } from '../support/recording-scheduler.js';
+import { counting } from './counting.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 const olga = { caller: { sub: 'github:olga', login: 'olga', level: 'org_member' as const, orgs: ['acme'] }, requestId: 'r', log };
@@ -25,19 +26,6 @@ const catalog = parseCatalog(
 );
 const acmeDev = catalog.clusters[0]!;
 
-/** The store, recording each call the code under test makes through the port. */
-function counting(store: Store, calls: string[]): Store {
-  return Object.fromEntries(
-    (['get', 'createIfAbsent', 'transition', 'remove', 'query', 'increment', 'put', 'claim', 'release'] as const).map((name) => [
-      name,
-      (...args: unknown[]) => {
-        calls.push(name);
-        return (store[name] as (...a: unknown[]) => unknown).apply(store, args);
-      },
-    ]),
-  ) as unknown as Store;
-}
-
 const stateChange = (instance: string, state: string) => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': instance, state } });
 
 describe('drift events and reads of a deploying cluster, counted: no EC2 read where the table knows', () => {
@@ -45,7 +33,7 @@ describe('drift events and reads of a deploying cluster, counted: no EC2 read wh
   const clock = new ManualClock();
   let dynamo: LocalDynamo;
   let dynamoStore: DynamoStore;
-  const calls: string[] = [];
+  let calls: string[];
   let store: Store;
   let compute: Ec2ClusterCompute;
   let deps: Parameters<typeof deployCluster>[0];
@@ -57,8 +45,7 @@ describe('drift events and reads of a deploying cluster, counted: no EC2 read wh
   beforeEach(async () => {
     ({ dynamo, store: dynamoStore } = await startTestStore(clock));
     ec2.reset();
-    calls.length = 0;
-    store = counting(dynamoStore, calls);
+    ({ store, calls } = counting(dynamoStore));
     compute = new Ec2ClusterCompute('Provisioner', { table: store, clock, statusCacheMs: 5_000, makeClient: (sdk) => new sdk.EC2Client({ region: 'us-east-1' }) });
     deps = { store, clock, catalog, scheduler: new RecordingScheduler(), compute, clusterRules: defaultRules };
     handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => compute });
