@@ -328,6 +328,39 @@ describe('EC2 cluster backend', () => {
     });
   });
 
+  describe('every EC2 call goes through guarded', () => {
+    const throttled = () => Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $fault: 'client', $metadata: { httpStatusCode: 503 } });
+    const running = { Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' as const } }, { InstanceId: 'i-2', State: { Name: 'stopped' as const } }] }] };
+    const failRun = () => client.on(RunInstancesCommand).rejects(throttled());
+    const failDescribe = () => client.on(DescribeInstancesCommand).rejects(throttled());
+    const failTerminate = () => client.on(TerminateInstancesCommand).rejects(throttled());
+    /** Each adapter call, and the EC2 call in it made to fail (the calls before it answer). */
+    const calls: [string, () => unknown, () => Promise<unknown>][] = [
+      ['deploy: RunInstances', failRun, () => compute.deploy({ ...deployment, nodes: 1, version: 'v1' })],
+      ['repair: DescribeInstances', failDescribe, () => compute.deploy({ ...deployment, nodes: 2, version: 'v1', repair: 'r1' })],
+      ['repair: TerminateInstances', failTerminate, () => compute.deploy({ ...deployment, nodes: 2, version: 'v1', repair: 'r1' })],
+      ['status: DescribeInstances', failDescribe, () => compute.status(deployment)],
+      ['lost: DescribeInstances', failDescribe, () => compute.lost({ ...deployment, nodes: 2 })],
+      ['destroy: DescribeInstances', failDescribe, () => compute.destroy(deployment)],
+      ['destroy: TerminateInstances', failTerminate, () => compute.destroy(deployment)],
+      ['sweep: DescribeInstances', failDescribe, () => compute.sweep(new Set(), new Date())],
+    ];
+
+    it.each(calls)('%s throttled answers 503 dependency_unavailable with Retry-After', async (_name, fail, call) => {
+      client.on(DescribeInstancesCommand).resolves(running);
+      client.on(TerminateInstancesCommand).resolves({});
+      client.on(RunInstancesCommand).resolves({});
+      fail();
+      await expect(call()).rejects.toMatchObject({ code: 'dependency_unavailable', status: 503, headers: { 'retry-after': expect.any(String) } });
+    });
+
+    it('passes a refusal that is not transient on unchanged (the use case decides what it means)', async () => {
+      const refusal = Object.assign(new Error('The launch template ID does not exist'), { name: 'InvalidLaunchTemplateId.NotFound', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+      client.on(RunInstancesCommand).rejects(refusal);
+      await expect(compute.deploy({ ...deployment, nodes: 1, version: 'v1' })).rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.NotFound' });
+    });
+  });
+
   it('refuses a cluster of another backend with 503 backend_unavailable', async () => {
     await expect(compute.deploy({ cluster: { ...cluster, backend: { kind: 'local' } }, deploymentId: 'd', nodes: 1, version: 'x' })).rejects.toMatchObject({ code: 'backend_unavailable' });
   });
