@@ -15,13 +15,18 @@ import {
 import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
 import { Ec2ClusterCompute, tags } from '../../src/adapters/aws/ec2-compute.js';
 import { ensureTable } from '../../src/adapters/local/dynalite.js';
-import type { ClusterEntry } from '../../src/domain/catalog.js';
+import { type ClusterEntry, parseCatalog } from '../../src/domain/catalog.js';
+import { defaultRules } from '../../src/domain/clusters.js';
+import { systemCaller } from '../../src/domain/levels.js';
+import { clusterTrail, deployCluster, readCluster, sweepClusters } from '../../src/operations/clusters/use-cases.js';
 import { type Moto, startMoto } from '../support/moto.js';
 import { ManualClock } from '../support/dynamo.js';
+import { RecordingScheduler } from '../support/recording-scheduler.js';
 
 // moto ignores RunInstances' ClientToken (AWS answers a retry with the first call's instances): the token a retry reuses is asserted in test/adapters/aws-clusters.test.ts.
 /** This stack's value of the managed tag; `other` is a second stack in the same account and region. */
 const stack = 'Provisioner-moto';
+const log = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe('the EC2 cluster backend against moto: real RunInstances, tags, states, the instance map and the janitor', () => {
   let moto: Moto;
@@ -154,5 +159,33 @@ describe('the EC2 cluster backend against moto: real RunInstances, tags, states,
     expect((await instancesOf('dep-other-stack')).map((i) => i.State?.Name)).toEqual(['running']);
     // A second sweep finds nothing left to do.
     expect(await compute.sweep(new Set(['dep-active']), new Date(Date.now() + 60_000))).toEqual([]);
+  });
+
+  it("the janitor's run, on moto's DynamoDB and EC2: a running cluster keeps its instances, an untracked launch is terminated and put on the cluster's trail", async () => {
+    // Arrange: acme-dev deployed and running through the use cases; a launch no record tracks (a crash between launch and record).
+    const catalog = parseCatalog(
+      JSON.stringify({ organization: 'acme', admins: ['alice'], limits: { org_member: { max_nodes: 4, max_ttl: '12h', max_deployments: 1 } }, clusters: [cluster] }),
+      'test',
+    );
+    // moto stamps LaunchTime with the real time: the janitor's clock runs a minute ahead of it.
+    const clock = new ManualClock(new Date(Date.now() + 60_000));
+    const dynamo = new DynamoDBClient(moto.clientConfig);
+    const store = new DynamoStore(dynamo, 'provisioner-moto', clock);
+    const backend = new Ec2ClusterCompute(stack, { table: store, clock, makeClient: () => ec2 });
+    const deps = { store, clock, catalog, scheduler: new RecordingScheduler(), compute: backend, clusterRules: defaultRules };
+    const olga = { caller: { sub: 'github:olga', login: 'olga', level: 'org_member' as const, orgs: ['acme'] }, requestId: 'r', log };
+    const deployed = await deployCluster(deps, olga, 'acme-dev', { nodes: 2 });
+    expect((await readCluster(deps, olga, catalog.clusters[0]!)).status).toBe('running');
+    await backend.deploy({ cluster, deploymentId: 'dep-untracked', nodes: 1, version: 'v1' });
+
+    // Act
+    const swept = await sweepClusters(deps, { caller: systemCaller('scheduler'), requestId: 'janitor', log });
+
+    // Assert
+    expect(swept).toEqual({ examined: 1, swept: [{ deploymentId: 'dep-untracked', cluster: 'acme-dev' }] });
+    expect((await instancesOf('dep-untracked')).map((i) => i.State?.Name)).toEqual(['terminated']);
+    expect((await instancesOf(deployed.deployment_id ?? '')).map((i) => i.State?.Name)).toEqual(['running', 'running']);
+    expect((await clusterTrail(deps, 'acme-dev', 1)).items[0]).toMatchObject({ action: 'swept', details: { deployment_id: 'dep-untracked' } });
+    dynamo.destroy();
   });
 });
