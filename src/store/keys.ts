@@ -45,6 +45,9 @@ export const publishedKeysKey: Key = { pk: 'keys', sk: 'jwks' };
 /** The local backend's record of one deployment's node processes. */
 export const localDeploymentKey = (deploymentId: string): Key => ({ pk: `localdeploy#${deploymentId}`, sk: 'nodes' });
 
+/** The EC2 backend's instance → cluster map: written at launch, read by drift events, removed at `terminated`. */
+export const instanceOwnerKey = (instanceId: string): Key => ({ pk: `instance#${instanceId}`, sk: 'owner' });
+
 // workspaces
 /** Workspace lists and the claim that makes a workspace name unique (created if absent, removed on delete). */
 export const workspaceKeys = {
