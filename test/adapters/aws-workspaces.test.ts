@@ -41,7 +41,7 @@ describe('ECS workspace backend', () => {
     owner: 'github:olga',
     expiresAt: '2026-11-25T12:00:00.000Z',
     versions: { pachd: '2.6.1', console: '2.5.2-1', notebooks: '0.6.4', helm: '2.5.2' },
-    environment: { PACHD_LOGLEVEL: 'debug', WORKSPACE_ID: 'ws-0123456789ab' },
+    environment: { PROVISIONER_VALUE_PACHD_LOGLEVEL: 'debug', PROVISIONER_VALUE_WORKSPACE_ID: 'ws-0123456789ab' },
   };
   const tags = [
     { key: 'provisioner:managed', value: 'Provisioner-prod' },
@@ -58,8 +58,8 @@ describe('ECS workspace backend', () => {
     client.on(CreateServiceCommand).resolves({});
     await ecs.create(launch);
     const environment = [
-      { name: 'PACHD_LOGLEVEL', value: 'debug' },
-      { name: 'WORKSPACE_ID', value: 'ws-0123456789ab' },
+      { name: 'PROVISIONER_VALUE_PACHD_LOGLEVEL', value: 'debug' },
+      { name: 'PROVISIONER_VALUE_WORKSPACE_ID', value: 'ws-0123456789ab' },
     ];
     expect(client).toHaveReceivedCommandWith(RegisterTaskDefinitionCommand, {
       family: 'provisioner-workspace-ws-0123456789ab',

@@ -19,9 +19,14 @@ export interface LocalWorkspaceOptions {
   detached: boolean;
 }
 
+/** What a process needs to run at all, taken from the server's environment; nothing else of it (keys, tokens, NODE_OPTIONS). */
+const essentialVariables = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
+const essentialEnvironment = () => Object.fromEntries(essentialVariables.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]])));
+
 /**
  * Catalog workspace backend `{"kind": "local", "command"?}`: one process per workspace on a free
- * port, its environment the workspace's merged values, recorded in the table so status and delete
+ * port, its environment the workspace's values (`PROVISIONER_VALUE_*`), PORT, WORKSPACE_ID and the
+ * essentials (PATH, HOME, TMPDIR, LANG) — never the server's own environment; recorded in the table so status and delete
  * work across restarts (as the local cluster backend does for its nodes).
  */
 export class LocalProcessWorkspaces implements WorkspaceBackend {
@@ -42,7 +47,7 @@ export class LocalProcessWorkspaces implements WorkspaceBackend {
       cwd: projectRoot,
       detached: this.options.detached,
       stdio: ['ignore', output, output],
-      env: { ...process.env, ...launch.environment, PORT: String(port), WORKSPACE_ID: launch.id, WORKSPACE_VARIABLES: JSON.stringify(Object.keys(launch.environment)) },
+      env: { ...essentialEnvironment(), ...launch.environment, PORT: String(port), WORKSPACE_ID: launch.id },
     });
     child.unref();
     if (typeof output === 'number') closeSync(output);

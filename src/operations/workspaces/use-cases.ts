@@ -9,10 +9,8 @@ import {
   decideCreate,
   decideExtend,
   endpointsOf,
-  environmentOf,
   expiresIn,
   isWorkspaceId,
-  mergedValues,
   noticeTime,
   unknownWorkspace,
   visibleWorkspace,
@@ -21,6 +19,7 @@ import {
   type WorkspaceState,
   workspaceStatuses,
   type WorkspaceTimer,
+  workspaceVariables,
 } from '../../domain/workspaces.js';
 import { workspaceValue } from '../../domain/catalog/workspaces.js';
 import type { Page, Scheduler, Store, WorkspaceBackend } from '../../ports.js';
@@ -185,7 +184,7 @@ export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request
 /** What the backend starts: the versions and the merged values of a recorded workspace. */
 function launchOf(catalog: Catalog, state: WorkspaceState) {
   const full = { id: state.id, name: state.name ?? state.id, owner: state.owner ?? '', expires_at: state.expires_at ?? '', versions: state.versions ?? {}, values: state.values ?? {} };
-  return { id: full.id, name: full.name, owner: full.owner, expiresAt: full.expires_at, versions: full.versions, environment: environmentOf(mergedValues(catalog.workspaces, full)) };
+  return { id: full.id, name: full.name, owner: full.owner, expiresAt: full.expires_at, versions: full.versions, environment: workspaceVariables(catalog.workspaces, full) };
 }
 
 /** A name is unique while its workspace exists: a conditional claim item, since there is no transaction. */
