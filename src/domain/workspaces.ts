@@ -224,6 +224,14 @@ export function decideExtend(state: WorkspaceState, expiry: string, catalog: Wor
   return expiryTime(expiry, new Date(state.created_at ?? now.toISOString()), now, catalog);
 }
 
+/** EventBridge Scheduler fires up to 60 s early: a timer firing this close before its time is due. */
+export const earlyFiringMs = 90_000;
+
+/** Whether a timed action for `at` is due now, allowing for an early firing. */
+export function timerDue(at: string | undefined, now: Date): boolean {
+  return at === undefined || now.getTime() >= Date.parse(at) - earlyFiringMs;
+}
+
 /** When the `workspace.expiring` notice is due; undefined when the expiry is already that close. */
 export function noticeTime(expiresAt: Date, now: Date, rules: WorkspaceRules): Date | undefined {
   const at = expiresAt.getTime() - rules.noticeMs;

@@ -18,6 +18,7 @@ import {
   workspaceRules,
   type WorkspaceState,
   workspaceStatuses,
+  timerDue,
   type WorkspaceTimer,
   workspaceVariables,
 } from '../../domain/workspaces.js';
@@ -264,12 +265,16 @@ export async function deleteWorkspace(deps: WorkspaceDeps, actor: Actor, id: str
   return remove(deps, workspaces, actor, await loadVisible(workspaces, actor, id));
 }
 
-/** Deleting and deleted stay so; anything else starts the deletion: timers off, name released, backend told. */
-async function remove(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, loaded: WorkspaceState): Promise<WorkspaceState> {
+/**
+ * Deleting and deleted stay so; anything else starts the deletion: timers off, name released, backend told.
+ * `still`: a timed deletion's condition, decided again on every state the write meets (a PATCH that
+ * won the race moved the expiry: the old timer then does nothing).
+ */
+async function remove(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, loaded: WorkspaceState, still: (state: WorkspaceState) => boolean = () => true): Promise<WorkspaceState> {
   return workspaces.update<WorkspaceState>(
     loaded.id,
     async (state) => {
-      if (state.status === 'deleting' || state.status === 'deleted' || state.version === 0) return { done: state };
+      if (state.status === 'deleting' || state.status === 'deleted' || state.version === 0 || !still(state)) return { done: state };
       const set: WorkspaceChange = { status: 'deleting', deadline: undefined, expire_id: undefined, notice_id: undefined, cleanup_id: undefined };
       return {
         from: state,
@@ -353,15 +358,17 @@ export async function workspaceTimer(deps: WorkspaceDeps, actor: Actor, input: T
     return 'noticed';
   }
   if (input.timer === 'expire') {
-    // Belt and braces: an expiry moved later is recorded before its old schedule is removed.
-    if (state.expires_at !== undefined && deps.clock.now().getTime() < Date.parse(state.expires_at)) return 'stale';
-    return (await remove(deps, workspaces, actor, state)).status;
+    // Decided again on whatever state the write meets: an extension that won records a new expiry and schedule.
+    const expiring = (current: WorkspaceState) => current.expire_id === input.schedule_id && timerDue(current.expires_at, deps.clock.now());
+    if (!expiring(state)) return 'stale';
+    const after = await remove(deps, workspaces, actor, state, expiring);
+    return after.status === 'deleting' || after.status === 'deleted' ? after.status : 'stale';
   }
   // Past its deadline a creating workspace becomes ready or failed; a refresh that lost a race (to an extend, say) reads again.
   let current = state;
   for (let attempt = 0; attempt < 3 && current.status === 'creating'; attempt++) current = await refresh(deps, workspaces, actor, current, false);
   if (current.status !== 'failed') return current.status;
-  return (await remove(deps, workspaces, actor, current)).status;
+  return (await remove(deps, workspaces, actor, current, (latest) => latest.status === 'failed' && latest.cleanup_id === input.schedule_id)).status;
 }
 
 /** The audit trail of a workspace the caller may see, newest first. */
