@@ -224,6 +224,20 @@ export function decideExtend(state: WorkspaceState, expiry: string, catalog: Wor
   return expiryTime(expiry, new Date(state.created_at ?? now.toISOString()), now, catalog);
 }
 
+/** The workspaces a caller of `caller`'s level may have at once; undefined: no limit. */
+export function workspaceLimit(catalog: WorkspacesCatalog, caller: Caller): number | undefined {
+  return catalog.limits[caller.level]?.count;
+}
+
+export function workspaceLimitReached(max: number): ProvisionerError {
+  return new ProvisionerError('limit_exceeded', `You have ${max} workspaces, the most your level may have at once; delete one first.`, { limit: 'workspaces.limits.count', max });
+}
+
+/** The statuses in which a workspace holds one of its owner's slots: until its backend has nothing left. */
+export function holdsSlot(state: WorkspaceState, owner: string): boolean {
+  return state.version > 0 && state.owner === owner && state.status !== 'deleted';
+}
+
 /** EventBridge Scheduler fires up to 60 s early: a timer firing this close before its time is due. */
 export const earlyFiringMs = 90_000;
 

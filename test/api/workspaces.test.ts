@@ -31,7 +31,7 @@ beforeAll(async () => {
       PROVISIONER_GITHUB_API_URL: github.url,
       PROVISIONER_CATALOG: writeCatalog({
         ...testCatalog,
-        workspaces: { template: { values: { 'pachd.logLevel': 'info', 'console.theme': 'light' }, controlled: ['auth'] } },
+        workspaces: { limits: { org_member: { count: 1000 } }, template: { values: { 'pachd.logLevel': 'info', 'console.theme': 'light' }, controlled: ['auth'] } },
       }),
     },
   });
