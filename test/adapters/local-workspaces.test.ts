@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
 import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
 import { LocalProcessWorkspaces } from '../../src/adapters/local/process-workspaces.js';
+import { alive, type ProcessRecord } from '../../src/adapters/local/processes.js';
+import { workspaceKeys } from '../../src/store/keys.js';
 import { startTestStore } from '../support/dynamo.js';
 import { until } from '../support/api-process.js';
 
@@ -37,5 +39,19 @@ describe('local workspace processes', () => {
       delete process.env.PROVISIONER_TEST_SERVER_SECRET;
       await workspaces.delete('ws-00000000e0e0');
     }
+  });
+
+  it('delete stops a process whose start a crash kept from being recorded (issue 24.7): every process is tagged with its workspace', async () => {
+    const idle = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
+    const workspaces = new LocalProcessWorkspaces(store, { command: idle, detached: true });
+    const id = 'ws-00000000c0c0';
+    await workspaces.create({ id, name: 'crash', owner: 'github:olga', expiresAt: '', versions: {}, environment: {} });
+    const record = (await store.get(workspaceKeys.localProcess(id)))?.process as ProcessRecord;
+    expect(alive(record)).toBe(true);
+    // The crash: the process runs, its record was never written.
+    await store.remove(workspaceKeys.localProcess(id));
+    expect((await workspaces.status(id)).state).toBe('gone');
+    await workspaces.delete(id);
+    await until('the untracked process stopped', async () => alive(record), (running) => !running);
   });
 });
