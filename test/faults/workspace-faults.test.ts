@@ -274,3 +274,11 @@ describe('crash leftovers converge (issue 24.7)', () => {
     }, 120_000);
   });
 });
+
+describe('the catalog\'s template values (issue 24.1)', () => {
+  it('refuses keys that become the same variable', () => {
+    const parse = (values: Record<string, string>) => () => parseCatalog(JSON.stringify({ ...testCatalog, workspaces: { template: { values } } }), 'catalog');
+    expect(parse({ 'pachd.logLevel': 'info', 'PACHD.LOGLEVEL': 'debug' })).toThrow(/differ by more than case/);
+    expect(parse({ 'pachd.logLevel': 'info', 'console.theme': 'light' })).not.toThrow();
+  });
+});

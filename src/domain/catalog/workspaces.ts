@@ -59,7 +59,13 @@ const defaultEndpoints = {
 const template = once(() => z.strictObject({
   components: z.prefault(z.record(z.string().check(z.regex(/^[a-z][a-z0-9]{0,30}$/, 'must be a component name')), component()), defaultComponents),
   /** Values every workspace gets unless its request overrides them. */
-  values: z._default(z.record(valueKey(), workspaceValue()), {}),
+  values: z._default(
+    z.record(valueKey(), workspaceValue()).check(
+      // Each key becomes one upper-cased variable (`PROVISIONER_VALUE_PACHD_LOGLEVEL`): keys differing only by case would be one.
+      z.refine((values) => new Set(Object.keys(values).map((key) => key.toUpperCase())).size === Object.keys(values).length, { message: 'keys must differ by more than case' }),
+    ),
+    {},
+  ),
   /** Keys (and everything under them) that requests may not set: the operator's, besides Provisioner's own. */
   controlled: z._default(z.array(valueKey()), []),
   /** What `endpoints` shows once ready; `{host}`, `{port}`, `{id}` and `{name}` are filled in. */
