@@ -56,9 +56,3 @@ export const scheduleTargetNames = Object.keys(scheduleTargets) as ScheduleTarge
 export function targetArnVariable(target: ScheduleTarget): string {
   return `PROVISIONER_TARGET_${target.toUpperCase().replace(/-/g, '_')}_ARN`;
 }
-
-/**
- * EventBridge Scheduler invokes a target with 60-second precision, possibly before the schedule's
- * time: a target treats a firing this close before its time as due, never dropping it.
- */
-export const earlyFiringMs = 90_000;

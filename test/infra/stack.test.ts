@@ -320,8 +320,8 @@ describe('ProvisionerStack access table', () => {
     const ec2 = { read: ['ec2:DescribeInstances'], manage: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], launch: ['ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags'] };
     const workspaces = {
       read: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks'],
-      manage: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource'],
-      launch: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:CreateService', 'ecs:RegisterTaskDefinition'],
+      manage: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'],
+      launch: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition', 'ecs:CreateService', 'ecs:RegisterTaskDefinition'],
     };
     // With the example catalog's dedicated launch template.
     const workbenchRead = ['ecs:ListTasks', 'ecs:DescribeTasks', 'ec2:DescribeInstances'];
@@ -602,6 +602,11 @@ describe('ProvisionerStack workspaces', () => {
     for (const statement of ecsStatements) {
       if ([statement.Action].flat().includes('ecs:RegisterTaskDefinition')) {
         expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } });
+        continue;
+      }
+      // Neither has resource-level permissions (a deleted workspace's task definitions are deregistered).
+      if ([statement.Action].flat().includes('ecs:DeregisterTaskDefinition')) {
+        expect([[statement.Action].flat(), statement.Resource]).toEqual([['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'], '*']);
         continue;
       }
       expect(JSON.stringify(statement.Resource)).toMatch(/WorkspacesCluster|task-definition\/provisioner-workspace-/);

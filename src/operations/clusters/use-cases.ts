@@ -21,7 +21,7 @@ import { systemCaller } from '../../domain/levels.js';
 import type { ClusterCompute, MachineOwners, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType, type Step } from '../../store/entity.js';
 import { deploymentSlotsKey } from '../../store/keys.js';
-import { earlyFiringMs } from '../../scheduling/targets.js';
+import { earlyFiringMs } from '../../domain/clock.js';
 import { once } from '../../once.js';
 import * as z from '../../zod.js';
 
