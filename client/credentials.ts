@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Call, createCall } from './call.js';
+import { writePrivateFile } from './private-file.js';
 import type { ClientConfig } from './config.js';
 import { ProvisionerApiError, type Session, sleep } from './session.js';
 import { fileTokenCache } from './token-cache.js';
@@ -127,9 +128,7 @@ export class Credentials {
 
   private save(result: LoginResult): LoginResult {
     this.current = { url: this.config.url, token: result.token, expires_at: result.expires_at };
-    mkdirSync(this.config.cacheDir, { recursive: true, mode: 0o700 });
-    writeFileSync(this.cacheFile, JSON.stringify(this.current), { mode: 0o600 });
-    chmodSync(this.cacheFile, 0o600);
+    writePrivateFile(this.cacheFile, JSON.stringify(this.current));
     return result;
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writePrivateFile } from './private-file.js';
 import { join } from 'node:path';
 import type { ClusterToken } from './types.js';
 
@@ -33,9 +34,7 @@ export function fileTokenCache(dir: string, now: () => number = Date.now): Clust
     }
   };
   const write = (tokens: Record<string, ClusterToken>) => {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, JSON.stringify(tokens), { mode: 0o600 });
-    chmodSync(file, 0o600);
+    writePrivateFile(file, JSON.stringify(tokens));
   };
   return {
     get: (key) => read()[key],

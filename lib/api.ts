@@ -19,7 +19,17 @@ export interface ApiProps {
   environment: Record<string, string>;
   /** The token issuer; default: the API's own endpoint. */
   issuer?: string;
+  /** The stage's steady request rate across all callers, per second (default `defaultThrottle.rate`). */
+  throttleRate?: number;
+  /** The stage's burst (default `defaultThrottle.burst`). */
+  throttleBurst?: number;
 }
+
+/**
+ * The stage's limits across all callers: a ceiling on what a flood costs (Lambda concurrency, table
+ * writes) before the per-caller limits of the catalog, which are counted inside the functions.
+ */
+export const defaultThrottle = { rate: 100, burst: 200 };
 
 /**
  * The HTTP API: one route and one function per entry of the route table, and a `$default` fallback.
@@ -62,6 +72,10 @@ export class Api extends Construct {
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
     const stage = this.httpApi.defaultStage?.node.defaultChild as CfnStage;
+    stage.defaultRouteSettings = {
+      throttlingRateLimit: props.throttleRate ?? defaultThrottle.rate,
+      throttlingBurstLimit: props.throttleBurst ?? defaultThrottle.burst,
+    };
     stage.accessLogSettings = {
       destinationArn: accessLogs.logGroupArn,
       format: JSON.stringify({

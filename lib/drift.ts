@@ -1,13 +1,15 @@
 import { Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import { lostStates } from '../src/operations/clusters/instance-events.js';
+import type { DeadLetters } from './dead-letters.js';
 import { ProvisionerFunction } from './provisioner-function.js';
 
 export interface DriftProps {
   catalogPath: string;
   /** What every function gets (table, settings). */
   environment: Record<string, string>;
+  /** Where an event that cannot be delivered, or whose function keeps failing, ends up. */
+  deadLetters: DeadLetters;
 }
 
 /**
@@ -26,7 +28,8 @@ export class Drift extends Construct {
     this.rule = new Rule(this, 'InstanceStateChanges', {
       description: 'EC2 instances stopping or terminating: Provisioner marks their cluster degraded',
       eventPattern: { source: ['aws.ec2'], detailType: ['EC2 Instance State-change Notification'], detail: { state: [...lostStates] } },
-      targets: [new LambdaFunction(this.instanceState, { retryAttempts: 8 })],
+      targets: [props.deadLetters.ruleTarget(this.instanceState, { retryAttempts: 8 })],
     });
+    props.deadLetters.receiveFailures(this.instanceState);
   }
 }

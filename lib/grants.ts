@@ -18,6 +18,8 @@ export interface AccessResources {
   schedules: Schedules;
   /** The SSM parameter names (with `*` for the version) the catalog's EC2 clusters take their AMI from. */
   amiParameters: string[];
+  /** The IAM role names (with their paths) of the instance profiles the catalog's launch templates name. */
+  instanceRoles: string[];
 }
 
 /** Gives a function exactly what its `operationAccess` entry says, field by field, and nothing else. */
@@ -31,7 +33,7 @@ export function grantAccess(fn: ProvisionerFunction, access: OperationAccess, re
     if ('creates' in access.schedules) resources.schedules.grantCreate(fn, access.schedules.creates);
     else resources.schedules.grantDelete(fn);
   }
-  if (access.ec2) grantEc2(fn, access.ec2, resources.amiParameters);
+  if (access.ec2) grantEc2(fn, access.ec2, resources);
 }
 
 /**
@@ -59,9 +61,14 @@ export function grantTable(table: Table, grantee: IGrantable, actions: TableActi
 
 /**
  * EC2 by level: describe (no resource-level permissions exist); `manage` also terminates only
- * instances tagged as this stack's; `launch` also runs instances and volumes that must carry that tag.
+ * instances tagged as this stack's; `launch` also runs instances and volumes that must carry that
+ * tag, resolving only the catalog's AMI parameters and passing only its instance roles.
  */
-export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAccess['ec2']>, amiParameters: string[] = []): void {
+export function grantEc2(
+  fn: ProvisionerFunction,
+  level: NonNullable<OperationAccess['ec2']>,
+  { amiParameters, instanceRoles }: Pick<AccessResources, 'amiParameters' | 'instanceRoles'>,
+): void {
   const stack = Stack.of(fn);
   const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;
   const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
@@ -109,6 +116,16 @@ export function grantEc2(fn: ProvisionerFunction, level: NonNullable<OperationAc
       fn.role,
       amiParameters.filter((name) => name.includes('*')).map((name) => `Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${name}`),
       'The AMI parameter of each version a deploy may ask for, as the catalog names them.',
+    );
+  }
+  if (instanceRoles.length > 0) {
+    // A launch template's instance profile hands its role to the instances: EC2 checks the launcher may pass it.
+    policy(
+      new PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: instanceRoles.map((name) => `arn:${stack.partition}:iam::${stack.account}:role/${name}`),
+        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }),
     );
   }
   acknowledgeWildcards(

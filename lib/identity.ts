@@ -1,16 +1,18 @@
 import { Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Trigger } from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
+import type { DeadLetters } from './dead-letters.js';
 import { grantTable } from './grants.js';
 import { ProvisionerFunction } from './provisioner-function.js';
 
 export interface IdentityProps {
   table: Table;
   catalogPath: string;
+  /** Where a rotation that cannot be delivered, or keeps failing, ends up. */
+  deadLetters: DeadLetters;
 }
 
 /**
@@ -47,7 +49,8 @@ export class Identity extends Construct {
     new Rule(this, 'MonthlyRotation', {
       description: 'Rotate the Provisioner signing keys',
       schedule: Schedule.rate(Duration.days(30)),
-      targets: [new LambdaFunction(this.rotateKeys, { event: RuleTargetInput.fromObject({ action: 'rotate' }) })],
+      targets: [props.deadLetters.ruleTarget(this.rotateKeys, { event: RuleTargetInput.fromObject({ action: 'rotate' }) })],
     });
+    props.deadLetters.receiveFailures(this.rotateKeys);
   }
 }

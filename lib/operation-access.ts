@@ -86,9 +86,9 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  // Drift: reads an instance's tags, records degraded (state and event in one write, an archived chunk now and then).
-  'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem'], ec2: 'read' },
+  janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage', workspaces: 'manage' },
+  // Drift: reads the instance map, confirms a loss with EC2, records degraded (state and event in one write, an archived chunk now and then), forgets a terminated instance.
+  'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem', 'DeleteItem'], ec2: 'read' },
   // workspaces: creating and reading may fail a workspace and move its cleanup schedule; deleting releases the name claim.
   'workspace-create': { table: workspaceState, schedules: { creates: ['workspace-timer'] }, workspaces: 'launch' },
   'workspace-list': { table: ['GetItem', 'UpdateItem', 'Query'] },

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Catalog, parseCatalog } from '../src/domain/catalog.js';
 import { Api } from './api.js';
+import { DeadLetters } from './dead-letters.js';
 import { Drift } from './drift.js';
 import { grantAccess } from './grants.js';
 import { Identity } from './identity.js';
@@ -33,6 +34,12 @@ export interface ProvisionerSettings {
   oidcAudience?: string;
   userTokenTtl?: string;
   clusterTokenTtl?: string;
+  /** The API stage's request rate across all callers, per second (default 100). */
+  apiThrottleRate?: number;
+  /** The API stage's burst across all callers (default 200). */
+  apiThrottleBurst?: number;
+  /** An SNS topic the dead-letter alarm notifies (default: none; the alarm shows in CloudWatch only). */
+  alarmTopicArn?: string;
 }
 
 const exampleCatalog = fileURLToPath(new URL('../catalog/example.json', import.meta.url));
@@ -40,6 +47,11 @@ const exampleCatalog = fileURLToPath(new URL('../catalog/example.json', import.m
 /** The SSM parameters EC2 clusters take their AMI from (`{version}` as any name): the only ones a launch may resolve. */
 function amiParameters(catalog: Catalog): string[] {
   return catalog.clusters.flatMap((c) => (c.backend.kind === 'ec2' && c.backend.version?.kind === 'ami_parameter' ? [c.backend.version.name.replace('{version}', '*')] : []));
+}
+
+/** The IAM roles of the instance profiles the catalog's launch templates name: the only roles a launch may pass. */
+function instanceRoles(catalog: Catalog): string[] {
+  return [...new Set(catalog.clusters.flatMap((c) => (c.backend.kind === 'ec2' ? (c.backend.instance_roles ?? []) : [])))];
 }
 
 /** Provisioner: the stateful table and keys, the stateless API on top of them, and its timed actions. */
@@ -60,7 +72,8 @@ export class ProvisionerStack extends Stack {
     const catalog = parseCatalog(readFileSync(catalogPath, 'utf8'), catalogPath);
 
     this.state = new State(this, 'State');
-    this.identity = new Identity(this, 'Identity', { table: this.state.table, catalogPath });
+    const deadLetters = new DeadLetters(this, 'DeadLetters', { alarmTopicArn: settings.alarmTopicArn });
+    this.identity = new Identity(this, 'Identity', { table: this.state.table, catalogPath, deadLetters });
     const environment: Record<string, string> = {};
     if (settings.githubApiUrl) environment.PROVISIONER_GITHUB_API_URL = settings.githubApiUrl;
     if (settings.githubUrl) environment.PROVISIONER_GITHUB_URL = settings.githubUrl;
@@ -69,12 +82,19 @@ export class ProvisionerStack extends Stack {
     if (settings.oidcAudience) environment.PROVISIONER_OIDC_AUDIENCE = settings.oidcAudience;
     if (settings.userTokenTtl) environment.PROVISIONER_USER_TOKEN_TTL = settings.userTokenTtl;
     if (settings.clusterTokenTtl) environment.PROVISIONER_CLUSTER_TOKEN_TTL = settings.clusterTokenTtl;
-    this.api = new Api(this, 'Api', { table: this.state.table, catalogPath, environment, issuer: settings.issuer });
-    this.schedules = new Schedules(this, 'Schedules', { functions: this.api.functions, catalogPath, environment: this.api.environment });
-    this.drift = new Drift(this, 'Drift', { catalogPath, environment: this.api.environment });
+    this.api = new Api(this, 'Api', {
+      table: this.state.table,
+      catalogPath,
+      environment,
+      issuer: settings.issuer,
+      throttleRate: settings.apiThrottleRate,
+      throttleBurst: settings.apiThrottleBurst,
+    });
+    this.schedules = new Schedules(this, 'Schedules', { functions: this.api.functions, catalogPath, environment: this.api.environment, deadLetters });
+    this.drift = new Drift(this, 'Drift', { catalogPath, environment: this.api.environment, deadLetters });
     // Every function's access, from the one table, once every resource it may name exists.
     const functions = new Map<FunctionName, ProvisionerFunction>([...this.api.functions, ...this.schedules.functions, ['instance-state', this.drift.instanceState]]);
-    const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules, amiParameters: amiParameters(catalog) };
+    const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules, amiParameters: amiParameters(catalog), instanceRoles: instanceRoles(catalog) };
     for (const [name, fn] of functions) grantAccess(fn, operationAccess[name], resources);
     // workspaces
     const workspaces = new Workspaces(this, 'Workspaces', { catalog });
@@ -92,6 +112,8 @@ export class ProvisionerStack extends Stack {
     const logExpiryDays = catalog.runs?.log_expiry_days ?? 90;
     this.runs = new Runs(this, 'Runs', { table: this.state.table, schedules: this.schedules, catalogPath, environment: this.api.environment, logExpiryDays });
     for (const [name, fn] of functions) this.runs.grant(fn, operationAccess[name].runs);
+    // S3 invokes the run completion asynchronously: a completion that keeps failing leaves its event in the queue.
+    deadLetters.receiveFailures(this.runs.completed);
     new CfnOutput(this, 'RunLogBucket', { value: this.runs.bucket.bucketName, description: 'Where run logs and results are kept (runs/<id>/)' });
   }
 }

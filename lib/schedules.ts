@@ -4,6 +4,7 @@ import { CfnSchedule, ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { type Operation, routes } from '../src/api/routes.js';
 import { type ScheduleTarget, scheduleTargetNames, scheduleTargets, targetArnVariable } from '../src/scheduling/targets.js';
+import { type DeadLetters, deliveryRetries } from './dead-letters.js';
 import { acknowledgeWildcards } from './grants.js';
 import type { TargetOnlyFunction } from './operation-access.js';
 import { ProvisionerFunction } from './provisioner-function.js';
@@ -14,12 +15,15 @@ export interface SchedulesProps {
   catalogPath: string;
   /** Settings every function gets, for the target-only functions made here. */
   environment: Record<string, string>;
+  /** Where a firing that cannot be delivered, or whose function keeps failing, ends up. */
+  deadLetters: DeadLetters;
 }
 
 /**
  * Timed actions, built from the schedule-target table: the schedule group, the role EventBridge
- * Scheduler assumes (allowed to invoke only the targets' functions), and a function for each target
- * whose lambda is not a route. Functions are given schedules with `grantCreate`/`grantDelete`.
+ * Scheduler assumes (allowed to invoke only the targets' functions and to dead-letter a firing), and
+ * a function for each target whose lambda is not a route. Functions are given schedules with
+ * `grantCreate`/`grantDelete`.
  */
 export class Schedules extends Construct {
   readonly scheduleGroup: ScheduleGroup;
@@ -27,10 +31,12 @@ export class Schedules extends Construct {
   /** The functions made here, for targets whose lambda is not a route. */
   readonly functions = new Map<TargetOnlyFunction, ProvisionerFunction>();
   private readonly targets: Record<ScheduleTarget, ProvisionerFunction>;
+  private readonly deadLetters: DeadLetters;
 
   constructor(scope: Construct, id: string, props: SchedulesProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    this.deadLetters = props.deadLetters;
     this.scheduleGroup = new ScheduleGroup(this, 'Group', {});
     this.schedulerRole = new Role(this, 'SchedulerRole', {
       description: 'Assumed by EventBridge Scheduler to run the Provisioner schedule targets',
@@ -43,7 +49,12 @@ export class Schedules extends Construct {
     };
     this.targets = Object.fromEntries(scheduleTargetNames.map((target) => [target, runs(target)])) as Record<ScheduleTarget, ProvisionerFunction>;
     const invoked = new Set(Object.values(this.targets));
-    for (const fn of invoked) fn.grantInvoke(this.schedulerRole);
+    for (const fn of invoked) {
+      fn.grantInvoke(this.schedulerRole);
+      // The Scheduler invokes asynchronously: a function that keeps failing leaves its event in the queue.
+      props.deadLetters.receiveFailures(fn);
+    }
+    props.deadLetters.grantSend(this.schedulerRole);
     // Standing schedules (the janitor's hourly sweep) are made here, from the table's `every`.
     for (const target of scheduleTargetNames) {
       const entry = scheduleTargets[target];
@@ -52,7 +63,13 @@ export class Schedules extends Construct {
         groupName: this.scheduleGroup.scheduleGroupName,
         scheduleExpression: entry.every,
         flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 15 },
-        target: { arn: this.targets[target].functionArn, roleArn: this.schedulerRole.roleArn, input: '{}', retryPolicy: { maximumRetryAttempts: 2 } },
+        target: {
+          arn: this.targets[target].functionArn,
+          roleArn: this.schedulerRole.roleArn,
+          input: '{}',
+          retryPolicy: { maximumRetryAttempts: deliveryRetries.attempts, maximumEventAgeInSeconds: deliveryRetries.maxAge.toSeconds() },
+          deadLetterConfig: { arn: props.deadLetters.queue.queueArn },
+        },
       });
     }
     acknowledgeWildcards(
@@ -108,6 +125,7 @@ export class Schedules extends Construct {
     const stack = Stack.of(this);
     fn.addEnvironment('PROVISIONER_SCHEDULE_GROUP', this.scheduleGroup.scheduleGroupName);
     fn.addEnvironment('PROVISIONER_SCHEDULER_ROLE_ARN', this.schedulerRole.roleArn);
+    fn.addEnvironment('PROVISIONER_DEAD_LETTER_ARN', this.deadLetters.queue.queueArn);
     const schedules = `arn:${stack.partition}:scheduler:${stack.region}:${stack.account}:schedule/${this.scheduleGroup.scheduleGroupName}/*`;
     fn.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [schedules] }));
     acknowledgeWildcards(

@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/a
 import { Construct } from 'constructs';
 import { tableSchema } from '../src/store/table.js';
 
-/** The stateful part: the single table, built from the one schema definition and kept on stack deletion. */
+/** The stateful part: the single table, built from the one schema definition kept on stack deletion and protected from deletion, with point-in-time recovery. */
 export class State extends Construct {
   readonly table: Table;
 
@@ -16,6 +16,8 @@ export class State extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: tableSchema.ttlAttribute,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Retained on stack deletion, and refused a direct DeleteTable too: it holds every cluster's state and trail.
+      deletionProtection: true,
     });
     for (const index of tableSchema.indexes) {
       this.table.addGlobalSecondaryIndex({

@@ -41,12 +41,14 @@ export class Workspaces extends Construct {
     const findings = [`Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<${stack.getLogicalId(this.cluster)}>/workspace-*`, ...['container-instance', 'task'].map((type) => `Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:${type}/<${stack.getLogicalId(this.cluster)}>/*`)];
     if (level !== 'read') {
       policy(new PolicyStatement({ actions: ['ecs:DeleteService', 'ecs:TagResource'], resources: [services], conditions: { StringEquals: { [`aws:ResourceTag/${workspaceTags.managed}`]: managed } } }));
+      // A deleted workspace's task definitions are deregistered; neither action has resource-level permissions.
+      policy(new PolicyStatement({ actions: ['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'], resources: ['*'] }));
+      findings.push('Resource::*');
     }
     if (level === 'launch') {
       policy(new PolicyStatement({ actions: ['ecs:CreateService'], resources: [services], conditions: { StringEquals: { [`aws:RequestTag/${workspaceTags.managed}`]: managed } } }));
       // RegisterTaskDefinition has no resource-level permissions: the request must carry this stack's tag.
       policy(new PolicyStatement({ actions: ['ecs:RegisterTaskDefinition'], resources: ['*'], conditions: { StringEquals: { [`aws:RequestTag/${workspaceTags.managed}`]: managed } } }));
-      findings.push('Resource::*');
       policy(
         new PolicyStatement({
           actions: ['ecs:TagResource'],

@@ -28,6 +28,7 @@ interface Json {
   items?: Json;
   enum?: unknown[];
   anyOf?: Json[];
+  allOf?: Json[];
   format?: string;
   pattern?: string;
   minimum?: number;
@@ -192,6 +193,8 @@ function fields(where: string, schema: z.ZodMiniType | undefined): string[] {
 function typeOf(p: Json): string {
   if (p.enum) return `one of ${p.enum.map((v) => `\`${v}\``).join(', ')}`;
   if (p.anyOf) return p.anyOf.map(typeOf).join(' or ');
+  // A schema with a check JSON Schema cannot say (an `{}` part) reads as its other parts.
+  if (p.allOf) return p.allOf.filter((part) => Object.keys(part).length > 0).map(typeOf).join(' and ');
   const parts = [Array.isArray(p.type) ? p.type.join(' or ') : String(p.type ?? 'any')];
   if (p.format) parts.push(p.format);
   else if (typeof p.pattern === 'string' && p.pattern.length <= 60) parts.push(`matching \`${p.pattern}\``);

@@ -1,16 +1,16 @@
 /**
  * The local stand-in for a workspace (what the ECS service runs in AWS): an HTTP server on $PORT
- * that answers every path with the workspace it is and the environment Provisioner gave it, so a
+ * that answers every path with the workspace it is and the values Provisioner gave it, so a
  * developer can see the merged values. `npm start` runs one per workspace.
  */
 import { createServer } from 'node:http';
 
 const port = Number(process.env.PORT ?? 0);
-// Only the variables Provisioner set from the workspace's values (WORKSPACE_VARIABLES names them), never the rest of the environment.
-const names = JSON.parse(process.env.WORKSPACE_VARIABLES ?? '[]') as string[];
-const environment = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+// Values arrive only as PROVISIONER_VALUE_<KEY> (`pachd.logLevel` → PROVISIONER_VALUE_PACHD_LOGLEVEL); nothing else of the environment is shown.
+const prefix = 'PROVISIONER_VALUE_';
+const values = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith(prefix)));
 
 createServer((request, response) => {
   response.writeHead(200, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ workspace: process.env.WORKSPACE_ID, path: request.url, environment }));
+  response.end(JSON.stringify({ workspace: process.env.WORKSPACE_ID, path: request.url, values }));
 }).listen(port, '127.0.0.1');

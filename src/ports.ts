@@ -207,7 +207,7 @@ export interface SweptDeployment {
   deploymentId: string;
 }
 
-/** Which deployment a machine belongs to, from its tags: drift events name only the machine. */
+/** Which deployment a machine belongs to: drift events name only the machine. */
 export interface MachineOwners {
   ownerOf(machineId: string): Promise<{ cluster: string; deploymentId: string } | undefined>;
   /**
@@ -216,6 +216,8 @@ export interface MachineOwners {
    * checked against what runs before it degrades anything.
    */
   lost(deployment: Deployment & { nodes: number }): Promise<string | undefined>;
+  /** Forgets a machine that is gone for good (its last event came): its owner is never asked again. */
+  forget(machineId: string): Promise<void>;
 }
 
 /** The machines of a cluster: EC2 instances in AWS, local processes on this machine. */

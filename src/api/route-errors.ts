@@ -21,7 +21,7 @@ const operationErrors = {
   'cancel-destroy': ['cluster_not_found', 'forbidden', 'cluster_not_deployed', 'schedule_locked'],
   destroy: ['cluster_not_found', 'forbidden', 'backend_unavailable'],
   'cluster-events': ['cluster_not_found'],
-  'workspace-create': ['name_taken', 'backend_unavailable'],
+  'workspace-create': ['name_taken', 'backend_unavailable', 'limit_exceeded'],
   'workspace-list': [],
   'workspace-get': ['workspace_not_found'],
   'workspace-expired': ['workspace_not_found'],

@@ -8,7 +8,7 @@ import { once } from '../once.js';
 import * as z from '../zod.js';
 // workspaces
 import { valueKeyPattern, valueKeyRule, versionPattern, versionRule, workspaceValue } from '../domain/catalog/workspaces.js';
-import { workspaceIdPattern, workspaceStatuses } from '../domain/workspaces.js';
+import { expiryAt, expiryRule, workspaceIdPattern, workspaceStatuses } from '../domain/workspaces.js';
 // workbenches
 import { workbenchStatuses } from '../domain/workbenches.js';
 
@@ -138,14 +138,17 @@ export const clusterEvent = once(() => z.object({
 export const workspaceStatus = once(() => z.enum(workspaceStatuses));
 export const workspaceParams = once(() => z.object({ id: z.string().check(z.regex(workspaceIdPattern, 'must be a workspace id (ws- and 12 hex digits)')) }));
 /** A duration from now or an ISO 8601 time; the domain checks it is in the future and within the limit. */
-const expiry = once(() => z.string().check(
-  z.refine((text) => durationPattern.test(text) || !Number.isNaN(Date.parse(text)), { message: 'must be a duration such as "36h" or "2d", or an ISO 8601 time' }),
+const expiry = once(() => z.string().check(z.refine((text) => expiryAt(text, new Date()) !== undefined, { message: expiryRule })));
+/** zod's records drop a `__proto__` key without a word: refused before they see it. */
+const workspaceValues = once(() => z.intersection(
+  z.record(z.string().check(z.regex(valueKeyPattern, valueKeyRule)), workspaceValue()),
+  z.custom<unknown>((body) => typeof body !== 'object' || body === null || !Object.hasOwn(body, '__proto__'), { message: '"__proto__" cannot be a key' }),
 ));
 export const createWorkspaceBody = once(() => z.strictObject({
   name: z.optional(z.string().check(z.regex(resourceNamePattern, `must be a DNS label: ${resourceNameRule}`))),
   expiry: z.optional(expiry()),
   versions: z.optional(z.record(z.string().check(z.regex(/^[a-z][a-z0-9]{0,30}$/, 'must be a component name')), z.string().check(z.regex(versionPattern, versionRule)))),
-  values: z.optional(z.record(z.string().check(z.regex(valueKeyPattern, valueKeyRule)), workspaceValue())),
+  values: z.optional(workspaceValues()),
 }));
 export const extendWorkspaceBody = once(() => z.strictObject({ expiry: expiry() }));
 export const workspace = once(() => z.object({

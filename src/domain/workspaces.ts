@@ -100,14 +100,29 @@ const invalid = (field: string, message: string, details?: Record<string, unknow
   new ProvisionerError('invalid_request', `${field} ${message}`, { field, ...details });
 
 /**
+ * An ISO 8601 time with its date, hours, minutes and zone (`2026-12-05T10:00:00Z`, `...+01:00`):
+ * `Date.parse` alone would take `Fri Dec 05 2026` or `12345` as a time.
+ */
+const isoTimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const expiryRule = 'must be a duration such as "36h" or "2d", or an ISO 8601 time such as "2026-12-05T10:00:00Z"';
+
+/** The time an expiry text names, from `now`; undefined for anything but a duration or an ISO 8601 time. */
+export function expiryAt(expiry: string, now: Date): Date | undefined {
+  const ms = parseDuration(expiry);
+  if (ms !== undefined) return new Date(now.getTime() + ms);
+  if (!isoTimePattern.test(expiry)) return undefined;
+  const at = new Date(expiry);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
+/**
  * An expiry: a duration from now (`"36h"`, `"2d"`) or an ISO 8601 time; in the future, and no later
  * than `max_expiry` after the creation (exactly the limit is allowed).
  */
 export function expiryTime(expiry: string, createdAt: Date, now: Date, catalog: WorkspacesCatalog): Date {
   const rules = workspaceRules(catalog);
-  const ms = parseDuration(expiry);
-  const at = ms !== undefined ? new Date(now.getTime() + ms) : new Date(expiry);
-  if (Number.isNaN(at.getTime())) throw invalid('expiry', 'must be a duration such as "36h" or "2d", or an ISO 8601 time.');
+  const at = expiryAt(expiry, now);
+  if (at === undefined) throw invalid('expiry', `${expiryRule}.`);
   if (at.getTime() <= now.getTime()) throw invalid('expiry', 'must be in the future.');
   const latest = createdAt.getTime() + rules.maxExpiryMs;
   if (at.getTime() > latest) {
@@ -124,8 +139,25 @@ export function provisionerKeys(catalog: WorkspacesCatalog): string[] {
   return ['workspace.id', 'workspace.name', 'workspace.owner', 'workspace.expiresAt', ...Object.keys(catalog.template.components).map((c) => `${c}.version`)];
 }
 
-/** Whether two dotted keys touch: equal, or one is under the other. */
-const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+/**
+ * Values reach a workspace only under this prefix (`pachd.logLevel` → `PROVISIONER_VALUE_PACHD_LOGLEVEL`):
+ * a key never names a variable of its own, so none can be `NODE_OPTIONS`, `LD_PRELOAD`, `PATH` or `AWS_*`.
+ */
+export const valueVariablePrefix = 'PROVISIONER_VALUE_';
+
+/** The one variable a values key becomes; keys that map to the same variable are the same key. */
+export function variableOf(key: string): string {
+  return `${valueVariablePrefix}${key.replace(/\./g, '_').toUpperCase()}`;
+}
+
+/** Whether two keys touch once mapped: the same variable, or one under the other (`AUTH.enabled` under `auth`). */
+const overlaps = (a: string, b: string) => {
+  const [x, y] = [variableOf(a), variableOf(b)];
+  return x === y || x.startsWith(`${y}_`) || y.startsWith(`${x}_`);
+};
+
+/** Names of `Object.prototype`'s members: as keys of a plain object they break the store's marshalling and lookups. */
+const reservedKeys = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /** CREATE's spec: name, expiry, versions of known components, overrides of keys requests may set. */
 export function decideCreate(request: CreateRequest, catalog: WorkspacesCatalog, now: Date): CreateDecision {
@@ -142,22 +174,28 @@ export function decideCreate(request: CreateRequest, catalog: WorkspacesCatalog,
     versions[name] = version;
   }
   const controlled = [...provisionerKeys(catalog), ...catalog.template.controlled];
+  const seen = new Map<string, string>();
   for (const key of Object.keys(request.values ?? {})) {
+    if (reservedKeys.has(key)) throw invalid(`values.${key}`, 'is a reserved name; choose another key.', { key });
     const owner = controlled.find((c) => overlaps(key, c));
     if (owner !== undefined) {
       const hint = owner.endsWith('.version') ? ` (set it with versions.${owner.slice(0, -'.version'.length)})` : '';
       throw invalid(`values.${key}`, `cannot be set: ${owner} is controlled by Provisioner${hint}.`, { key, controlled: owner });
     }
+    const other = seen.get(variableOf(key));
+    if (other !== undefined) throw invalid(`values.${key}`, `is the same key as ${other} (keys differ by more than case).`, { key, collides_with: other });
+    seen.set(variableOf(key), key);
   }
   return { ...(request.name !== undefined && { name: request.name }), expiresAt, versions, values: request.values ?? {} };
 }
 
 /**
- * The values a workspace runs with, lowest precedence first: the template's values, then the
- * request's overrides, then Provisioner's own keys (which requests cannot name, so nothing is
- * silently ignored).
+ * The variables a workspace runs with, each a value under `PROVISIONER_VALUE_`, lowest precedence
+ * first: the template's values, then the request's overrides, then Provisioner's own keys (which
+ * requests cannot name, so nothing is silently ignored). Merged by variable, so a request's
+ * `PACHD.LOGLEVEL` overrides the template's `pachd.logLevel`.
  */
-export function mergedValues(catalog: WorkspacesCatalog, state: Required<Pick<WorkspaceState, 'id' | 'name' | 'owner' | 'expires_at' | 'versions'>> & Pick<WorkspaceState, 'values'>) {
+export function workspaceVariables(catalog: WorkspacesCatalog, state: Required<Pick<WorkspaceState, 'id' | 'name' | 'owner' | 'expires_at' | 'versions'>> & Pick<WorkspaceState, 'values'>) {
   const own: Record<string, WorkspaceValue> = {
     'workspace.id': state.id,
     'workspace.name': state.name,
@@ -165,14 +203,11 @@ export function mergedValues(catalog: WorkspacesCatalog, state: Required<Pick<Wo
     'workspace.expiresAt': state.expires_at,
   };
   for (const [component, version] of Object.entries(state.versions)) own[`${component}.version`] = version;
-  return { ...catalog.template.values, ...state.values, ...own };
-}
-
-/** Values as environment variables: `pachd.logLevel` → `PACHD_LOGLEVEL`. */
-export function environmentOf(values: Record<string, WorkspaceValue>): Record<string, string> {
-  const environment: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) environment[key.replace(/\./g, '_').toUpperCase()] = String(value);
-  return environment;
+  const variables: Record<string, string> = {};
+  for (const values of [catalog.template.values, state.values ?? {}, own]) {
+    for (const [key, value] of Object.entries(values)) variables[variableOf(key)] = String(value);
+  }
+  return variables;
 }
 
 /** The catalog's endpoint templates, filled in for a running workspace. */
@@ -188,6 +223,21 @@ export function decideExtend(state: WorkspaceState, expiry: string, catalog: Wor
   }
   return expiryTime(expiry, new Date(state.created_at ?? now.toISOString()), now, catalog);
 }
+
+/** The workspaces a caller of `caller`'s level may have at once; undefined: no limit. */
+export function workspaceLimit(catalog: WorkspacesCatalog, caller: Caller): number | undefined {
+  return catalog.limits[caller.level]?.count;
+}
+
+export function workspaceLimitReached(max: number): ProvisionerError {
+  return new ProvisionerError('limit_exceeded', `You have ${max} workspaces, the most your level may have at once; delete one first.`, { limit: 'workspaces.limits.count', max });
+}
+
+/** The statuses in which a workspace holds one of its owner's slots: until its backend has nothing left. */
+export function holdsSlot(state: WorkspaceState, owner: string): boolean {
+  return state.version > 0 && state.owner === owner && state.status !== 'deleted';
+}
+
 
 /** When the `workspace.expiring` notice is due; undefined when the expiry is already that close. */
 export function noticeTime(expiresAt: Date, now: Date, rules: WorkspaceRules): Date | undefined {

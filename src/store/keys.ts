@@ -45,14 +45,19 @@ export const publishedKeysKey: Key = { pk: 'keys', sk: 'jwks' };
 /** The local backend's record of one deployment's node processes. */
 export const localDeploymentKey = (deploymentId: string): Key => ({ pk: `localdeploy#${deploymentId}`, sk: 'nodes' });
 
+/** The EC2 backend's instance → cluster map: written at launch, read by drift events, removed at `terminated`. */
+export const instanceOwnerKey = (instanceId: string): Key => ({ pk: `instance#${instanceId}`, sk: 'owner' });
+
 // workspaces
-/** Workspace lists and the claim that makes a workspace name unique (created if absent, removed on delete). */
+/** Workspace lists, the claim that makes a workspace name unique (a set of one id, released by that id) and each owner's slots. */
 export const workspaceKeys = {
   /** Every workspace head is on this list, ordered by owner then creation: one Query serves an owner (a prefix) and administrators (all). */
   list: 'workspaces',
   order: (owner: string, createdAt: string, id: string) => `${owner}#${createdAt}#${id}`,
   ownerPrefix: (owner: string) => `${owner}#`,
   name: (name: string): Key => ({ pk: `workspace-name#${name}`, sk: 'claim' }),
+  /** The workspaces an owner has and has not deleted: the slots `workspaces.limits` counts. */
+  slots: (owner: string): Key => ({ pk: `workspace-slots#${owner}`, sk: 'slots' }),
   /** The local backend's record of one workspace's process. */
   localProcess: (id: string): Key => ({ pk: `localworkspace#${id}`, sk: 'process' }),
 };

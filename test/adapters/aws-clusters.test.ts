@@ -7,6 +7,7 @@ import 'aws-sdk-client-mock-jest';
 import { Ec2ClusterCompute } from '../../src/adapters/aws/ec2-compute.js';
 import { EventBridgeScheduler } from '../../src/adapters/aws/event-scheduler.js';
 import type { ClusterEntry } from '../../src/domain/catalog.js';
+import type { Key, StoredItem } from '../../src/ports.js';
 
 describe('EventBridge Scheduler adapter', () => {
   const client = mockClient(SchedulerClient);
@@ -28,7 +29,8 @@ describe('EventBridge Scheduler adapter', () => {
     expect(client).toHaveReceivedCommandWith(CreateScheduleCommand, {
       Name: 'destroy-acme-dev-a1b2c3',
       GroupName: 'provisioner',
-      ScheduleExpression: 'at(2026-11-23T18:30:00)',
+      // 18:30:00.123 rounded up to the whole minute (the Scheduler may fire up to 60 s early).
+      ScheduleExpression: 'at(2026-11-23T18:31:00)',
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
       ActionAfterCompletion: 'DELETE',
@@ -60,11 +62,20 @@ describe('EC2 cluster backend', () => {
   const client = mockClient(EC2Client);
   /** This stack's value of the managed tag (its name); another stack in the account has its own. */
   const managedBy = 'Provisioner-prod';
-  const compute = new Ec2ClusterCompute(managedBy, (sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
+  /** The table's instance map, in memory. */
+  const mapped = new Map<string, StoredItem>();
+  const at = (key: Key) => `${key.pk}/${key.sk}`;
+  const table = {
+    get: async (key: Key) => mapped.get(at(key)),
+    put: async (item: Key & Record<string, unknown>) => void mapped.set(at(item), { ...item, version: 1 }),
+    remove: async (key: Key) => mapped.delete(at(key)),
+  };
+  const compute = new Ec2ClusterCompute(managedBy, { table, makeClient: (sdk) => new sdk.EC2Client({ region: 'us-east-1' }) });
   const cluster: ClusterEntry = { name: 'acme-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', instance_type: 'c7g.large' } };
   const deployment = { cluster, deploymentId: 'dep-1' };
   beforeEach(() => {
     client.reset();
+    mapped.clear();
   });
 
   it('launches one instance per node from the launch template, idempotently, tagged with cluster and deployment', async () => {
@@ -247,35 +258,18 @@ describe('EC2 cluster backend', () => {
     });
   });
 
-  it('names the cluster and deployment of an instance from its tags, and nothing for an instance that is not ours', async () => {
-    const withTags = (id: string, tags: { Key: string; Value: string }[]) => ({ Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'terminated' as const }, Tags: tags }] }] });
-    const owned = (managed: string) => [{ Key: 'provisioner:managed', Value: managed }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }];
-    client
-      .on(DescribeInstancesCommand, { InstanceIds: ['i-ours'] })
-      .resolves(withTags('i-ours', owned(managedBy)))
-      .on(DescribeInstancesCommand, { InstanceIds: ['i-other'] })
-      .resolves(withTags('i-other', [{ Key: 'Name', Value: 'web' }]))
-      .on(DescribeInstancesCommand, { InstanceIds: ['i-gone'] })
-      .rejects(Object.assign(new Error('The instance ID does not exist'), { name: 'InvalidInstanceID.NotFound' }));
+  it("maps each instance RunInstances answers to its cluster and deployment, names their owner from the map alone, and forgets one", async () => {
+    client.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0aaa1111' }, { InstanceId: 'i-0bbb2222' }] });
+    await compute.deploy({ ...deployment, nodes: 2, version: 'v4.1.0' });
+    client.resetHistory();
 
-    expect(await compute.ownerOf('i-ours')).toEqual({ cluster: 'acme-dev', deploymentId: 'dep-1' });
-    expect(await compute.ownerOf('i-other')).toBeUndefined();
-    expect(await compute.ownerOf('i-gone')).toBeUndefined();
-    expect(client).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: ['i-ours'] });
-  });
-
-  it("names no owner for an instance of another stack, nor one tagged with the old value 'true', though its cluster and deployment tags match", async () => {
-    const tagged = (id: string, managed: string) => ({
-      Reservations: [{ Instances: [{ InstanceId: id, State: { Name: 'running' as const }, Tags: [{ Key: 'provisioner:managed', Value: managed }, { Key: 'provisioner:cluster', Value: 'acme-dev' }, { Key: 'provisioner:deployment', Value: 'dep-1' }] }] }],
-    });
-    client
-      .on(DescribeInstancesCommand, { InstanceIds: ['i-staging'] })
-      .resolves(tagged('i-staging', 'Provisioner-staging'))
-      .on(DescribeInstancesCommand, { InstanceIds: ['i-legacy'] })
-      .resolves(tagged('i-legacy', 'true'));
-
-    expect(await compute.ownerOf('i-staging')).toBeUndefined();
-    expect(await compute.ownerOf('i-legacy')).toBeUndefined();
+    expect(await compute.ownerOf('i-0aaa1111')).toEqual({ cluster: 'acme-dev', deploymentId: 'dep-1' });
+    expect(await compute.ownerOf('i-0bbb2222')).toEqual({ cluster: 'acme-dev', deploymentId: 'dep-1' });
+    // Any other instance of the region (another stack's, one launched by hand) is not in this stack's table.
+    expect(await compute.ownerOf('i-0ccc3333')).toBeUndefined();
+    await compute.forget('i-0aaa1111');
+    expect(await compute.ownerOf('i-0aaa1111')).toBeUndefined();
+    expect(client.calls()).toHaveLength(0);
   });
 
   describe('sweep', () => {
@@ -329,9 +323,42 @@ describe('EC2 cluster backend', () => {
     });
 
     it("is another stack's janitor: the same fleet, its own value, only its own stray instance", async () => {
-      const staging = new Ec2ClusterCompute('Provisioner-staging', (sdk) => new sdk.EC2Client({ region: 'us-east-1' }));
+      const staging = new Ec2ClusterCompute('Provisioner-staging', { table, makeClient: (sdk) => new sdk.EC2Client({ region: 'us-east-1' }) });
       expect(await staging.sweep(new Set(), before)).toEqual([{ deploymentId: 'dep-staging', cluster: 'acme-dev' }]);
       expect(client.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input.InstanceIds)).toEqual([['i-staging']]);
+    });
+  });
+
+  describe('every EC2 call goes through guarded', () => {
+    const throttled = () => Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $fault: 'client', $metadata: { httpStatusCode: 503 } });
+    const running = { Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' as const } }, { InstanceId: 'i-2', State: { Name: 'stopped' as const } }] }] };
+    const failRun = () => client.on(RunInstancesCommand).rejects(throttled());
+    const failDescribe = () => client.on(DescribeInstancesCommand).rejects(throttled());
+    const failTerminate = () => client.on(TerminateInstancesCommand).rejects(throttled());
+    /** Each adapter call, and the EC2 call in it made to fail (the calls before it answer). */
+    const calls: [string, () => unknown, () => Promise<unknown>][] = [
+      ['deploy: RunInstances', failRun, () => compute.deploy({ ...deployment, nodes: 1, version: 'v1' })],
+      ['repair: DescribeInstances', failDescribe, () => compute.deploy({ ...deployment, nodes: 2, version: 'v1', repair: 'r1' })],
+      ['repair: TerminateInstances', failTerminate, () => compute.deploy({ ...deployment, nodes: 2, version: 'v1', repair: 'r1' })],
+      ['status: DescribeInstances', failDescribe, () => compute.status(deployment)],
+      ['lost: DescribeInstances', failDescribe, () => compute.lost({ ...deployment, nodes: 2 })],
+      ['destroy: DescribeInstances', failDescribe, () => compute.destroy(deployment)],
+      ['destroy: TerminateInstances', failTerminate, () => compute.destroy(deployment)],
+      ['sweep: DescribeInstances', failDescribe, () => compute.sweep(new Set(), new Date())],
+    ];
+
+    it.each(calls)('%s throttled answers 503 dependency_unavailable with Retry-After', async (_name, fail, call) => {
+      client.on(DescribeInstancesCommand).resolves(running);
+      client.on(TerminateInstancesCommand).resolves({});
+      client.on(RunInstancesCommand).resolves({});
+      fail();
+      await expect(call()).rejects.toMatchObject({ code: 'dependency_unavailable', status: 503, headers: { 'retry-after': expect.any(String) } });
+    });
+
+    it('passes a refusal that is not transient on unchanged (the use case decides what it means)', async () => {
+      const refusal = Object.assign(new Error('The launch template ID does not exist'), { name: 'InvalidLaunchTemplateId.NotFound', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+      client.on(RunInstancesCommand).rejects(refusal);
+      await expect(compute.deploy({ ...deployment, nodes: 1, version: 'v1' })).rejects.toMatchObject({ name: 'InvalidLaunchTemplateId.NotFound' });
     });
   });
 

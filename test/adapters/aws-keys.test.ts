@@ -64,6 +64,16 @@ describe('signing keys in AWS: Secrets Manager for private keys, the table for t
     await expect(vault().read()).resolves.toBeUndefined();
   });
 
+  it('answers 503 dependency_unavailable when Secrets Manager throttles a read or a write, and passes a refusal on unchanged', async () => {
+    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    secrets.on(GetSecretValueCommand).rejects(throttled());
+    secrets.on(PutSecretValueCommand).rejects(throttled());
+    await expect(vault().read()).rejects.toMatchObject({ code: 'dependency_unavailable', status: 503 });
+    await expect(vault().write({ keys: [] })).rejects.toMatchObject({ code: 'dependency_unavailable', status: 503 });
+    secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } }));
+    await expect(vault().read()).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
   it('caches the published keys, and re-reads at most once per refresh gap for unknown kids', async () => {
     const keys = new TablePublicKeys(store, clock, 300_000, 30_000);
     const first = await keys.jwks(false);

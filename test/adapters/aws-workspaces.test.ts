@@ -2,10 +2,12 @@ import { beforeEach, describe, it } from '@jest/globals';
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
+  DeregisterTaskDefinitionCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
   ECSClient,
   InvalidParameterException,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
   RegisterTaskDefinitionCommand,
   ServiceNotFoundException,
@@ -41,7 +43,7 @@ describe('ECS workspace backend', () => {
     owner: 'github:olga',
     expiresAt: '2026-11-25T12:00:00.000Z',
     versions: { pachd: '2.6.1', console: '2.5.2-1', notebooks: '0.6.4', helm: '2.5.2' },
-    environment: { PACHD_LOGLEVEL: 'debug', WORKSPACE_ID: 'ws-0123456789ab' },
+    environment: { PROVISIONER_VALUE_PACHD_LOGLEVEL: 'debug', PROVISIONER_VALUE_WORKSPACE_ID: 'ws-0123456789ab' },
   };
   const tags = [
     { key: 'provisioner:managed', value: 'Provisioner-prod' },
@@ -58,8 +60,8 @@ describe('ECS workspace backend', () => {
     client.on(CreateServiceCommand).resolves({});
     await ecs.create(launch);
     const environment = [
-      { name: 'PACHD_LOGLEVEL', value: 'debug' },
-      { name: 'WORKSPACE_ID', value: 'ws-0123456789ab' },
+      { name: 'PROVISIONER_VALUE_PACHD_LOGLEVEL', value: 'debug' },
+      { name: 'PROVISIONER_VALUE_WORKSPACE_ID', value: 'ws-0123456789ab' },
     ];
     expect(client).toHaveReceivedCommandWith(RegisterTaskDefinitionCommand, {
       family: 'provisioner-workspace-ws-0123456789ab',
@@ -118,9 +120,15 @@ describe('ECS workspace backend', () => {
     expect(await ecs.status(launch.id)).toEqual({ state: 'pending' });
   });
 
-  it('deletes the service by force, a missing one counting as deleted', async () => {
+  it('deregisters the workspace\'s task definitions and deletes the service by force, a missing one counting as deleted (issue 21.13)', async () => {
+    const definition = 'arn:aws:ecs:us-east-1:123456789012:task-definition/provisioner-workspace-ws-0123456789ab:1';
+    client.on(ListTaskDefinitionsCommand).resolvesOnce({ taskDefinitionArns: [definition], nextToken: 'more' }).resolves({ taskDefinitionArns: [] });
+    client.on(DeregisterTaskDefinitionCommand).resolves({});
     client.on(DeleteServiceCommand).resolves({});
     await ecs.delete(launch.id);
+    expect(client).toHaveReceivedCommandWith(ListTaskDefinitionsCommand, { familyPrefix: 'provisioner-workspace-ws-0123456789ab', status: 'ACTIVE' });
+    expect(client).toHaveReceivedCommandWith(ListTaskDefinitionsCommand, { familyPrefix: 'provisioner-workspace-ws-0123456789ab', status: 'ACTIVE', nextToken: 'more' });
+    expect(client).toHaveReceivedCommandWith(DeregisterTaskDefinitionCommand, { taskDefinition: definition });
     expect(client).toHaveReceivedCommandWith(DeleteServiceCommand, { cluster: 'workspaces', service: 'workspace-ws-0123456789ab', force: true });
     client.on(DeleteServiceCommand).rejects(new ServiceNotFoundException({ message: 'not found', $metadata: {} }));
     await expect(ecs.delete(launch.id)).resolves.toBeUndefined();

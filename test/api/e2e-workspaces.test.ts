@@ -45,8 +45,11 @@ describe('workspaces end to end over HTTP against npm start', () => {
     const ready = await until('workspace ready', () => api.call('GET', `/v1/workspaces/${id}`, olga), (r) => r.body.status === 'ready');
     const { connection, console: consoleUrl } = ready.body.endpoints as Record<string, string>;
     expect(connection).toMatch(/^grpc:\/\/127\.0\.0\.1:\d+$/);
-    const answer = (await (await fetch(consoleUrl ?? '')).json()) as { workspace: string; environment: Record<string, string> };
-    expect(answer).toMatchObject({ workspace: id, environment: { PACHD_LOGLEVEL: 'debug', CONSOLE_THEME: 'light', WORKSPACE_NAME: 'olga-e2e', WORKSPACE_OWNER: 'github:olga' } });
+    const answer = (await (await fetch(consoleUrl ?? '')).json()) as { workspace: string; values: Record<string, string> };
+    expect(answer).toMatchObject({
+      workspace: id,
+      values: { PROVISIONER_VALUE_PACHD_LOGLEVEL: 'debug', PROVISIONER_VALUE_CONSOLE_THEME: 'light', PROVISIONER_VALUE_WORKSPACE_NAME: 'olga-e2e', PROVISIONER_VALUE_WORKSPACE_OWNER: 'github:olga' },
+    });
 
     expect((await api.call('GET', `/v1/workspaces/${id}/expired`, olga)).body).toEqual({ expired: false, expires_at: ready.body.expires_at });
     const shortened = await api.call('PATCH', `/v1/workspaces/${id}`, olga, { expiry: '1m' });

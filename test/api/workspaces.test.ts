@@ -31,7 +31,7 @@ beforeAll(async () => {
       PROVISIONER_GITHUB_API_URL: github.url,
       PROVISIONER_CATALOG: writeCatalog({
         ...testCatalog,
-        workspaces: { template: { values: { 'pachd.logLevel': 'info', 'console.theme': 'light' }, controlled: ['auth'] } },
+        workspaces: { limits: { org_member: { count: 1000 } }, template: { values: { 'pachd.logLevel': 'info', 'console.theme': 'light' }, controlled: ['auth'] } },
       }),
     },
   });
@@ -135,18 +135,66 @@ describe('the spec', () => {
   it('merges values: template, then the request, then Provisioner\'s own keys, which a request cannot name', async () => {
     const id = await made({ values: { 'pachd.logLevel': 'debug', 'notebooks.cpu': 2 } });
     expect(backend.launch(id).environment).toMatchObject({
-      PACHD_LOGLEVEL: 'debug',
-      CONSOLE_THEME: 'light',
-      NOTEBOOKS_CPU: '2',
-      WORKSPACE_ID: id,
-      WORKSPACE_OWNER: 'github:olga',
-      PACHD_VERSION: '2.5.2',
+      PROVISIONER_VALUE_PACHD_LOGLEVEL: 'debug',
+      PROVISIONER_VALUE_CONSOLE_THEME: 'light',
+      PROVISIONER_VALUE_NOTEBOOKS_CPU: '2',
+      PROVISIONER_VALUE_WORKSPACE_ID: id,
+      PROVISIONER_VALUE_WORKSPACE_OWNER: 'github:olga',
+      PROVISIONER_VALUE_PACHD_VERSION: '2.5.2',
     });
     for (const [key, controlled] of [['workspace.owner', 'workspace.owner'], ['pachd.version', 'pachd.version'], ['workspace', 'workspace.id'], ['auth.enabled', 'auth']]) {
       const refused = await create({ values: { [key as string]: 'x' } });
       expect([refused.status, refused.body.error.details]).toEqual([400, expect.objectContaining({ field: `values.${key}`, controlled })]);
     }
     expect((await create({ values: { 'pachd.version': '1' } })).body.error.message).toMatch(/versions\.pachd/);
+  });
+});
+
+describe('values are data, never the server\'s configuration (issues 24.1, 24.5, 24.6, 24.12)', () => {
+  it('reach the workspace only as PROVISIONER_VALUE_<KEY>: no key names a variable of its own', async () => {
+    const id = await made({ values: { 'node.options': '--import=data:text/javascript,process.exit(1)', 'ld.preload': '/tmp/x.so', path: '/tmp', 'aws.region': 'x' } });
+    const environment = backend.launch(id).environment;
+    expect(Object.keys(environment).filter((name) => !name.startsWith('PROVISIONER_VALUE_'))).toEqual([]);
+    expect(environment).toMatchObject({ PROVISIONER_VALUE_NODE_OPTIONS: expect.stringContaining('--import'), PROVISIONER_VALUE_PATH: '/tmp' });
+  });
+
+  it('refuses keys that become the same variable (400 naming both), and lets a request override the template\'s key whatever its case', async () => {
+    const refused = await create({ values: { 'pachd.logLevel': 'debug', 'PACHD.LOGLEVEL': 'info' } });
+    expect([refused.status, refused.body.error.code, refused.body.error.details]).toEqual([400, 'invalid_request', expect.objectContaining({ field: 'values.PACHD.LOGLEVEL', collides_with: 'pachd.logLevel' })]);
+    const id = await made({ values: { 'CONSOLE.THEME': 'dark' } });
+    expect(backend.launch(id).environment.PROVISIONER_VALUE_CONSOLE_THEME).toBe('dark');
+  });
+
+  it('compares controlled keys by the variable they become, so case does not get around them', async () => {
+    for (const [key, controlled] of [['AUTH.enabled', 'auth'], ['Auth', 'auth'], ['WORKSPACE.OWNER', 'workspace.owner'], ['PACHD.Version', 'pachd.version']]) {
+      const refused = await create({ values: { [key as string]: 'x' } });
+      expect([refused.status, refused.body.error.details]).toEqual([400, expect.objectContaining({ field: `values.${key}`, controlled })]);
+    }
+  });
+
+  it('answers 400 for a key named like an Object member (constructor), and a failed create leaves the name free', async () => {
+    for (const key of ['constructor', 'toString', 'hasOwnProperty']) {
+      const refused = await create({ name: 'olga-ctor', values: { [key]: 'x' } });
+      expect([refused.status, refused.body.error.details?.field]).toEqual([400, `values.${key}`]);
+    }
+    expect((await create({ name: 'olga-ctor', values: { 'constructor.name': 'x' } })).status).toBe(202);
+  });
+
+  it('refuses a __proto__ key instead of dropping it', async () => {
+    const response = await api.call('POST', '/v1/workspaces', { token: token.olga, body: '{"values":{"__proto__":{"pachd.logLevel":"debug"},"a":"b"}}' });
+    expect([response.status, response.body.error.code]).toEqual([400, 'invalid_request']);
+    expect(JSON.stringify(response.body.error)).toMatch(/__proto__/);
+  });
+
+  it('takes only durations and ISO 8601 times as expiries', async () => {
+    for (const expiry of ['Fri Dec 05 2026', '12345', 'December 5, 2026', '2026-12-05']) {
+      const refused = await create({ expiry });
+      expect([expiry, refused.status, refused.body.error.details?.issues?.[0]?.path]).toEqual([expiry, 400, 'expiry']);
+      expect([expiry, (await patch('ws-000000000000', { expiry })).status]).toEqual([expiry, 400]);
+    }
+    const iso = new Date(clock.now().getTime() + 3 * hour);
+    expect((await create({ expiry: iso.toISOString() })).status).toBe(202);
+    expect((await create({ expiry: iso.toISOString().replace('.000Z', '+00:00') })).status).toBe(202);
   });
 });
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
+import { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
 import { Ec2ClusterCompute } from '../../src/adapters/aws/ec2-compute.js';
 import { EventBridgeScheduler } from '../../src/adapters/aws/event-scheduler.js';
 import { SecretsManagerKeyVault } from '../../src/adapters/aws/secret-key-vault.js';
@@ -9,6 +10,7 @@ import { TablePublicKeys } from '../../src/adapters/aws/table-public-keys.js';
 import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
 import { systemCaller } from '../../src/domain/levels.js';
 import { checkDeadline, clustersOf, scheduledDestroy, sweepClusters } from '../../src/operations/clusters/use-cases.js';
+import { instanceStateHandler } from '../../src/operations/clusters/instance-events.js';
 import { rotateSigningKeys } from '../../src/operations/rotate-keys.js';
 import { deploymentSlotsKey } from '../../src/store/keys.js';
 import { VaultKeys } from '../../src/tokens/key-service.js';
@@ -59,7 +61,7 @@ beforeAll(async () => {
     clock,
     deps: {
       store,
-      compute: new Ec2ClusterCompute('Provisioner', (sdk) => new sdk.EC2Client({ region: 'us-east-1' })),
+      compute: new Ec2ClusterCompute('Provisioner', { table: store, clock, makeClient: (sdk) => new sdk.EC2Client({ region: 'us-east-1' }) }),
       scheduler: new EventBridgeScheduler(
         {
           groupName: 'provisioner',
@@ -270,6 +272,60 @@ describe('EC2 and the Scheduler failing', () => {
     expect(ec2.alive()).toEqual([]);
     await deploy('acme-ec2', 'olga');
     await destroy('acme-ec2', 'olga');
+    await expectConsistent();
+  });
+});
+
+describe('the instance map and drift events failing', () => {
+  const ec2Compute = () => deps().compute as Ec2ClusterCompute;
+  const stateChange = (instance: string, state: string) => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': instance, state } });
+
+  it('a launch whose instance map cannot be written answers 503, fails the deployment and leaves no instance behind', async () => {
+    // Arrange: the map's writes go through a client of their own, throttled once.
+    const mapClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const mapFaults = injectDynamoFaults(mapClient);
+    const launching = deps().compute;
+    deps().compute = new Ec2ClusterCompute('Provisioner', { table: new DynamoStore(mapClient, 'provisioner-test', clock), clock, makeClient: (sdk) => new sdk.EC2Client({ region: 'us-east-1' }) });
+    mapFaults.next('PutItemCommand', awsError('ProvisionedThroughputExceededException', 400));
+    const startedBefore = ec2.started().length;
+
+    // Act
+    const response = await deploy('demo-ec2', 'alice');
+    deps().compute = launching;
+    mapClient.destroy();
+
+    // Assert: the instances were started, then removed with the failed deployment.
+    expectUnavailable(response);
+    expect(ec2.started().length).toBe(startedBefore + 2);
+    expect((await stored('demo-ec2')).status).toBe('failed');
+    expect(ec2.alive().filter((i) => i.cluster === 'demo-ec2')).toEqual([]);
+    await expectConsistent();
+  });
+
+  it('a drift event meeting a failing table or EC2 throws 503 (EventBridge retries it) and changes nothing; the retry records it', async () => {
+    // Arrange: acme-ec2 running, one of its instances stopped outside Provisioner.
+    expect((await deploy('acme-ec2', 'olga')).status).toBe(202);
+    expect((await get('acme-ec2')).body.status).toBe('running');
+    const before = await stored('acme-ec2');
+    const [instance] = ec2.alive().filter((i) => i.cluster === 'acme-ec2');
+    const stopped = ec2.instances.get(instance?.id ?? '');
+    if (stopped) stopped.State = { Name: 'stopped' };
+    // The test API installs its runtime's deps for every handler: the drift handler's owners join them.
+    Object.assign(deps(), { machineOwners: ec2Compute() });
+    const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => deps().catalog, machineOwners: ec2Compute });
+
+    // Act / Assert: the map cannot be read; then EC2 cannot confirm the loss.
+    dynamoFaults.next('GetItemCommand', timeout());
+    await expect(handler(stateChange(instance?.id ?? '', 'stopped'))).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    ec2.faults.next('DescribeInstances', awsError('RequestLimitExceeded', 503));
+    await expect(handler(stateChange(instance?.id ?? '', 'stopped'))).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    expect(await stored('acme-ec2')).toEqual(before);
+
+    // Act / Assert: the retry.
+    expect(await handler(stateChange(instance?.id ?? '', 'stopped'))).toEqual({ cluster: 'acme-ec2', status: 'degraded' });
+
+    expect((await destroy('acme-ec2', 'olga')).status).toBe(200);
+    expect((await stored('acme-ec2')).status).toBe('absent');
     await expectConsistent();
   });
 });

@@ -78,10 +78,11 @@ describe('ProvisionerStack', () => {
     expect(keys.sort()).toEqual([...expected, '$default'].sort());
   });
 
-  it('builds the table from the one schema: keys, index, TTL, PITR, on demand, retained', () => {
+  it('builds the table from the one schema: keys, index, TTL, PITR, on demand, retained and protected from deletion', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
+        DeletionProtectionEnabled: true,
         KeySchema: [
           { AttributeName: tableSchema.partitionKey, KeyType: 'HASH' },
           { AttributeName: tableSchema.sortKey, KeyType: 'RANGE' },
@@ -246,6 +247,42 @@ describe('ProvisionerStack schedules and EC2', () => {
     expect(resolves[0]?.resource).toContain(':parameter/sliderule/ami/*');
   });
 
+  it('lets only deploy pass the instance roles the catalog names for its launch templates, only to EC2, cdk-nag clean', () => {
+    const path = writeCatalog({
+      organization: 'acme',
+      clusters: [
+        { name: 'ec2-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', instance_roles: ['sliderule-node'] } },
+        { name: 'ec2-gpu', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345679', instance_roles: ['gpu/sliderule-gpu', 'sliderule-node'] } },
+      ],
+    });
+    // Skipping bundling: only the policies matter here.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const stack = new ProvisionerStack(app, 'Roles', { settings: { catalogPath: path } });
+    app.synth();
+    const ec2Passes = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((st) => [st.Action].flat().includes('iam:PassRole') && JSON.stringify(st.Condition).includes('ec2.amazonaws.com') && !JSON.stringify(st.Resource).includes('RunsRunnerRole'))
+        .map((st) => ({ roles: policy.Properties.Roles.map((r: { Ref: string }) => r.Ref.replace(/Role.*$/, '')), statement: st })),
+    );
+    expect(ec2Passes.flatMap(({ roles }) => roles)).toEqual(['Apideploy']);
+    const role = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, `:role/${name}`]] });
+    expect(ec2Passes[0]?.statement).toEqual({
+      Effect: 'Allow',
+      Action: 'iam:PassRole',
+      Resource: [role('sliderule-node'), role('gpu/sliderule-gpu')],
+      Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    });
+  });
+
+  it('refuses an instance role that is not an IAM role name', () => {
+    const path = writeCatalog({
+      organization: 'acme',
+      clusters: [{ name: 'ec2-dev', visibility: 'private', backend: { kind: 'ec2', launch_template: 'lt-0abc12345678', instance_roles: ['*'] } }],
+    });
+    expect(() => new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BadRole', { settings: { catalogPath: path } })).toThrow(/clusters\.0\.backend\.instance_roles\.0/);
+  });
+
   it('tells each function the schedule targets it needs, and the destroy function not its own', () => {
     const env = (prefix: string) => {
       const found = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(prefix));
@@ -277,12 +314,14 @@ describe('ProvisionerStack access table', () => {
   const createsOf = (access: OperationAccess): readonly ScheduleTarget[] => (access.schedules && 'creates' in access.schedules ? access.schedules.creates : []);
 
   /** The actions each field stands for, written out here independently of the grant code. */
-  function expectedActions(access: OperationAccess): string[] {
+  /** Functions run by the Scheduler, a rule or S3 notifications (asynchronous invocations) may put a failed event in the dead-letter queue. */
+  const invokedAsync = new Set<string>([...scheduleTargetNames.map((target) => scheduleTargets[target].lambda), 'instance-state', 'run-completed']);
+  function expectedActions(access: OperationAccess, name: string): string[] {
     const ec2 = { read: ['ec2:DescribeInstances'], manage: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], launch: ['ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags'] };
     const workspaces = {
       read: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks'],
-      manage: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource'],
-      launch: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:CreateService', 'ecs:RegisterTaskDefinition'],
+      manage: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'],
+      launch: ['ecs:DescribeServices', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DeleteService', 'ecs:TagResource', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition', 'ecs:CreateService', 'ecs:RegisterTaskDefinition'],
     };
     // With the example catalog's dedicated launch template.
     const workbenchRead = ['ecs:ListTasks', 'ecs:DescribeTasks', 'ec2:DescribeInstances'];
@@ -308,6 +347,7 @@ describe('ProvisionerStack access table', () => {
       ...(access.workspaces ? workspaces[access.workspaces] : []),
       ...(access.workbenches ? workbenchActions[access.workbenches] : []),
       ...(access.runs ? runs[access.runs] : []),
+      ...(invokedAsync.has(name) ? ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'] : []),
     ].filter((action, i, all) => all.indexOf(action) === i).sort();
   }
 
@@ -327,7 +367,7 @@ describe('ProvisionerStack access table', () => {
   it('gives each function exactly the actions its entry names, so only an ec2 launch entry may RunInstances', () => {
     for (const [name, access] of [...Object.entries(operationAccess), ['run-completed', runCompletedAccess] as const]) {
       const fn = functionsByName().get(name);
-      expect({ name, actions: fn && actionsOf(fn.role) }).toEqual({ name, actions: expectedActions(access) });
+      expect({ name, actions: fn && actionsOf(fn.role) }).toEqual({ name, actions: expectedActions(access, name) });
     }
   });
 
@@ -393,6 +433,79 @@ describe('ProvisionerStack access table', () => {
     // Skipping bundling: only the construct tree matters here.
     const stack = new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Cycle');
     expect(() => stack.schedules.grantCreate(stack.schedules.targetFunction('destroy'), ['destroy'])).toThrow(/cannot create schedules of it/);
+  });
+});
+
+/** Issue 21.14: what a failure in AWS leaves for an operator to see. */
+describe('ProvisionerStack operations', () => {
+  const queueArn = () => {
+    const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(1);
+    return { 'Fn::GetAtt': [queues[0], 'Arn'] };
+  };
+
+  it('keeps dead letters in one encrypted, TLS-only queue for 14 days, and alarms as soon as one arrives', () => {
+    const [id] = Object.keys(template.findResources('AWS::SQS::Queue'));
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
+  });
+
+  it('retries and dead-letters every standing schedule and every rule target', () => {
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    expect(schedules.length).toBeGreaterThan(0);
+    for (const schedule of schedules) {
+      expect(schedule.Properties.Target).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) }, DeadLetterConfig: { Arn: queueArn() } });
+    }
+    const targets = Object.values(template.findResources('AWS::Events::Rule')).flatMap((rule) => rule.Properties.Targets as Record<string, unknown>[]);
+    expect(targets.length).toBeGreaterThanOrEqual(2);
+    for (const target of targets) {
+      expect(target).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) }, DeadLetterConfig: { Arn: queueArn() } });
+    }
+  });
+
+  it('hands the queue to every function that makes schedules, and lets the scheduler role send to it', () => {
+    for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      const env = fn.Properties.Environment?.Variables ?? {};
+      if (env.PROVISIONER_SCHEDULE_GROUP === undefined) continue;
+      expect({ id, deadLetters: env.PROVISIONER_DEAD_LETTER_ARN }).toEqual({ id, deadLetters: queueArn() });
+    }
+    const sends = statements('sqs:SendMessage').filter(({ roles }) => roles.some((r) => r.startsWith('SchedulesSchedulerRole')));
+    expect(sends.map(({ statement }) => statement.Resource)).toEqual([queueArn()]);
+  });
+
+  it('sends every asynchronous invocation that fails for good (schedule targets, rule targets, S3 notifications) to the queue', () => {
+    const functionId = (reference: unknown) => JSON.stringify(reference).match(/"(?:Ref|Fn::GetAtt)":\[?"(\w+)"/)?.[1];
+    const scheduled = statements('lambda:InvokeFunction').flatMap(({ statement }) => [...JSON.stringify(statement.Resource).matchAll(/"Fn::GetAtt":\["(\w+)","Arn"\]/g)].map((m) => m[1]));
+    const notified = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .filter((permission) => ['events.amazonaws.com', 's3.amazonaws.com'].includes(permission.Properties.Principal))
+      .map((permission) => functionId(permission.Properties.FunctionName));
+    const invokedAsync = new Set([...scheduled, ...notified]);
+    expect(invokedAsync.size).toBeGreaterThanOrEqual(scheduleTargetNames.length);
+    const configs = new Map(Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).map((config) => [functionId(config.Properties.FunctionName), config.Properties]));
+    for (const id of invokedAsync) {
+      expect({ id, config: configs.get(id) }).toEqual({ id, config: expect.objectContaining({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: queueArn() } } }) });
+    }
+  });
+
+  it('throttles the API stage by default, and as the settings say; the alarm notifies the topic the settings name', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 } });
+    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties.AlarmActions)).toEqual([undefined]);
+    // Skipping bundling: only the stage and the alarm matter here.
+    const topic = 'arn:aws:sns:us-east-1:123456789012:provisioner-operators';
+    const stack = new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Throttled', { settings: { apiThrottleRate: 7, apiThrottleBurst: 9, alarmTopicArn: topic } });
+    const settled = Template.fromStack(stack);
+    settled.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } });
+    settled.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', AlarmActions: [topic] });
   });
 });
 
@@ -489,6 +602,11 @@ describe('ProvisionerStack workspaces', () => {
     for (const statement of ecsStatements) {
       if ([statement.Action].flat().includes('ecs:RegisterTaskDefinition')) {
         expect(statement.Condition).toEqual({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } });
+        continue;
+      }
+      // Neither has resource-level permissions (a deleted workspace's task definitions are deregistered).
+      if ([statement.Action].flat().includes('ecs:DeregisterTaskDefinition')) {
+        expect([[statement.Action].flat(), statement.Resource]).toEqual([['ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition'], '*']);
         continue;
       }
       expect(JSON.stringify(statement.Resource)).toMatch(/WorkspacesCluster|task-definition\/provisioner-workspace-/);

@@ -287,14 +287,14 @@ describe('clusters that stay true', () => {
       await cleanUp();
     });
 
-    it("the EC2 state-change handler degrades the cluster of an instance of its running deployment, from the instance's tags, and skips others", async () => {
+    it("the EC2 state-change handler degrades the cluster of an instance of its running deployment, from the instance map, and skips others", async () => {
       // Arrange
       const running = await runningCluster();
       const owners: Record<string, { cluster: string; deploymentId: string }> = {
         'i-0aaa1111': { cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' },
         'i-0bbb2222': { cluster: 'acme-dev', deploymentId: 'an-earlier-deployment' },
       };
-      const machineOwners = { ownerOf: async (id: string) => owners[id], lost: async ({ nodes }: { nodes: number }) => `${nodes - 1} of ${nodes} nodes serving` };
+      const machineOwners = { ownerOf: async (id: string) => owners[id], lost: async ({ nodes }: { nodes: number }) => `${nodes - 1} of ${nodes} nodes serving`, forget: async () => undefined };
       const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => machineOwners });
       const event = (instance: string, state: string) => ({
         version: '0',
@@ -319,7 +319,7 @@ describe('clusters that stay true', () => {
     it('a late event of a machine the repair replaced, once every node serves again, changes nothing', async () => {
       // Arrange: degraded, repaired, running again; the replaced machine's `terminated` event comes last.
       const running = await runningCluster();
-      const owners = { ownerOf: async () => ({ cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' }), lost: async (): Promise<string | undefined> => 'instance i-0aaa1111 is stopped' };
+      const owners = { ownerOf: async () => ({ cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' }), lost: async (): Promise<string | undefined> => 'instance i-0aaa1111 is stopped', forget: async () => undefined };
       const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => owners });
       const event = (state: string) => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-0aaa1111', state } });
       expect(await handler(event('stopped'))).toEqual({ cluster: 'acme-dev', status: 'degraded' });

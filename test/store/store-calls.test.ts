@@ -5,26 +5,10 @@ import { type Catalog, parseCatalog } from '../../src/domain/catalog.js';
 import { defaultRules } from '../../src/domain/clusters.js';
 import type { Caller } from '../../src/domain/levels.js';
 import { cancelDestroy, checkDeadline, clusterTrail, deployCluster, destroyCluster, readCluster, recordDrift, scheduleDestroy } from '../../src/operations/clusters/use-cases.js';
-import type { Store } from '../../src/ports.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
 import { RecordingScheduler } from '../support/recording-scheduler.js';
-
-/** The store, counting every call the use cases make through the port. */
-function counting(store: Store): { store: Store; calls: string[] } {
-  const calls: string[] = [];
-  const wrapped = Object.fromEntries(
-    (['get', 'createIfAbsent', 'transition', 'remove', 'query', 'increment', 'put', 'claim', 'release'] as const).map((name) => [
-      name,
-      (...args: unknown[]) => {
-        calls.push(name);
-        return (store[name] as (...a: unknown[]) => unknown).apply(store, args);
-      },
-    ]),
-  ) as unknown as Store;
-  return { store: wrapped, calls };
-}
-
+import { counting } from './counting.js';
 
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 const olga: Caller = { sub: 'github:olga', login: 'olga', level: 'org_member', orgs: ['acme'] };

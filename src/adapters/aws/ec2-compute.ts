@@ -1,8 +1,10 @@
 import type * as Ec2Module from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import { type Clock, systemClock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
+import { instanceOwnerKey } from '../../store/keys.js';
 import { guarded } from './failures.js';
-import type { ClusterCompute, Deployment, DeploymentStatus, MachineOwners, SweptDeployment } from '../../ports.js';
+import type { ClusterCompute, Deployment, DeploymentStatus, MachineOwners, Store, SweptDeployment } from '../../ports.js';
 
 /**
  * The tags every instance carries. `managed` holds the launching stack's name: IAM lets a stack
@@ -19,6 +21,15 @@ type Ec2Sdk = typeof Ec2Module;
 /** EC2 throttling (RequestLimitExceeded), 5xx and timeouts answer 503 `dependency_unavailable`. */
 const ec2Call = <T>(call: () => Promise<T>) => guarded('EC2', call);
 
+export interface Ec2ComputeOptions {
+  /** The table holding the instance → cluster map (`instanceOwnerKey`). */
+  table: Pick<Store, 'get' | 'put' | 'remove'>;
+  makeClient?: (sdk: Ec2Sdk) => EC2Client;
+  clock?: Clock;
+  /** How long a warm container reuses a deployment's status: repeated reads of a deploying cluster ask EC2 once. */
+  statusCacheMs?: number;
+}
+
 /**
  * Catalog backend `{"kind": "ec2", "launch_template": "lt-..."}`: one instance per node. The EC2
  * client module takes about a quarter second to load, and most requests (a read of a running
@@ -26,12 +37,23 @@ const ec2Call = <T>(call: () => Promise<T>) => guarded('EC2', call);
  */
 export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
   private loaded?: Promise<{ sdk: Ec2Sdk; client: EC2Client }>;
+  private readonly table: Ec2ComputeOptions['table'];
+  private readonly makeClient: (sdk: Ec2Sdk) => EC2Client;
+  private readonly clock: Clock;
+  private readonly statusCacheMs: number;
+  /** By deployment: when it was read, for how many nodes, and what EC2 answered. */
+  private readonly statuses = new Map<string, { at: number; nodes?: number; status: DeploymentStatus }>();
 
   constructor(
     /** This stack's value of the `managed` tag: instances with another value belong to another stack. */
     private readonly managedBy: string,
-    private readonly makeClient: (sdk: Ec2Sdk) => EC2Client = (sdk) => new sdk.EC2Client({}),
-  ) {}
+    options: Ec2ComputeOptions,
+  ) {
+    this.table = options.table;
+    this.makeClient = options.makeClient ?? ((sdk) => new sdk.EC2Client({}));
+    this.clock = options.clock ?? systemClock;
+    this.statusCacheMs = options.statusCacheMs ?? 0;
+  }
 
   private ec2() {
     this.loaded ??= import('@aws-sdk/client-ec2').then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
@@ -61,7 +83,8 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
       { Key: 'provisioner:version', Value: version },
     ];
     const versioned = backend.version;
-    await ec2Call(() =>
+    this.statuses.delete(deploymentId);
+    const { Instances = [] } = await ec2Call(() =>
       client.send(
         new sdk.RunInstancesCommand({
           LaunchTemplate: {
@@ -82,6 +105,10 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
         }),
       ),
     );
+    // The map drift events read instead of EC2. A failed write fails the deploy (which removes what it
+    // launched); a retry under the same token gets the same instances and writes them again.
+    const owner = { cluster: cluster.name, deployment_id: deploymentId };
+    await Promise.all(Instances.flatMap((i) => (i.InstanceId ? [this.table.put({ ...instanceOwnerKey(i.InstanceId), ...owner })] : [])));
   }
 
   /**
@@ -90,6 +117,18 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
    * no trace, so a repair's `nodes` is what tells that one is still missing.
    */
   async status(deployment: Deployment & { nodes?: number }): Promise<DeploymentStatus> {
+    const now = this.clock.now().getTime();
+    const cached = this.statuses.get(deployment.deploymentId);
+    if (cached && now - cached.at < this.statusCacheMs && cached.nodes === deployment.nodes) return cached.status;
+    const status = await this.describeStatus(deployment);
+    if (this.statusCacheMs > 0) {
+      for (const [id, entry] of this.statuses) if (now - entry.at >= this.statusCacheMs) this.statuses.delete(id);
+      this.statuses.set(deployment.deploymentId, { at: now, nodes: deployment.nodes, status });
+    }
+    return status;
+  }
+
+  private async describeStatus(deployment: Deployment & { nodes?: number }): Promise<DeploymentStatus> {
     const instances = await this.instances(deployment);
     const state = (i: (typeof instances)[number]) => i.State?.Name ?? '';
     if (!instances.some((i) => live.includes(state(i)))) return { state: 'gone', endpoints: [] };
@@ -102,22 +141,17 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
     return { state: up.every((i) => state(i) === 'running') ? 'running' : 'pending', endpoints };
   }
 
-  /** The cluster and deployment an instance is tagged with; undefined when it is not this stack's, or gone from EC2's records. */
+  /**
+   * The cluster and deployment this stack launched an instance for, from the map in its table (one
+   * GetItem, no EC2 read); undefined for any other instance of the region.
+   */
   async ownerOf(instanceId: string): Promise<{ cluster: string; deploymentId: string } | undefined> {
-    const { sdk, client } = await this.ec2();
-    let page;
-    try {
-      page = await ec2Call(() => client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [instanceId] })));
-    } catch (error) {
-      if ((error as Error).name === 'InvalidInstanceID.NotFound') return undefined;
-      throw error;
-    }
-    const instance = (page.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
-    const tag = (key: string) => instance?.Tags?.find((t) => t.Key === key)?.Value;
-    const cluster = tag(tags.cluster);
-    const deploymentId = tag(tags.deployment);
-    if (tag(tags.managed) !== this.managedBy || !cluster || !deploymentId) return undefined;
-    return { cluster, deploymentId };
+    const item = await this.table.get(instanceOwnerKey(instanceId));
+    return typeof item?.cluster === 'string' && typeof item.deployment_id === 'string' ? { cluster: item.cluster, deploymentId: item.deployment_id } : undefined;
+  }
+
+  async forget(instanceId: string): Promise<void> {
+    await this.table.remove(instanceOwnerKey(instanceId));
   }
 
   async lost(deployment: Deployment & { nodes: number }): Promise<string | undefined> {
@@ -129,12 +163,14 @@ export class Ec2ClusterCompute implements ClusterCompute, MachineOwners {
   }
 
   async destroy(deployment: Deployment): Promise<void> {
+    this.statuses.delete(deployment.deploymentId);
     const { sdk, client } = await this.ec2();
     const ids = (await this.instances(deployment)).filter((i) => i.State?.Name !== 'terminated').flatMap((i) => (i.InstanceId ? [i.InstanceId] : []));
     if (ids.length > 0) await ec2Call(() => client.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids })));
   }
 
   async sweep(active: ReadonlySet<string>, createdBefore: Date): Promise<SweptDeployment[]> {
+    this.statuses.clear();
     const { sdk, client } = await this.ec2();
     const stray = (await this.describe([{ Name: `tag:${tags.managed}`, Values: [this.managedBy] }, { Name: 'instance-state-name', Values: live }])).filter((instance) => {
       const deployment = instance.Tags?.find((t) => t.Key === tags.deployment)?.Value;

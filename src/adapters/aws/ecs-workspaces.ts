@@ -3,6 +3,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { WorkspacesCatalog } from '../../domain/catalog.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { WorkspaceBackend, WorkspaceLaunch, WorkspaceStatus } from '../../ports.js';
+import { guarded } from './failures.js';
 
 type EcsSdk = typeof EcsModule;
 type EcsBackend = Extract<WorkspacesCatalog['backend'], { kind: 'ecs' }>;
@@ -27,7 +28,8 @@ export const taskFamily = (id: string) => `provisioner-workspace-${id}`;
  * Catalog workspace backend `{"kind": "ecs", ...}`: one Fargate service per workspace in the shared
  * workspace cluster. Its task runs a container per component that has an image, tagged with the
  * requested version; the environment is the merged values. Ready when a task of the service runs;
- * its private address fills the endpoint templates. The client module loads on first use.
+ * its private address fills the endpoint templates. The client module loads on first use; every
+ * call goes through `guarded` (a throttled or failing ECS is 503 `dependency_unavailable`).
  */
 export class EcsWorkspaces implements WorkspaceBackend {
   private loaded?: Promise<{ sdk: EcsSdk; client: ECSClient }>;
@@ -40,6 +42,10 @@ export class EcsWorkspaces implements WorkspaceBackend {
   private ecs() {
     this.loaded ??= import('@aws-sdk/client-ecs').then((sdk) => ({ sdk, client: this.makeClient(sdk) }));
     return this.loaded;
+  }
+
+  private call<T>(run: () => Promise<T>): Promise<T> {
+    return guarded('ECS', run);
   }
 
   async create(launch: WorkspaceLaunch): Promise<void> {
@@ -60,7 +66,7 @@ export class EcsWorkspaces implements WorkspaceBackend {
     });
     const [first, ...rest] = containers;
     if (!first) throw new ProvisionerError('backend_unavailable', 'The workspace template has no component with an image to run.');
-    const definition = await client.send(
+    const definition = await this.call(() => client.send(
       new sdk.RegisterTaskDefinitionCommand({
         family: taskFamily(launch.id),
         networkMode: 'awsvpc',
@@ -71,9 +77,9 @@ export class EcsWorkspaces implements WorkspaceBackend {
         containerDefinitions: [{ ...first, portMappings: [{ containerPort: backend.port, protocol: 'tcp' }] }, ...rest],
         tags,
       }),
-    );
+    ));
     try {
-      await client.send(
+      await this.call(() => client.send(
         new sdk.CreateServiceCommand({
           cluster,
           serviceName: serviceName(launch.id),
@@ -88,7 +94,7 @@ export class EcsWorkspaces implements WorkspaceBackend {
           // A retried create of the same workspace makes no second service.
           clientToken: launch.id,
         }),
-      );
+      ));
     } catch (error) {
       // The service exists already (an earlier try got through): done.
       if (!(error instanceof sdk.InvalidParameterException && /idempot|already exists/i.test(error.message))) throw error;
@@ -98,16 +104,16 @@ export class EcsWorkspaces implements WorkspaceBackend {
   async status(id: string): Promise<WorkspaceStatus> {
     const { sdk, client } = await this.ecs();
     const { cluster } = this.options;
-    const { services = [] } = await client.send(new sdk.DescribeServicesCommand({ cluster, services: [serviceName(id)] }));
+    const { services = [] } = await this.call(() => client.send(new sdk.DescribeServicesCommand({ cluster, services: [serviceName(id)] })));
     const service = services[0];
     if (!service || service.status === 'INACTIVE') return { state: 'gone' };
     if (service.status === 'DRAINING') return { state: 'pending' };
     const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
     if (primary?.rolloutState === 'FAILED') return { state: 'failed', reason: primary.rolloutStateReason ?? 'the ECS deployment failed' };
     if ((service.runningCount ?? 0) < 1) return { state: 'pending' };
-    const { taskArns = [] } = await client.send(new sdk.ListTasksCommand({ cluster, serviceName: serviceName(id), desiredStatus: 'RUNNING' }));
+    const { taskArns = [] } = await this.call(() => client.send(new sdk.ListTasksCommand({ cluster, serviceName: serviceName(id), desiredStatus: 'RUNNING' })));
     if (taskArns.length === 0) return { state: 'pending' };
-    const { tasks = [] } = await client.send(new sdk.DescribeTasksCommand({ cluster, tasks: taskArns }));
+    const { tasks = [] } = await this.call(() => client.send(new sdk.DescribeTasksCommand({ cluster, tasks: taskArns })));
     for (const task of tasks) {
       if (task.lastStatus !== 'RUNNING') continue;
       const host = task.attachments?.flatMap((a) => a.details ?? []).find((d) => d.name === 'privateIPv4Address')?.value;
@@ -118,16 +124,27 @@ export class EcsWorkspaces implements WorkspaceBackend {
 
   async retag(id: string, expiresAt: string): Promise<void> {
     const { sdk, client } = await this.ecs();
-    const { services = [] } = await client.send(new sdk.DescribeServicesCommand({ cluster: this.options.cluster, services: [serviceName(id)] }));
+    const { services = [] } = await this.call(() => client.send(new sdk.DescribeServicesCommand({ cluster: this.options.cluster, services: [serviceName(id)] })));
     const arn = services[0]?.serviceArn;
     if (!arn) return;
-    await client.send(new sdk.TagResourceCommand({ resourceArn: arn, tags: [{ key: workspaceTags.expiresAt, value: expiresAt }] }));
+    await this.call(() => client.send(new sdk.TagResourceCommand({ resourceArn: arn, tags: [{ key: workspaceTags.expiresAt, value: expiresAt }] })));
   }
 
+  /**
+   * Deregisters the workspace's task definitions (running tasks keep theirs), then deletes the
+   * service (its tasks stop). In that order, so a failure between leaves the service: the workspace
+   * stays `deleting` and the next try does both again. Each step is safe to repeat.
+   */
   async delete(id: string): Promise<void> {
     const { sdk, client } = await this.ecs();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call(() => client.send(new sdk.ListTaskDefinitionsCommand({ familyPrefix: taskFamily(id), status: 'ACTIVE', nextToken })));
+      for (const arn of page.taskDefinitionArns ?? []) await this.call(() => client.send(new sdk.DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
+      nextToken = page.nextToken;
+    } while (nextToken);
     try {
-      await client.send(new sdk.DeleteServiceCommand({ cluster: this.options.cluster, service: serviceName(id), force: true }));
+      await this.call(() => client.send(new sdk.DeleteServiceCommand({ cluster: this.options.cluster, service: serviceName(id), force: true })));
     } catch (error) {
       if (!(error instanceof sdk.ServiceNotFoundException || error instanceof sdk.ServiceNotActiveException)) throw error;
     }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProvisionerError } from '../../domain/errors.js';
@@ -19,9 +19,36 @@ export interface LocalWorkspaceOptions {
   detached: boolean;
 }
 
+/** What a process needs to run at all, taken from the server's environment; nothing else of it (keys, tokens, NODE_OPTIONS). */
+const essentialVariables = ['PATH', 'HOME', 'TMPDIR', 'LANG'] as const;
+const essentialEnvironment = () => Object.fromEntries(essentialVariables.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]])));
+
+/**
+ * The processes tagged with workspace `id` (WORKSPACE_ID in their environment, which children
+ * inherit), read from /proc: found even when a crash came between the start and its record. None
+ * where there is no /proc.
+ */
+function taggedProcesses(id: string): number[] {
+  const tag = `WORKSPACE_ID=${id}`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    try {
+      return readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(tag) ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /**
  * Catalog workspace backend `{"kind": "local", "command"?}`: one process per workspace on a free
- * port, its environment the workspace's merged values, recorded in the table so status and delete
+ * port, its environment the workspace's values (`PROVISIONER_VALUE_*`), PORT, WORKSPACE_ID and the
+ * essentials (PATH, HOME, TMPDIR, LANG) — never the server's own environment; recorded in the table so status and delete
  * work across restarts (as the local cluster backend does for its nodes).
  */
 export class LocalProcessWorkspaces implements WorkspaceBackend {
@@ -42,7 +69,7 @@ export class LocalProcessWorkspaces implements WorkspaceBackend {
       cwd: projectRoot,
       detached: this.options.detached,
       stdio: ['ignore', output, output],
-      env: { ...process.env, ...launch.environment, PORT: String(port), WORKSPACE_ID: launch.id, WORKSPACE_VARIABLES: JSON.stringify(Object.keys(launch.environment)) },
+      env: { ...essentialEnvironment(), ...launch.environment, PORT: String(port), WORKSPACE_ID: launch.id },
     });
     child.unref();
     if (typeof output === 'number') closeSync(output);
@@ -60,11 +87,12 @@ export class LocalProcessWorkspaces implements WorkspaceBackend {
     return (await accepts(record.port)) ? { state: 'running', host: '127.0.0.1', port: record.port } : { state: 'pending' };
   }
 
+  /** Stops the recorded process and any other tagged with this workspace (a start a crash kept from being recorded). */
   async delete(id: string): Promise<void> {
     const record = await this.record(id);
-    if (!record) return;
-    if (alive(record)) this.kill(record.pid);
-    await this.store.remove(workspaceKeys.localProcess(id));
+    if (record && alive(record)) this.kill(record.pid);
+    taggedProcesses(id).forEach((pid) => this.kill(pid));
+    if (record) await this.store.remove(workspaceKeys.localProcess(id));
   }
 
   /** Stops the workspaces this process started (a `--memory` runtime's shutdown). */
@@ -77,10 +105,14 @@ export class LocalProcessWorkspaces implements WorkspaceBackend {
   }
 
   private kill(pid: number): void {
-    try {
-      process.kill(this.options.detached ? -pid : pid, 'SIGTERM');
-    } catch {
-      // already gone
+    // Detached workspaces lead a process group of their own: the whole group goes.
+    for (const target of this.options.detached ? [-pid, pid] : [pid]) {
+      try {
+        process.kill(target, 'SIGTERM');
+        break;
+      } catch {
+        // not a group leader, or already gone
+      }
     }
     this.started.delete(pid);
   }

@@ -14,6 +14,12 @@ const backend = once(() => z.discriminatedUnion('kind', [
     kind: z.literal('ec2'),
     launch_template: z.string().check(z.regex(/^lt-[0-9a-f]{8,17}$/, 'must be a launch template id (lt-...)')),
     instance_type: z.optional(z.string()),
+    /**
+     * The IAM roles of the instance profile(s) the launch template names (a role name, with its path
+     * if it has one): deploy may pass exactly these to EC2. Without them, a launch template with an
+     * instance profile is refused by EC2 (no iam:PassRole).
+     */
+    instance_roles: z.optional(z.array(z.string().check(z.regex(/^(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/, 'must be an IAM role name (with its path, e.g. nodes/sliderule-node)'))).check(z.minLength(1))),
     /** Where DEPLOY's `version` goes; without it the version is only a tag on the instances. */
     version: z.optional(
       z.discriminatedUnion('kind', [

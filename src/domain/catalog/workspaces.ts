@@ -1,5 +1,6 @@
 import { once } from '../../once.js';
 import * as z from '../../zod.js';
+import { levels } from '../levels.js';
 import { duration, positive } from './fields.js';
 
 /** A component version or a values key, as the catalog and the API spell them. */
@@ -58,12 +59,21 @@ const defaultEndpoints = {
 const template = once(() => z.strictObject({
   components: z.prefault(z.record(z.string().check(z.regex(/^[a-z][a-z0-9]{0,30}$/, 'must be a component name')), component()), defaultComponents),
   /** Values every workspace gets unless its request overrides them. */
-  values: z._default(z.record(valueKey(), workspaceValue()), {}),
+  values: z._default(
+    z.record(valueKey(), workspaceValue()).check(
+      // Each key becomes one upper-cased variable (`PROVISIONER_VALUE_PACHD_LOGLEVEL`): keys differing only by case would be one.
+      z.refine((values) => new Set(Object.keys(values).map((key) => key.toUpperCase())).size === Object.keys(values).length, { message: 'keys must differ by more than case' }),
+    ),
+    {},
+  ),
   /** Keys (and everything under them) that requests may not set: the operator's, besides Provisioner's own. */
   controlled: z._default(z.array(valueKey()), []),
   /** What `endpoints` shows once ready; `{host}`, `{port}`, `{id}` and `{name}` are filled in. */
   endpoints: z._default(z.record(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,30}$/)), z.string().check(z.minLength(1))), defaultEndpoints),
 }));
+
+/** How many workspaces a caller of each level may have at once, unless the catalog says otherwise. */
+const defaultLimits = { github_member: { count: 1 }, org_member: { count: 10 } };
 
 /**
  * The workspaces' section, optional: a catalog without it gets the seed's defaults (2 days, at
@@ -80,6 +90,8 @@ export const workspacesSection = once(() => ({
       expiring_notice: z._default(duration(), '1h'),
       /** A workspace not ready this long after its creation has failed. */
       create_timeout: z._default(duration(), '10m'),
+      /** Per level, the workspaces one caller may have at once (until deleted); a level without an entry has no limit. */
+      limits: z._default(z.partialRecord(z.enum(levels), z.strictObject({ count: positive() })), defaultLimits),
       template: z.prefault(template(), {}),
       backend: z._default(backend(), { kind: 'local' }),
     }),

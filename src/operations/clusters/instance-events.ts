@@ -23,9 +23,10 @@ export type DriftDeps = Pick<ClusterDeps, 'store' | 'clock' | 'catalog'> & { mac
 
 /**
  * The handler of the EventBridge rule on EC2 instance state changes (not an HTTP route): finds the
- * instance's cluster and deployment from its tags and records drift, which degrades the cluster
- * only if it is running that deployment. Events of other instances are logged and skipped; a
- * failure to read the tags or the store throws, so EventBridge retries.
+ * instance's cluster and deployment in the instance map its launch wrote (no EC2 read: the rule sends
+ * every instance of the region) and records drift, which degrades the cluster only if it is running
+ * that deployment. Events of other instances are skipped; a failure of the store throws, so
+ * EventBridge retries.
  */
 export function instanceStateHandler(providers: Providers<DriftDeps>) {
   const resolveDeps = dependencies(providers);
@@ -43,6 +44,8 @@ export function instanceStateHandler(providers: Providers<DriftDeps>) {
     if (!owner) return { ignored: `${instance} is not a cluster instance` };
     const reason = `instance ${instance} is ${state}`;
     const cluster = await recordDrift(deps, { caller: systemCaller('system'), requestId, log }, { ...owner, reason });
+    // Its last event, once recorded: a repeat of it (at least once delivery) then costs one GetItem.
+    if (state === 'terminated') await deps.machineOwners.forget(instance);
     if (!cluster) return { ignored: `${owner.cluster} is not in the catalog` };
     log.info('instance state change', { cluster: owner.cluster, deployment_id: owner.deploymentId, instance, state, status: cluster.status });
     return { cluster: owner.cluster, status: cluster.status };

@@ -1,6 +1,7 @@
 import type { Actor } from '../../actor.js';
 import type { TargetInput } from '../../scheduling/targets.js';
 import { checkDeadline, type ClusterDeps, scheduledDestroy, sweepClusters } from './use-cases.js';
+import { sweepWorkspaces, type WorkspaceDeps } from '../workspaces/use-cases.js';
 import { sweepRuns } from '../runs/scheduled.js';
 
 /** The `destroy` target: a destroy schedule fired. */
@@ -11,8 +12,9 @@ export const runDeadlineCheck = async (input: TargetInput<'check-deadline'>, dep
   (await checkDeadline(deps, actor, input.cluster, input.check_id)).status;
 
 /** The `janitor` target: re-examine every cluster, remove what no active deployment owns. */
-export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps, actor: Actor) => {
+export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps & WorkspaceDeps, actor: Actor) => {
   const { examined, swept } = await sweepClusters(deps, actor);
+  const workspaces = await sweepWorkspaces(deps, actor);
   const runs = await sweepRuns(deps, actor);
-  return { examined, swept: swept.map((s) => s.deploymentId), runs };
+  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, runs };
 };

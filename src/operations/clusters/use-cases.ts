@@ -21,6 +21,7 @@ import { systemCaller } from '../../domain/levels.js';
 import type { ClusterCompute, MachineOwners, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType, type Step } from '../../store/entity.js';
 import { deploymentSlotsKey } from '../../store/keys.js';
+import { earlyFiringMs } from '../../domain/clock.js';
 import { once } from '../../once.js';
 import * as z from '../../zod.js';
 
@@ -331,7 +332,10 @@ async function driveDestroy(deps: ClusterDeps, clusters: Clusters, actor: Actor,
   return refresh(deps, clusters, actor, cluster, state);
 }
 
-/** A destroy schedule fired: destroy only if it is still the cluster's current schedule. */
+/**
+ * A destroy schedule fired: destroy only if it is still the cluster's current schedule. Its id, not
+ * the clock, decides, so a firing up to a minute before its time (Scheduler's precision) is due.
+ */
 export async function scheduledDestroy(deps: ClusterDeps, actor: Actor, clusterName: string, scheduleId: string): Promise<'destroyed' | 'stale'> {
   const cluster = clusterNamed(deps.catalog, clusterName);
   const clusters = clustersOf(deps);
@@ -388,13 +392,14 @@ export async function cancelDestroy(deps: ClusterDeps, actor: Actor, name: strin
  * Progress, found by asking the backend (on a read, or at the deadline check): deploying becomes
  * running, or failed past its deadline (and is cleaned up); destroying becomes absent once gone, or
  * is driven again past its deadline; running becomes degraded on a backend that reports drift on read.
+ * `dueEarlyMs`: how long before the deadline it already counts as passed (a scheduled check may fire early).
  */
-async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState): Promise<ClusterState> {
+async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, dueEarlyMs = 0): Promise<ClusterState> {
   if (state.status === 'running') return deps.compute.driftOnRead ? checkDrift(deps, clusters, actor, cluster, state) : state;
   if (state.status !== 'deploying' && state.status !== 'destroying') return state;
   const expected = state.status === 'deploying' && state.repair_id && { nodes: state.nodes ?? 1 };
   const status = state.deployment_id ? await deps.compute.status({ cluster, deploymentId: state.deployment_id, ...expected }) : { state: 'gone' as const, endpoints: [] };
-  const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
+  const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() + dueEarlyMs >= Date.parse(state.deadline);
   const settle = async (action: string, set: ClusterChange, details?: Record<string, unknown>) => {
     const written = await clusters.commit(cluster.name, state, change(actor, action, set, details));
     if (!written) return clusters.load(cluster.name);
@@ -539,13 +544,16 @@ async function removeSchedules(deps: ClusterDeps, name: string, state: ClusterSt
   ]);
 }
 
-/** The one-time check at a deadline: only the check the cluster still expects does anything. */
+/**
+ * The one-time check at a deadline: only the check the cluster still expects does anything. It is
+ * due when it fires, even up to `earlyFiringMs` before the deadline: no later check would come.
+ */
 export async function checkDeadline(deps: ClusterDeps, actor: Actor, clusterName: string, checkId: string): Promise<ClusterState> {
   const cluster = clusterNamed(deps.catalog, clusterName);
   const clusters = clustersOf(deps);
   const state = await clusters.load(clusterName);
   if (state.check_id !== checkId) return state;
-  return refresh(deps, clusters, actor, cluster, state);
+  return refresh(deps, clusters, actor, cluster, state, earlyFiringMs);
 }
 
 /** The audit trail of a cluster the caller may see, newest first. */

@@ -1,29 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import type { Actor } from '../../actor.js';
 import type { Catalog } from '../../domain/catalog.js';
-import type { Clock } from '../../domain/clock.js';
+import { type Clock, timerDue } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
 import {
   type CreateRequest,
   decideCreate,
   decideExtend,
+  holdsSlot,
   endpointsOf,
-  environmentOf,
   expiresIn,
   isWorkspaceId,
-  mergedValues,
   noticeTime,
   unknownWorkspace,
   visibleWorkspace,
   workspaceNotFound,
+  workspaceLimit,
+  workspaceLimitReached,
   workspaceRules,
   type WorkspaceState,
   workspaceStatuses,
   type WorkspaceTimer,
+  workspaceTimers,
+  workspaceVariables,
 } from '../../domain/workspaces.js';
 import { workspaceValue } from '../../domain/catalog/workspaces.js';
-import type { Page, Scheduler, Store, WorkspaceBackend } from '../../ports.js';
+import type { Key, Page, Scheduler, Store, WorkspaceBackend } from '../../ports.js';
 import type { TargetInput } from '../../scheduling/targets.js';
 import { type AuditEvent, type Change, Entities, type EntityType } from '../../store/entity.js';
 import { workspaceKeys } from '../../store/keys.js';
@@ -131,23 +134,38 @@ async function loadVisible(workspaces: Workspaces, actor: Actor, id: string, del
   return visibleWorkspace(await workspaces.load(id), actor.caller, deleted);
 }
 
-/** CREATE: claims the name, records the workspace, schedules its timers, then asks the backend to start it. */
+/** What a create took before its workspace was written: given back if the write never happens. */
+interface Taken {
+  slot?: Key;
+  name?: string;
+  timers: Partial<Pick<WorkspaceState, 'expire_id' | 'notice_id' | 'cleanup_id'>>;
+}
+
+/**
+ * CREATE: claims an owner's slot and the name, schedules the timers, records the workspace, then
+ * asks the backend to start it. A create that fails before its workspace is recorded gives back
+ * what it took; one that crashed leaves claims the next claim frees (older than a create takes, no
+ * workspace holding them) and schedules that find no workspace.
+ */
 export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request: CreateRequest): Promise<WorkspaceState> {
   const catalog = deps.catalog.workspaces;
   const now = deps.clock.now();
   const decision = decideCreate(request, catalog, now);
   const id = `ws-${hex(6)}`;
-  const name = await claimName(deps.store, decision.name, id);
   const rules = workspaceRules(catalog);
   const deadline = new Date(now.getTime() + rules.createTimeoutMs);
   const workspaces = workspacesOf(deps);
-  return workspaces.update<WorkspaceState>(id, async (state) => {
-    if (state.version !== 0) return { done: state };
-    const notice = noticeTime(decision.expiresAt, now, rules);
-    // Made before the write that records their ids; a crash in between leaves schedules that find no workspace and do nothing.
-    const expireId = await startTimer(deps.scheduler, 'expire', id, decision.expiresAt);
-    const noticeId = notice && (await startTimer(deps.scheduler, 'notice', id, notice));
-    const cleanupId = await startTimer(deps.scheduler, 'cleanup', id, new Date(deadline.getTime() + rules.failedTtlMs));
+  const notice = noticeTime(decision.expiresAt, now, rules);
+  const taken: Taken = { timers: {} };
+  let created: WorkspaceState | undefined;
+  try {
+    const max = workspaceLimit(catalog, actor.caller);
+    if (max !== undefined) taken.slot = await claimSlot(deps, workspaces, actor.caller.sub, id, max);
+    const name = await claimName(deps, workspaces, decision.name, id);
+    taken.name = name;
+    taken.timers.expire_id = await startTimer(deps.scheduler, 'expire', id, decision.expiresAt);
+    if (notice) taken.timers.notice_id = await startTimer(deps.scheduler, 'notice', id, notice);
+    taken.timers.cleanup_id = await startTimer(deps.scheduler, 'cleanup', id, new Date(deadline.getTime() + rules.failedTtlMs));
     const set: WorkspaceChange = {
       id,
       name,
@@ -158,46 +176,86 @@ export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request
       deadline: deadline.toISOString(),
       versions: decision.versions,
       values: decision.values,
-      expire_id: expireId,
-      notice_id: noticeId,
-      cleanup_id: cleanupId,
+      ...taken.timers,
       gsi1pk: workspaceKeys.list,
       gsi1sk: workspaceKeys.order(actor.caller.sub, now.toISOString(), id),
     };
-    return {
-      from: state,
-      change: change(actor, 'create', set, { name, expires_at: decision.expiresAt.toISOString(), versions: decision.versions }),
-      after: async (created) => {
-        logged(actor, created, state, 'create');
-        const launched = notice ? created : await recordNotice(workspacesOf(deps), actor, created);
-        try {
-          await deps.workspaceBackend.create(launchOf(deps.catalog, launched));
-        } catch (error) {
-          await fail(deps, workspacesOf(deps), actor, launched, `the backend refused the workspace: ${(error as Error).message}`, true);
-          throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${catalog.backend.kind} backend could not start ${name}; retry shortly.`, undefined, { 'retry-after': '5' });
-        }
-        return launched;
-      },
-    };
-  });
+    created = await workspaces.commit(id, unknownWorkspace(id), change(actor, 'create', set, { name, expires_at: decision.expiresAt.toISOString(), versions: decision.versions }));
+    if (!created) throw new ProvisionerError('service_unavailable', 'The workspace could not be recorded; retry shortly.', undefined, { 'retry-after': '1' });
+  } catch (error) {
+    await giveBack(deps, workspaces, actor, id, taken);
+    throw error;
+  }
+  logged(actor, created, unknownWorkspace(id), 'create');
+  const launched = notice ? created : await recordNotice(workspaces, actor, created);
+  try {
+    await deps.workspaceBackend.create(launchOf(deps.catalog, launched));
+  } catch (error) {
+    await fail(deps, workspaces, actor, launched, `the backend refused the workspace: ${(error as Error).message}`, true);
+    throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The ${catalog.backend.kind} backend could not start ${launched.name}; retry shortly.`, undefined, { 'retry-after': '5' });
+  }
+  return launched;
+}
+
+/** Gives back what a create took, unless its workspace was recorded after all (a write that timed out but happened). */
+async function giveBack(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, id: string, taken: Taken): Promise<void> {
+  try {
+    if ((await workspaces.load(id)).version > 0) return;
+    await Promise.all([
+      stopTimers(deps.scheduler, { ...unknownWorkspace(id), ...taken.timers }, workspaceTimers),
+      taken.name !== undefined && deps.store.release(workspaceKeys.name(taken.name), id),
+      taken.slot && deps.store.release(taken.slot, id),
+    ]);
+  } catch (error) {
+    // What is left is freed by the next claim, and the schedules find no workspace.
+    actor.log.warn('a failed create could not give back its claims', { workspace: id, error: (error as Error).message });
+  }
 }
 
 /** What the backend starts: the versions and the merged values of a recorded workspace. */
 function launchOf(catalog: Catalog, state: WorkspaceState) {
   const full = { id: state.id, name: state.name ?? state.id, owner: state.owner ?? '', expires_at: state.expires_at ?? '', versions: state.versions ?? {}, values: state.values ?? {} };
-  return { id: full.id, name: full.name, owner: full.owner, expiresAt: full.expires_at, versions: full.versions, environment: environmentOf(mergedValues(catalog.workspaces, full)) };
+  return { id: full.id, name: full.name, owner: full.owner, expiresAt: full.expires_at, versions: full.versions, environment: workspaceVariables(catalog.workspaces, full) };
 }
 
-/** A name is unique while its workspace exists: a conditional claim item, since there is no transaction. */
-async function claimName(store: Store, name: string | undefined, id: string): Promise<string> {
+/**
+ * Claims `key` (a set of at most `max` workspace ids) for `id`. When full, members claimed longer ago
+ * than a create takes whose workspace does not hold them (`holds`) — a crash before the workspace
+ * was recorded, or after it was deleted — are freed and the claim retried once.
+ */
+async function claimFor(deps: WorkspaceDeps, workspaces: Workspaces, key: Key, id: string, max: number, holds: (state: WorkspaceState) => boolean): Promise<boolean> {
+  const now = deps.clock.now();
+  const claim = await deps.store.claim(key, id, max, now);
+  if (claim.won) return true;
+  const settledBefore = now.getTime() - workspaceRules(deps.catalog.workspaces).createTimeoutMs;
+  const stale: string[] = [];
+  for (const [other, claimedAt] of Object.entries(claim.members)) {
+    const state = await workspaces.load(other);
+    if (!holds(state) && (state.version > 0 || Date.parse(claimedAt) < settledBefore)) stale.push(other);
+  }
+  if (stale.length === 0) return false;
+  await Promise.all(stale.map((other) => deps.store.release(key, other)));
+  return (await deps.store.claim(key, id, max, now)).won;
+}
+
+/** One of the owner's `workspaces.limits` slots (403 `limit_exceeded` when all are held). */
+async function claimSlot(deps: WorkspaceDeps, workspaces: Workspaces, owner: string, id: string, max: number): Promise<Key> {
+  const key = workspaceKeys.slots(owner);
+  if (!(await claimFor(deps, workspaces, key, id, max, (state) => holdsSlot(state, owner)))) throw workspaceLimitReached(max);
+  return key;
+}
+
+/** A name is unique while its workspace exists: a claim of one member, the workspace id (released only by that id). */
+async function claimName(deps: WorkspaceDeps, workspaces: Workspaces, name: string | undefined, id: string): Promise<string> {
+  const holdsName = (claimed: string) => (state: WorkspaceState) => state.version > 0 && state.status !== 'deleted' && state.name === claimed;
   if (name !== undefined) {
-    if (await store.createIfAbsent({ ...workspaceKeys.name(name), id })) return name;
+    if (await claimFor(deps, workspaces, workspaceKeys.name(name), id, 1, holdsName(name))) return name;
     throw new ProvisionerError('name_taken', `A workspace named ${name} exists; choose another name or leave it out to get one.`, { field: 'name' });
   }
   // Generated names collide only by chance: a few tries.
   for (let attempt = 0; attempt < 5; attempt++) {
     const generated = `ws-${hex(3)}`;
-    if (await store.createIfAbsent({ ...workspaceKeys.name(generated), id })) return generated;
+    if (await claimFor(deps, workspaces, workspaceKeys.name(generated), id, 1, holdsName(generated))) return generated;
   }
   throw new ProvisionerError('service_unavailable', 'Could not generate a free workspace name; retry, or give one.', undefined, { 'retry-after': '1' });
 }
@@ -217,7 +275,12 @@ export async function listWorkspaces(deps: Pick<WorkspaceDeps, 'store'>, actor: 
 export async function readWorkspace(deps: WorkspaceDeps, actor: Actor, id: string): Promise<WorkspaceState> {
   const workspaces = workspacesOf(deps);
   const state = await loadVisible(workspaces, actor, id);
-  const fresh = await refresh(deps, workspaces, asSystem(actor), state, true);
+  const fresh = await refresh(deps, workspaces, asSystem(actor), state, true).catch((error: unknown) => {
+    // A read answers from the store while the backend (or the scheduler) fails; the next read checks again.
+    if (!(error instanceof ProvisionerError && error.code === 'dependency_unavailable')) throw error;
+    actor.log.warn('workspace progress not checked: a dependency failed', { workspace: id, code: error.code });
+    return state;
+  });
   // Deleted while being read: gone for the reader too.
   return visibleWorkspace(fresh, systemCaller('system'));
 }
@@ -265,28 +328,39 @@ export async function deleteWorkspace(deps: WorkspaceDeps, actor: Actor, id: str
   return remove(deps, workspaces, actor, await loadVisible(workspaces, actor, id));
 }
 
-/** Deleting and deleted stay so; anything else starts the deletion: timers off, name released, backend told. */
-async function remove(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, loaded: WorkspaceState): Promise<WorkspaceState> {
+/**
+ * Deleted stays so; anything else but deleting starts the deletion (timers off, recorded as
+ * `deleting`), then the deletion is driven: name released, backend told. A workspace already
+ * deleting is driven again, so a DELETE retried after a failure finishes what the first began.
+ * `still`: a timed deletion's condition, decided again on every state the write meets (a PATCH that
+ * won the race moved the expiry: the old timer then does nothing).
+ */
+async function remove(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, loaded: WorkspaceState, still: (state: WorkspaceState) => boolean = () => true): Promise<WorkspaceState> {
   return workspaces.update<WorkspaceState>(
     loaded.id,
     async (state) => {
-      if (state.status === 'deleting' || state.status === 'deleted' || state.version === 0) return { done: state };
+      if (state.status === 'deleted' || state.version === 0 || !still(state)) return { done: state };
+      if (state.status === 'deleting') return { done: await driveDelete(deps, workspaces, actor, state) };
       const set: WorkspaceChange = { status: 'deleting', deadline: undefined, expire_id: undefined, notice_id: undefined, cleanup_id: undefined };
       return {
         from: state,
         change: change(actor, 'delete', set),
         after: async (deleting) => {
           logged(actor, deleting, state, 'delete');
-          await stopTimers(deps.scheduler, state, ['expire', 'notice', 'cleanup']);
-          // Only the one request that won the write to `deleting` gets here, so the claim is still this workspace's.
-          if (state.name) await deps.store.remove(workspaceKeys.name(state.name));
-          await deps.workspaceBackend.delete(state.id);
-          return refresh(deps, workspaces, actor, deleting, false);
+          await stopTimers(deps.scheduler, state, workspaceTimers);
+          return driveDelete(deps, workspaces, actor, deleting);
         },
       };
     },
     loaded,
   );
+}
+
+/** A deleting workspace's side effects, each safe to repeat: its name released (by its id), the backend told, progress recorded. */
+async function driveDelete(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, deleting: WorkspaceState): Promise<WorkspaceState> {
+  if (deleting.name) await deps.store.release(workspaceKeys.name(deleting.name), deleting.id);
+  await deps.workspaceBackend.delete(deleting.id);
+  return refresh(deps, workspaces, actor, deleting, false);
 }
 
 /**
@@ -301,7 +375,10 @@ async function refresh(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor
   if (state.status === 'deleting') {
     if (status.state !== 'gone') return state;
     const written = await workspaces.commit(state.id, state, change(actor, 'deleted', { status: 'deleted', endpoints: undefined, gsi1pk: undefined, gsi1sk: undefined }));
-    return written ? logged(actor, written, state, 'deleted') : workspaces.load(state.id);
+    if (!written) return workspaces.load(state.id);
+    // Nothing is left: the owner's slot is free again.
+    if (state.owner) await deps.store.release(workspaceKeys.slots(state.owner), state.id);
+    return logged(actor, written, state, 'deleted');
   }
   if (status.state === 'running' && status.host !== undefined && status.port !== undefined) {
     const endpoints = endpointsOf(deps.catalog.workspaces, { host: status.host, port: status.port, id: state.id, name: state.name ?? state.id });
@@ -354,15 +431,55 @@ export async function workspaceTimer(deps: WorkspaceDeps, actor: Actor, input: T
     return 'noticed';
   }
   if (input.timer === 'expire') {
-    // Belt and braces: an expiry moved later is recorded before its old schedule is removed.
-    if (state.expires_at !== undefined && deps.clock.now().getTime() < Date.parse(state.expires_at)) return 'stale';
-    return (await remove(deps, workspaces, actor, state)).status;
+    // Decided again on whatever state the write meets: an extension that won records a new expiry and schedule.
+    const expiring = (current: WorkspaceState) => current.expire_id === input.schedule_id && timerDue(current.expires_at, deps.clock.now());
+    if (!expiring(state)) return 'stale';
+    const after = await remove(deps, workspaces, actor, state, expiring);
+    return after.status === 'deleting' || after.status === 'deleted' ? after.status : 'stale';
   }
   // Past its deadline a creating workspace becomes ready or failed; a refresh that lost a race (to an extend, say) reads again.
   let current = state;
   for (let attempt = 0; attempt < 3 && current.status === 'creating'; attempt++) current = await refresh(deps, workspaces, actor, current, false);
   if (current.status !== 'failed') return current.status;
-  return (await remove(deps, workspaces, actor, current)).status;
+  return (await remove(deps, workspaces, actor, current, (latest) => latest.status === 'failed' && latest.cleanup_id === input.schedule_id)).status;
+}
+
+/**
+ * The janitor's part for workspaces: brings every listed workspace to where its own timers and
+ * requests would have, had nothing crashed or failed. Deleting → the deletion driven again;
+ * creating past its deadline → ready or failed; failed past `failed_ttl`, or anything past its
+ * expiry → deleted. One workspace's failure does not stop the others.
+ */
+export async function sweepWorkspaces(deps: WorkspaceDeps, actor: Actor): Promise<{ examined: number; changed: string[] }> {
+  const workspaces = workspacesOf(deps);
+  const changed: string[] = [];
+  let examined = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await listWorkspaces(deps, { ...actor, caller: systemCaller('system') }, 100, nextToken);
+    for (const listed of page.items) {
+      examined++;
+      const after = await converge(deps, workspaces, actor, listed).catch((error: unknown) => {
+        actor.log.warn('workspace not converged; the next sweep tries again', { workspace: listed.id, error: (error as Error).message });
+        return listed;
+      });
+      if (after.status !== listed.status) changed.push(listed.id);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return { examined, changed };
+}
+
+async function converge(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, listed: WorkspaceState): Promise<WorkspaceState> {
+  // The list is an index, read eventually: the state itself decides.
+  const state = await workspaces.load(listed.id);
+  if (state.status === 'deleting') return driveDelete(deps, workspaces, actor, state);
+  const current = state.status === 'creating' ? await refresh(deps, workspaces, actor, state, false) : state;
+  const now = deps.clock.now();
+  const keptUntil = Date.parse(current.failed_at ?? '') + workspaceRules(deps.catalog.workspaces).failedTtlMs;
+  const failedLongAgo = current.status === 'failed' && !(now.getTime() < keptUntil);
+  const expired = (current.status === 'creating' || current.status === 'ready' || current.status === 'failed') && current.expires_at !== undefined && timerDue(current.expires_at, now);
+  return failedLongAgo || expired ? remove(deps, workspaces, actor, current) : current;
 }
 
 /** The audit trail of a workspace the caller may see, newest first. */
