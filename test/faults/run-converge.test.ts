@@ -3,7 +3,7 @@ import type { Actor } from '../../src/actor.js';
 import { systemCaller } from '../../src/domain/levels.js';
 import { runKeys } from '../../src/domain/runs.js';
 import { requestLog } from '../../src/log.js';
-import { sweepRuns } from '../../src/operations/runs/scheduled.js';
+import { convergeRuns } from '../../src/operations/runs/scheduled.js';
 import type { RunMachines, RunMachineState } from '../../src/ports.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { startTestApi, type TestApi, testCatalog, writeCatalog } from '../support/local-api.js';
@@ -28,7 +28,7 @@ const runMachines: Required<RunMachines> = {
   inspect: async (id) => answers.get(id) ?? { state: 'handled' },
 };
 const janitor: Actor = { caller: systemCaller('scheduler'), requestId: 'janitor', log: requestLog('janitor', 'janitor') };
-const sweep = () => sweepRuns(api.runtime.deps, janitor);
+const sweep = () => convergeRuns(api.runtime.deps, janitor);
 const release = async () => (await api.call('POST', '/v1/clusters/demo/releases', { token: alice, body: { version: 'main' } })).body.id as string;
 /** A release whose launch is held back until `letGo`: queued, no machine yet. */
 async function queuedRun(): Promise<{ starting: Promise<string>; id: string; letGo: () => void }> {
@@ -109,7 +109,7 @@ describe('the janitor converging runs', () => {
     const id = await release();
     answers.set(id, { state: 'ended', result: false });
     const { launch, stop } = runMachines;
-    expect(await sweepRuns({ ...api.runtime.deps, runMachines: { launch, stop } }, janitor)).toEqual({ examined: 0, ended: [] });
+    expect(await convergeRuns({ ...api.runtime.deps, runMachines: { launch, stop } }, janitor)).toEqual({ examined: 0, ended: [] });
     expect(await read(id)).toMatchObject({ status: 'running' });
   });
 });

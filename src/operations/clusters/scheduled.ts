@@ -2,7 +2,7 @@ import type { Actor } from '../../actor.js';
 import type { TargetInput } from '../../scheduling/targets.js';
 import { checkDeadline, type ClusterDeps, scheduledDestroy, sweepClusters } from './use-cases.js';
 import { sweepWorkspaces, type WorkspaceDeps } from '../workspaces/use-cases.js';
-import { sweepRuns } from '../runs/scheduled.js';
+import { convergeRuns } from '../runs/scheduled.js';
 
 /** The `destroy` target: a destroy schedule fired. */
 export const runScheduledDestroy = (input: TargetInput<'destroy'>, deps: ClusterDeps, actor: Actor) => scheduledDestroy(deps, actor, input.cluster, input.schedule_id);
@@ -15,6 +15,7 @@ export const runDeadlineCheck = async (input: TargetInput<'check-deadline'>, dep
 export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps & WorkspaceDeps, actor: Actor) => {
   const { examined, swept } = await sweepClusters(deps, actor);
   const workspaces = await sweepWorkspaces(deps, actor);
-  const runs = await sweepRuns(deps, actor);
-  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, runs };
+  // runs: those a crash left unfinished converge (where the runner can be asked: the local one)
+  const convergedRuns = await convergeRuns(deps, actor);
+  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, convergedRuns };
 };

@@ -10,7 +10,7 @@ export const runTimeout = (input: TargetInput<'run-timeout'>, deps: RunDeps, act
  * what its runner finds of its machine. Only a runner that can be asked takes part (the local one);
  * in AWS the S3 event and the run's timeout end every run.
  */
-export async function sweepRuns(deps: Omit<RunDeps, 'runMachines' | 'runLogs'> & Partial<Pick<RunDeps, 'runMachines' | 'runLogs'>>, actor: Actor) {
+export async function convergeRuns(deps: Omit<RunDeps, 'runMachines' | 'runLogs'> & Partial<Pick<RunDeps, 'runMachines' | 'runLogs'>>, actor: Actor) {
   const { runMachines, runLogs } = deps;
   if (!runMachines?.inspect || !runLogs) return { examined: 0, ended: [] };
   const runDeps: RunDeps = { ...deps, runMachines, runLogs };
