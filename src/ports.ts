@@ -311,6 +311,11 @@ export interface WorkbenchCompute {
   stop(task: WorkbenchTask): Promise<void>;
   /** Stops the task, removes the workbench's data and terminates its dedicated instance. */
   remove(task: WorkbenchTask): Promise<void>;
+  /**
+   * The janitor's sweep, where the backend can list what it runs: stops every run not in `live`
+   * that started before `startedBefore` (a start under way is never swept); returns the run ids stopped.
+   */
+  sweep?(live: ReadonlySet<string>, startedBefore: Date): Promise<string[]>;
 }
 
 // runs

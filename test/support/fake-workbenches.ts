@@ -9,15 +9,20 @@ export class FakeWorkbenches implements WorkbenchCompute {
   private readonly runs = new Map<string, WorkbenchTaskStatus>();
   failStart = false;
   failStatus = false;
+  /** Run once before the next status answer / after the next start (a test's way to race a request in). */
+  beforeStatus?: () => Promise<void>;
+  afterStart?: () => Promise<void>;
 
   async start(task: WorkbenchTask): Promise<void> {
     if (this.failStart) throw new Error('no capacity');
     this.started.push(task);
     if (!this.runs.has(task.runId)) this.runs.set(task.runId, { state: 'provisioning' });
+    await this.afterStart?.();
   }
 
   async status(task: WorkbenchTask): Promise<WorkbenchTaskStatus> {
     if (this.failStatus) throw new Error('ECS is throttling');
+    await this.beforeStatus?.();
     return this.runs.get(task.runId) ?? { state: 'gone' };
   }
 

@@ -29,8 +29,10 @@ export const listRoute: OperationFn<Routes['workbench-list'], AuthDeps> = async 
     if (caller.level !== 'administrator') throw new ProvisionerError('forbidden', 'Only administrators list the workbenches of others; leave out owner.', { field: 'owner' });
     owner = `github:${query.owner}`;
   }
-  const page = await listWorkbenches(context.deps, owner, query.limit, query.next_token);
-  return ok({ items: page.items.map(workbenchView), ...(page.nextToken && { next_token: page.nextToken }) });
+  // One's own list also holds what others shared with one (on its first page).
+  const sharee = owner === caller.sub && caller.login !== null && caller.sub.startsWith('github:') ? caller.login : undefined;
+  const page = await listWorkbenches(context.deps, owner, query.limit, query.next_token, sharee);
+  return ok({ items: page.items.map(({ state, shared }) => workbenchView(state, shared)), ...(page.nextToken && { next_token: page.nextToken }) });
 };
 
 export const createRoute: OperationFn<Routes['workbench-create'], Deps> = async ({ body }, context) =>
