@@ -242,9 +242,9 @@ async function launch(deps: WorkbenchDeps, workbenches: Workbenches, actor: Acto
 }
 
 /** The run's auto-stop schedule (idempotent by name, so a re-drive makes no second one). */
-async function armAutoStop(deps: WorkbenchDeps, state: WorkbenchState, name = state.stop_id && stopScheduleName(state.id, state.stop_id)): Promise<void> {
-  if (!name || !state.stop_id || !state.stops_at) return;
-  await deps.scheduler.schedule({ name, at: new Date(state.stops_at), target: 'workbench-auto-stop', payload: { workbench: state.id, stop_id: state.stop_id } });
+async function armAutoStop(deps: WorkbenchDeps, state: WorkbenchState): Promise<void> {
+  if (!state.stop_id || !state.stops_at) return;
+  await deps.scheduler.schedule({ name: stopScheduleName(state.id, state.stop_id), at: new Date(state.stops_at), target: 'workbench-auto-stop', payload: { workbench: state.id, stop_id: state.stop_id } });
 }
 
 /** A stop or delete that won the race while `started` launched stopped nothing yet: this run must not outlive it. */
@@ -326,8 +326,9 @@ export async function stopWorkbench(deps: WorkbenchDeps, actor: Actor, id: strin
 
 /**
  * The auto-stop fired: stop only if it is still the current run's schedule and its time has come.
- * EventBridge Scheduler fires up to a minute early: within 90 s of its time it is due; earlier, it
- * is armed again for its time (under a name of its own: the fired one may not be gone yet).
+ * EventBridge Scheduler fires up to a minute early: within 90 s of its time it is due. An earlier
+ * firing (which AWS does not document) is logged and ignored: this function is the schedule's
+ * target and cannot be given its own ARN to arm it again (a CloudFormation cycle).
  */
 export async function autoStop(deps: WorkbenchDeps, actor: Actor, id: string, stopId: string): Promise<'stopped' | 'stale' | 'early'> {
   const state = await workbenchesOf(deps).load(id);
@@ -336,8 +337,7 @@ export async function autoStop(deps: WorkbenchDeps, actor: Actor, id: string, st
     return 'stale';
   }
   if (state.stops_at && Date.parse(state.stops_at) - deps.clock.now().getTime() > earlyFiringMs) {
-    actor.log.info('auto-stop fired early; armed again', { workbench: id, stops_at: state.stops_at });
-    await armAutoStop(deps, state, `${stopScheduleName(id, stopId)}-again`);
+    actor.log.warn('auto-stop fired more than 90 s early; ignored', { workbench: id, stops_at: state.stops_at });
     return 'early';
   }
   await stopWorkbench(deps, actor, id, state);
