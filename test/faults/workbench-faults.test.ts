@@ -5,8 +5,25 @@ import { join } from 'node:path';
 import type { DynamoStore } from '../../src/adapters/aws/dynamo-store.js';
 import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
 import { LocalWorkbenchCompute } from '../../src/adapters/local/process-workbenches.js';
-import type { Store, WorkbenchTask } from '../../src/ports.js';
+import type { Actor } from '../../src/actor.js';
+import { parseCatalog } from '../../src/domain/catalog.js';
+import { ProvisionerError } from '../../src/domain/errors.js';
+import { type Caller, systemCaller } from '../../src/domain/levels.js';
+import { liveStatuses } from '../../src/domain/workbenches.js';
+import {
+  createWorkbench,
+  deleteWorkbench,
+  readWorkbench,
+  startWorkbench,
+  stopWorkbench,
+  sweepWorkbenches,
+  type WorkbenchDeps,
+  workbenchesOf,
+} from '../../src/operations/workbenches/use-cases.js';
+import type { ScheduledCall, Scheduler, Store, WorkbenchCompute, WorkbenchTask } from '../../src/ports.js';
+import { workbenchKeys } from '../../src/store/keys.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
+import { FakeWorkbenches } from '../support/fake-workbenches.js';
 
 /**
  * Issue 24, points 1 and 7 (local backend): a workbench process gets a minimal environment, and
@@ -108,5 +125,182 @@ describe('local workbench processes', () => {
     expect(tagged(live.runId)).toHaveLength(1);
     await compute.remove(live);
     await until(() => tagged(live.runId).length === 0, 'delete');
+  });
+});
+
+/**
+ * Issue 24, point 7 (use cases): the server dies at each awaited port call of an operation in turn
+ * (store, scheduler, backend), before the call or after it but before the answer; then what a user
+ * and the system do (the request again, a read, the start deadline passing, the janitor, a read)
+ * must converge: a settled status the backend agrees with, nothing running that no live workbench
+ * owns, the slot held exactly while the workbench exists, and nothing left once it is deleted.
+ */
+class Crash extends Error {
+  override name = 'Crash';
+}
+
+interface Plan {
+  at: number;
+  when: 'before' | 'after';
+  calls: number;
+  dead: boolean;
+}
+
+function crashing<T extends object>(port: T, plan: Plan): T {
+  return new Proxy(port, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (plan.dead) throw new Crash('the process is gone');
+        const call = ++plan.calls;
+        if (call === plan.at && plan.when === 'before') {
+          plan.dead = true;
+          throw new Crash(`crash before call ${call} (${String(property)})`);
+        }
+        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        if (call === plan.at) {
+          plan.dead = true;
+          throw new Crash(`crash after call ${call} (${String(property)})`);
+        }
+        return result;
+      };
+    },
+  });
+}
+
+/** Named one-time schedules, as the use cases see EventBridge Scheduler. */
+class Schedules implements Scheduler {
+  readonly calls = new Map<string, ScheduledCall>();
+  async schedule(call: ScheduledCall): Promise<void> {
+    if (!this.calls.has(call.name)) this.calls.set(call.name, call);
+  }
+  async cancel(name: string): Promise<void> {
+    this.calls.delete(name);
+  }
+}
+
+/** The fake backend with the janitor's sweep: runs no live workbench owns are stopped. */
+class SweptWorkbenches extends FakeWorkbenches {
+  async sweep(live: ReadonlySet<string>): Promise<string[]> {
+    const swept = [...new Set(this.started.map((t) => t.runId))].filter((run) => !live.has(run) && this.started.some((t) => t.runId === run && this.live(t.workbenchId).includes(run)));
+    for (const run of swept) await this.stop(this.started.find((t) => t.runId === run) as WorkbenchTask);
+    return swept;
+  }
+  /** Live runs of an owner's workbenches. */
+  liveOf(owner: string): string[] {
+    return [...new Set(this.started.filter((t) => t.owner === owner).map((t) => t.workbenchId))].flatMap((id) => this.live(id));
+  }
+}
+
+describe('crash consistency of workbench operations', () => {
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  const system: Actor = { caller: systemCaller('scheduler'), requestId: 'janitor', log: quiet };
+  const catalog = parseCatalog(JSON.stringify({ organization: 'acme', admins: ['alice'], clusters: [] }), 'crash catalog');
+  const compute = new SweptWorkbenches();
+  const scheduler = new Schedules();
+  let deps: WorkbenchDeps;
+  let users = 0;
+  beforeAll(() => {
+    deps = { store, clock, catalog, scheduler, workbenchCompute: compute };
+  });
+
+  const fresh = (): Actor => {
+    const n = users++;
+    const caller: Caller = { sub: `github:crash${n}`, login: `crash${n}`, level: 'github_member', orgs: [] };
+    return { caller, requestId: `setup-${n}`, log: quiet };
+  };
+  const small = { name: 'crash', cpu: 1024, memory: 2048 };
+  const ignoringRefusals = (promise: Promise<unknown>) => promise.catch((error: unknown) => {
+    if (!(error instanceof ProvisionerError)) throw error;
+  });
+  /** The user's one workbench id, if any was written. */
+  const workbenchOf = async (user: Actor) => (await store.query({ index: 'gsi1', partition: workbenchKeys.owner(user.caller.sub), limit: 10 })).items[0]?.id as string | undefined;
+
+  type Operation = { setup(user: Actor): Promise<string | undefined>; run(d: WorkbenchDeps, user: Actor, id: string | undefined): Promise<unknown> };
+  const running = async (user: Actor) => {
+    const { id } = await createWorkbench(deps, user, small);
+    compute.set(id, 'running');
+    return id;
+  };
+  const operations: Record<string, Operation> = {
+    create: { setup: async () => undefined, run: (d, user) => createWorkbench(d, user, small) },
+    start: {
+      setup: async (user) => {
+        const id = await running(user);
+        await stopWorkbench(deps, user, id);
+        return id;
+      },
+      run: (d, user, id) => startWorkbench(d, user, id ?? ''),
+    },
+    stop: { setup: running, run: (d, user, id) => stopWorkbench(d, user, id ?? '') },
+    delete: { setup: running, run: (d, user, id) => deleteWorkbench(d, user, id ?? '') },
+  };
+
+  async function recover(operation: Operation, user: Actor, id: string | undefined): Promise<void> {
+    if (id) await ignoringRefusals(operation.run(deps, user, id));
+    const written = id ?? (await workbenchOf(user));
+    if (written) await ignoringRefusals(readWorkbench(deps, user, written));
+    clock.advance(20 * 60_000);
+    await sweepWorkbenches(deps, system);
+    if (written) await ignoringRefusals(readWorkbench(deps, user, written));
+  }
+
+  async function expectConsistent(user: Actor): Promise<string> {
+    const id = await workbenchOf(user);
+    const state = id ? await workbenchesOf(deps).load(id) : undefined;
+    const status = state?.status ?? 'absent';
+    // A settled status the backend agrees with: a live one has its run (and only it) alive; any other, nothing.
+    expect(compute.liveOf(user.caller.sub)).toEqual(state && liveStatuses.includes(status) ? [state.run_id] : []);
+    if (status === 'provisioning') expect(state?.start_by).toBeDefined();
+    // The slot: held while the workbench exists (a create that died before its write frees it at the next claim).
+    const slots = await store.get(workbenchKeys.slots(user.caller.sub));
+    const members = [...((slots?.members as Set<string> | undefined) ?? [])];
+    if (state && status !== 'deleted') expect(members).toEqual([state.id]);
+    else expect(members.filter((m) => m === id)).toEqual([]);
+    // A live run's auto-stop exists.
+    if (state?.stop_id && liveStatuses.includes(status)) expect([...scheduler.calls.values()].some((c) => c.target === 'workbench-auto-stop' && c.payload.stop_id === state.stop_id)).toBe(true);
+    return status;
+  }
+
+  async function cleanUp(user: Actor): Promise<void> {
+    const id = await workbenchOf(user);
+    if (id) await ignoringRefusals(deleteWorkbench(deps, user, id));
+    expect(compute.liveOf(user.caller.sub)).toEqual([]);
+    // After delete, a new workbench fits the limit of 1 again.
+    const next = await createWorkbench(deps, user, small);
+    await deleteWorkbench(deps, user, next.id);
+    expect(compute.liveOf(user.caller.sub)).toEqual([]);
+  }
+
+  const outcomes: string[] = [];
+  afterAll(() => {
+    process.stdout.write(`workbench crash outcomes\n${outcomes.join('\n')}\n`);
+  });
+
+  describe.each(Object.keys(operations))('%s', (name) => {
+    const operation = operations[name] as Operation;
+    it.each(['before', 'after'] as const)('crashing %s each port call converges', async (when) => {
+      let crashes = 0;
+      for (let at = 1; at <= 30; at++) {
+        const user = fresh();
+        const id = await operation.setup(user);
+        const plan: Plan = { at, when, calls: 0, dead: false };
+        const crashed: WorkbenchDeps = { ...deps, store: crashing(store as Store, plan), scheduler: crashing(scheduler as Scheduler, plan), workbenchCompute: crashing(compute as WorkbenchCompute, plan) };
+        try {
+          await operation.run(crashed, { ...user, requestId: `op-${at}` }, id);
+        } catch (error) {
+          // A crash the use case wrapped (a backend call's failure becomes a 503) is still the crash.
+          if (!(error instanceof Crash) && !plan.dead) throw error;
+        }
+        await recover(operation, user, id);
+        outcomes.push(`${name}, ${plan.dead ? `${when}, call ${at}` : `no crash (${plan.calls} calls)`}: ${await expectConsistent(user)}`);
+        await cleanUp(user);
+        if (!plan.dead) break;
+        crashes++;
+      }
+      expect(crashes).toBeGreaterThan(0);
+      expect(crashes).toBeLessThan(30);
+    });
   });
 });
