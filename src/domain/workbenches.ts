@@ -6,9 +6,10 @@ import { atLeast, type Caller, levels } from './levels.js';
 /**
  * Workbenches: one container per user (ECS in AWS, a process locally), started and stopped on
  * demand. `absent` is a workbench never written; `deleted` one removed (kept for its audit trail,
- * answered as 404). The others mirror the task's life as the backend reports it.
+ * answered as 404). `pending_instance`: a dedicated instance was launched or started and the task
+ * waits for it to register with the cluster. The others mirror the task's life as the backend reports it.
  */
-export const workbenchStatuses = ['absent', 'provisioning', 'pending', 'running', 'stopping', 'stopped', 'failed', 'deleted'] as const;
+export const workbenchStatuses = ['absent', 'provisioning', 'pending_instance', 'pending', 'running', 'stopping', 'stopped', 'failed', 'deleted'] as const;
 export type WorkbenchStatus = (typeof workbenchStatuses)[number];
 
 /** What a backend can say about a workbench's current task: a status of the task, or nothing left. */
@@ -16,7 +17,7 @@ export const taskStates = ['provisioning', 'pending', 'running', 'stopping', 'st
 export type TaskState = (typeof taskStates)[number];
 
 /** Statuses in which a task is (or is about to be) alive: a start is a no-op, a stop has work to do. */
-export const liveStatuses: readonly WorkbenchStatus[] = ['provisioning', 'pending', 'running'];
+export const liveStatuses: readonly WorkbenchStatus[] = ['provisioning', 'pending_instance', 'pending', 'running'];
 
 export interface WorkbenchState {
   id: string;
@@ -33,6 +34,10 @@ export interface WorkbenchState {
   capacity_provider?: string;
   /** The current task: each start gets a new run id, which the backend is asked by. */
   run_id?: string;
+  /** The ECS task the run's start returned (status and stop ask for exactly it). */
+  task_arn?: string;
+  /** The dedicated instance a `pending_instance` run waits for. */
+  instance_id?: string;
   endpoint?: string;
   /** Logins the owner shared it with. */
   shares?: string[];

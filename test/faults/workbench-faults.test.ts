@@ -7,6 +7,7 @@ import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
 import { LocalWorkbenchCompute } from '../../src/adapters/local/process-workbenches.js';
 import type { Actor } from '../../src/actor.js';
 import { parseCatalog } from '../../src/domain/catalog.js';
+import { dependencyUnavailable } from '../../src/adapters/aws/failures.js';
 import { ProvisionerError } from '../../src/domain/errors.js';
 import { type Caller, systemCaller } from '../../src/domain/levels.js';
 import { liveStatuses } from '../../src/domain/workbenches.js';
@@ -23,6 +24,7 @@ import {
 import type { ScheduledCall, Scheduler, Store, WorkbenchCompute, WorkbenchTask } from '../../src/ports.js';
 import { workbenchKeys } from '../../src/store/keys.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
+import { awsError } from '../support/fake-aws.js';
 import { FakeWorkbenches } from '../support/fake-workbenches.js';
 
 /**
@@ -272,6 +274,74 @@ describe('crash consistency of workbench operations', () => {
     await deleteWorkbench(deps, user, next.id);
     expect(compute.liveOf(user.caller.sub)).toEqual([]);
   }
+
+  describe('AWS faults (issue 21)', () => {
+    const throttled = () => dependencyUnavailable('Amazon ECS', awsError('ThrottlingException', 400));
+
+    it('a create whose launch ECS throttled keeps its intent (202 provisioning), and a read launches it', async () => {
+      const user = fresh();
+      compute.startError = throttled();
+      const created = await createWorkbench(deps, user, small).finally(() => (compute.startError = undefined));
+      expect(created.status).toBe('provisioning');
+      expect(compute.liveOf(user.caller.sub)).toEqual([]);
+      const read = await readWorkbench(deps, user, created.id);
+      expect(compute.liveOf(user.caller.sub)).toEqual([created.run_id]);
+      expect(read.task_arn).toMatch(new RegExp(`${created.run_id}$`));
+      await deleteWorkbench(deps, user, created.id);
+    });
+
+    it('a start ECS throttled answers 503 dependency_unavailable, keeps its intent, and the retry launches it', async () => {
+      const user = fresh();
+      const id = await running(user);
+      await stopWorkbench(deps, user, id);
+      compute.startError = throttled();
+      await expect(startWorkbench(deps, user, id)).rejects.toMatchObject({ code: 'dependency_unavailable', headers: { 'retry-after': '5' } });
+      compute.startError = undefined;
+      const intent = await workbenchesOf(deps).load(id);
+      expect(intent.status).toBe('provisioning');
+      const retried = await startWorkbench(deps, user, id);
+      expect(retried.task_arn).toBeDefined();
+      expect(compute.liveOf(user.caller.sub)).toEqual([intent.run_id]);
+      await deleteWorkbench(deps, user, id);
+    });
+
+    it('a first start the backend refused fails the workbench and leaves no auto-stop behind', async () => {
+      const user = fresh();
+      compute.failStart = true;
+      await expect(createWorkbench(deps, user, small)).rejects.toMatchObject({ code: 'backend_unavailable' });
+      compute.failStart = false;
+      const id = (await workbenchOf(user)) ?? '';
+      expect((await workbenchesOf(deps).load(id)).status).toBe('failed');
+      expect([...scheduler.calls.values()].filter((c) => c.target === 'workbench-auto-stop' && c.payload.workbench === id)).toEqual([]);
+      await deleteWorkbench(deps, user, id);
+    });
+
+    it('a dedicated instance is waited for (pending_instance), then the task is placed and recorded', async () => {
+      const user = fresh();
+      compute.instancesRegistered = false;
+      const created = await createWorkbench(deps, user, { ...small, dedicated_instance: true });
+      expect(created.status).toBe('pending_instance');
+      expect(created.instance_id).toMatch(/^i-/);
+      expect((await readWorkbench(deps, user, created.id)).status).toBe('pending_instance');
+      compute.instancesRegistered = true;
+      const placed = await readWorkbench(deps, user, created.id);
+      expect(placed).toMatchObject({ status: 'provisioning', task_arn: expect.stringMatching(new RegExp(`${created.run_id}$`)) });
+      compute.set(created.id, 'running');
+      expect((await readWorkbench(deps, user, created.id)).status).toBe('running');
+      await deleteWorkbench(deps, user, created.id);
+    });
+
+    it('an instance that never registers fails the workbench at its start deadline, and stops it', async () => {
+      const user = fresh();
+      compute.instancesRegistered = false;
+      const created = await createWorkbench(deps, user, { ...small, dedicated_instance: true });
+      clock.advance(20 * 60_000);
+      const late = await readWorkbench(deps, user, created.id);
+      compute.instancesRegistered = true;
+      expect(late).toMatchObject({ status: 'failed', reason: expect.stringMatching(/in time/) });
+      await deleteWorkbench(deps, user, created.id);
+    });
+  });
 
   const outcomes: string[] = [];
   afterAll(() => {

@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } fro
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProvisionerError } from '../../domain/errors.js';
-import type { Store, WorkbenchCompute, WorkbenchTask, WorkbenchTaskStatus } from '../../ports.js';
+import type { Store, WorkbenchCompute, WorkbenchStarted, WorkbenchTask, WorkbenchTaskStatus } from '../../ports.js';
 import { workbenchKeys } from '../../store/keys.js';
 import { accepts, alive, freePort, type ProcessRecord, startTime } from './processes.js';
 
@@ -48,8 +48,9 @@ export class LocalWorkbenchCompute implements WorkbenchCompute {
     private readonly options: LocalWorkbenchOptions,
   ) {}
 
-  async start(task: WorkbenchTask): Promise<void> {
-    if (await this.store.get(workbenchKeys.localRun(task.runId))) return;
+  /** Starts the run's process (none if the run has a record); a process has no ARN to record. */
+  async start(task: WorkbenchTask): Promise<WorkbenchStarted> {
+    if (await this.store.get(workbenchKeys.localRun(task.runId))) return {};
     const [file = process.execPath, ...args] = this.options.command ?? [process.execPath, '--import', 'tsx', exampleWorkbenchPath];
     const port = await freePort();
     const output = this.logFile(task);
@@ -78,6 +79,7 @@ export class LocalWorkbenchCompute implements WorkbenchCompute {
     this.started.add(child.pid);
     const record: ProcessRecord = { pid: child.pid, port, started: startTime(child.pid) };
     if (!(await this.store.createIfAbsent({ ...workbenchKeys.localRun(task.runId), workbench: task.workbenchId, run: record }))) this.kill(child.pid);
+    return {};
   }
 
   async status(task: WorkbenchTask): Promise<WorkbenchTaskStatus> {

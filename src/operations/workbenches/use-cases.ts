@@ -18,7 +18,7 @@ import {
   type WorkbenchState,
   workbenchStatuses,
 } from '../../domain/workbenches.js';
-import type { Scheduler, Store, StoredItem, WorkbenchCompute, WorkbenchTask } from '../../ports.js';
+import type { Scheduler, Store, StoredItem, WorkbenchCompute, WorkbenchStarted, WorkbenchTask } from '../../ports.js';
 import { type Change, Entities, type EntityType } from '../../store/entity.js';
 import { workbenchKeys } from '../../store/keys.js';
 import { once } from '../../once.js';
@@ -53,6 +53,8 @@ const workbenchEntity: EntityType<WorkbenchState> = {
       dedicated_instance: z.optional(z.boolean()),
       capacity_provider: z.optional(z.string()),
       run_id: z.optional(z.string()),
+      task_arn: z.optional(z.string()),
+      instance_id: z.optional(z.string()),
       endpoint: z.optional(z.string()),
       shares: z.optional(z.array(z.string())),
       stop_id: z.optional(z.string()),
@@ -100,6 +102,7 @@ export function taskOf(state: WorkbenchState): WorkbenchTask {
     gpu: state.gpu ?? 0,
     capacityProvider: state.capacity_provider ?? '',
     dedicatedInstance: state.dedicated_instance ?? false,
+    ...(state.task_arn !== undefined && { taskArn: state.task_arn }),
   };
 }
 
@@ -138,7 +141,14 @@ const earlyFiringMs = 90_000;
 /** A new run's fields: a new run id, a new auto-stop schedule at max_runtime, the deadline to be seen by the backend. */
 function newRun(deps: WorkbenchDeps) {
   const now = deps.clock.now();
-  return { run_id: shortId(), stop_id: shortId(), stops_at: stopsAt(deps.catalog, now).toISOString(), start_by: new Date(now.getTime() + startDeadlineMs).toISOString() };
+  return {
+    run_id: shortId(),
+    task_arn: undefined,
+    instance_id: undefined,
+    stop_id: shortId(),
+    stops_at: stopsAt(deps.catalog, now).toISOString(),
+    start_by: new Date(now.getTime() + startDeadlineMs).toISOString(),
+  };
 }
 
 /**
@@ -184,7 +194,13 @@ export async function createWorkbench(deps: WorkbenchDeps, actor: Actor, request
         change: change(actor, 'create', set, { name: request.name, cpu: request.cpu, memory: request.memory, gpu: request.gpu ?? 0, capacity_provider: provider }),
         after: async (created) => {
           written = true;
-          return launch(deps, workbenches, actor, state, created, 'create');
+          try {
+            return await launch(deps, workbenches, actor, state, created, 'create');
+          } catch (error) {
+            // The intent is recorded and a read re-drives it: a 503 here would make a retrying client create a second one.
+            if (isTransient(error)) return created;
+            throw error;
+          }
         },
       };
     });
@@ -228,17 +244,45 @@ async function launch(deps: WorkbenchDeps, workbenches: Workbenches, actor: Acto
   logged(actor, started, from, action);
   if (from.stop_id) await deps.scheduler.cancel(stopScheduleName(from.id, from.stop_id));
   await armAutoStop(deps, started);
+  let outcome: WorkbenchStarted;
   try {
-    await deps.workbenchCompute.start(taskOf(started));
+    outcome = await deps.workbenchCompute.start(taskOf(started));
   } catch (error) {
+    // A transient failure keeps the intent (provisioning): a retry, a read or the janitor launches it again.
+    if (isTransient(error)) throw error;
     const reason = `the backend refused to start it: ${(error as Error).message}`;
     actor.log.warn('workbench start refused', { workbench: started.id, error: (error as Error).message });
     await workbenches.commit(started.id, started, change(asSystem(actor), 'failed', { status: 'failed', reason, stop_id: undefined, stops_at: undefined, start_by: undefined }, { reason }));
     if (started.stop_id) await deps.scheduler.cancel(stopScheduleName(started.id, started.stop_id));
     throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The workbench backend could not start ${started.id}; retry shortly.`, undefined, { 'retry-after': '5' });
   }
-  await undoIfOvertaken(deps, started);
-  return started;
+  const recorded = await recordStart(deps, workbenches, asSystem(actor), started, outcome);
+  await undoIfOvertaken(deps, { ...started, ...(outcome.taskArn && { task_arn: outcome.taskArn }) });
+  return recorded;
+}
+
+/** A transient dependency failure (503 `dependency_unavailable`), as the adapters report it. */
+const isTransient = (error: unknown) => error instanceof ProvisionerError && error.code === 'dependency_unavailable';
+
+/**
+ * Records what a start did for the same run, if still current: the task's ARN (status and stop
+ * then ask for exactly it), or `pending_instance` while a dedicated instance registers.
+ */
+async function recordStart(deps: WorkbenchDeps, workbenches: Workbenches, actor: Actor, started: WorkbenchState, outcome: WorkbenchStarted): Promise<WorkbenchState> {
+  if (!outcome.taskArn && !outcome.pendingInstance) return started;
+  return workbenches.update<WorkbenchState>(
+    started.id,
+    async (state) => {
+      if (state.run_id !== started.run_id || !liveStatuses.includes(state.status)) return { done: state };
+      const set: WorkbenchChange = outcome.taskArn
+        ? { task_arn: outcome.taskArn, ...(state.status === 'pending_instance' && { status: 'provisioning' }) }
+        : { status: 'pending_instance', instance_id: outcome.pendingInstance };
+      if (outcome.taskArn === state.task_arn && (outcome.taskArn || state.status === 'pending_instance')) return { done: state };
+      const action = outcome.taskArn ? 'task-started' : 'pending_instance';
+      return { from: state, change: change(actor, action, set, { ...(outcome.taskArn && { task_arn: outcome.taskArn }), ...(outcome.pendingInstance && { instance_id: outcome.pendingInstance }) }), after: async (written) => logged(actor, written, state, action) };
+    },
+    started,
+  );
 }
 
 /** The run's auto-stop schedule (idempotent by name, so a re-drive makes no second one). */
@@ -423,14 +467,23 @@ async function backend(call: () => Promise<void>, id: string): Promise<void> {
  */
 async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Actor, state: WorkbenchState): Promise<WorkbenchState> {
   if (!liveStatuses.includes(state.status) && state.status !== 'stopping') return state;
+  const pastStart = state.start_by !== undefined && Date.parse(state.start_by) < deps.clock.now().getTime();
   let task;
   try {
-    task = await deps.workbenchCompute.status(taskOf(state));
+    // Waiting for a dedicated instance: the start asks whether it registered, and places the task once it has.
+    if (state.status === 'pending_instance' && !pastStart) return await recordStart(deps, workbenches, actor, state, await deps.workbenchCompute.start(taskOf(state)));
+    task = state.status === 'pending_instance' ? { state: 'gone' as const } : await deps.workbenchCompute.status(taskOf(state));
+    // Recorded but not at the backend (a launch a crash or a transient failure interrupted): launch it again, idempotently.
+    if (state.status === 'provisioning' && task.state === 'gone' && !state.task_arn && !pastStart) {
+      actor.log.info('re-driving an interrupted start', { workbench: state.id, run_id: state.run_id });
+      await armAutoStop(deps, state);
+      return await recordStart(deps, workbenches, actor, state, await deps.workbenchCompute.start(taskOf(state)));
+    }
   } catch (error) {
     actor.log.warn('workbench backend unavailable; answering from the store', { workbench: state.id, error: (error as Error).message });
     return state;
   }
-  const late = state.status === 'provisioning' && task.state === 'gone' && state.start_by !== undefined && Date.parse(state.start_by) < deps.clock.now().getTime();
+  const late = (state.status === 'provisioning' || state.status === 'pending_instance') && task.state === 'gone' && pastStart;
   const outcome = late ? { status: 'failed' as const } : settle(state, task.state);
   if (!outcome) return state;
   if ('stopAgain' in outcome) {
@@ -455,8 +508,8 @@ async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Act
 /**
  * The janitor's part for workbenches (hourly in AWS, at every start and `npm run janitor` locally):
  * every workbench on its list is re-examined — a run recorded but never launched (a crash between
- * the intent and the launch) is launched again (its schedule and task are idempotent by name and
- * run id) until its start deadline, then fails; a delete's cleanup is finished; then the backend
+ * the intent and the launch) is launched again by the refresh (its schedule and task are idempotent
+ * by name and run id) until its start deadline, then fails; a delete's cleanup is finished; then the backend
  * removes runs that no live workbench owns and that started before the sweep (`sweep`, where the
  * backend has one). Pointers of workbenches never written (a crash before the first write) go.
  */
@@ -486,6 +539,7 @@ export async function sweepWorkbenches(deps: WorkbenchDeps, actor: Actor): Promi
   return { examined, swept };
 }
 
+/** One workbench of the janitor's list: a pointer never followed by a write goes, a delete is finished, the rest refreshed (which re-drives a start). */
 async function converge(deps: WorkbenchDeps, workbenches: Workbenches, actor: Actor, pointer: StoredItem, began: Date): Promise<WorkbenchState | undefined> {
   const state = await workbenches.load(pointer.sk);
   if (state.status === 'absent') {
@@ -497,15 +551,5 @@ async function converge(deps: WorkbenchDeps, workbenches: Workbenches, actor: Ac
     await cleanUpDeleted(deps, state, state);
     return state;
   }
-  const refreshed = await refresh(deps, workbenches, actor, state);
-  if (refreshed.status !== 'provisioning' || refreshed.version !== state.version) return refreshed;
-  // Still provisioning, nothing at the backend, before its deadline: launch again what the intent says.
-  const task = await deps.workbenchCompute.status(taskOf(refreshed));
-  if (task.state === 'gone') {
-    actor.log.info('re-driving an interrupted start', { workbench: refreshed.id, run_id: refreshed.run_id });
-    await armAutoStop(deps, refreshed);
-    await backend(() => deps.workbenchCompute.start(taskOf(refreshed)), refreshed.id);
-    await undoIfOvertaken(deps, refreshed);
-  }
-  return refreshed;
+  return refresh(deps, workbenches, actor, state);
 }
