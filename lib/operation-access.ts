@@ -102,8 +102,9 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   // workbenches
   'workbench-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'workbench-create': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
-  // A read asks the backend, stops a task that outlived a stop, and removes the auto-stop of a failed one.
-  'workbench-get': { table: clusterState, schedules: { deletes: true }, workbenches: 'manage' },
+  // A read asks the backend, stops a task that outlived a stop, removes the auto-stop of a failed one,
+  // launches a start a crash or a throttle interrupted (with its auto-stop), and places a task on its registered dedicated instance.
+  'workbench-get': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
   'workbench-start': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
   'workbench-stop': { table: clusterState, schedules: { deletes: true }, workbenches: 'manage' },
   // The data is removed by a one-off task of the workbench family.

@@ -81,6 +81,10 @@ export function workbenchGrants(sink: GrantSink, level: Level, ecs: EcsSection, 
   if (!ecs.dedicated_launch_template) return;
 
   const volumes = arn('ec2', 'volume/*');
+  // The task waits for the instance to register, then is placed on its container instance.
+  policy(new PolicyStatement({ actions: ['ecs:ListContainerInstances'], resources: [ecs.cluster] }));
+  policy(new PolicyStatement({ actions: ['ecs:StartTask'], resources: [family], conditions: inCluster }));
+  policy(new PolicyStatement({ actions: ['ecs:TagResource'], resources: [tasks], conditions: { StringEquals: { 'ecs:CreateAction': 'StartTask' } } }));
   policy(new PolicyStatement({ actions: ['ec2:StartInstances'], resources: [instances], conditions: ours }));
   policy(
     new PolicyStatement({

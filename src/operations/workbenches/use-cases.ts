@@ -348,7 +348,8 @@ export async function stopWorkbench(deps: WorkbenchDeps, actor: Actor, id: strin
     id,
     async (current) => {
       accessTo(current, actor.caller);
-      const state = await refresh(deps, workbenches, asSystem(actor), current);
+      // Launches nothing (a stop is about to end the run): the stop function may not launch.
+      const state = await refresh(deps, workbenches, asSystem(actor), current, false);
       accessTo(state, actor.caller);
       if (state.status === 'stopped' || state.status === 'stopping') return { done: state };
       // A failed task is gone already: stopping only clears the failure.
@@ -360,7 +361,7 @@ export async function stopWorkbench(deps: WorkbenchDeps, actor: Actor, id: strin
           logged(actor, stopping, state, 'stop');
           if (state.stop_id) await deps.scheduler.cancel(stopScheduleName(id, state.stop_id));
           if (to === 'stopping') await backend(() => deps.workbenchCompute.stop(taskOf(state)), id);
-          return refresh(deps, workbenches, asSystem(actor), stopping);
+          return refresh(deps, workbenches, asSystem(actor), stopping, false);
         },
       };
     },
@@ -462,19 +463,20 @@ async function backend(call: () => Promise<void>, id: string): Promise<void> {
  * Progress, found by asking the backend while the task is alive or stopping: the task's status is
  * recorded (running with its endpoint), a task that stopped unasked fails the workbench with ECS's
  * reason, a run still unseen past its start deadline fails (and is stopped, should it appear late),
- * and a task that lives on while stopping is stopped again. A backend that does not answer leaves
- * the stored state as the answer.
+ * and a task that lives on while stopping is stopped again. With `redrive`, a start the backend never
+ * saw is launched again and a task waiting for its dedicated instance is placed once it registered.
+ * A backend that does not answer leaves the stored state as the answer.
  */
-async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Actor, state: WorkbenchState): Promise<WorkbenchState> {
+async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Actor, state: WorkbenchState, redrive = true): Promise<WorkbenchState> {
   if (!liveStatuses.includes(state.status) && state.status !== 'stopping') return state;
   const pastStart = state.start_by !== undefined && Date.parse(state.start_by) < deps.clock.now().getTime();
   let task;
   try {
     // Waiting for a dedicated instance: the start asks whether it registered, and places the task once it has.
-    if (state.status === 'pending_instance' && !pastStart) return await recordStart(deps, workbenches, actor, state, await deps.workbenchCompute.start(taskOf(state)));
+    if (state.status === 'pending_instance' && !pastStart) return redrive ? await recordStart(deps, workbenches, actor, state, await deps.workbenchCompute.start(taskOf(state))) : state;
     task = state.status === 'pending_instance' ? { state: 'gone' as const } : await deps.workbenchCompute.status(taskOf(state));
     // Recorded but not at the backend (a launch a crash or a transient failure interrupted): launch it again, idempotently.
-    if (state.status === 'provisioning' && task.state === 'gone' && !state.task_arn && !pastStart) {
+    if (redrive && state.status === 'provisioning' && task.state === 'gone' && !state.task_arn && !pastStart) {
       actor.log.info('re-driving an interrupted start', { workbench: state.id, run_id: state.run_id });
       await armAutoStop(deps, state);
       return await recordStart(deps, workbenches, actor, state, await deps.workbenchCompute.start(taskOf(state)));
