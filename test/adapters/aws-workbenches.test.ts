@@ -238,6 +238,26 @@ describe('ECS workbench backend', () => {
     });
   });
 
+  it('sweeps tasks tagged as this stack\'s workbenches whose run no live workbench owns, started before the sweep', async () => {
+    const before = new Date('2026-11-23T12:00:00Z');
+    const older = new Date('2026-11-23T11:00:00Z');
+    const ours = [{ key: 'provisioner:managed', value: 'Provisioner-prod' }, { key: 'provisioner:workbench', value: 'wb-0123456789ab' }];
+    ecs.on(ListTasksCommand).resolves({ taskArns: ['t-orphan', 't-live', 't-new', 't-other-stack', 't-cleanup'] });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: 't-orphan', startedBy: 'r-orphan', createdAt: older, tags: ours },
+        { taskArn: 't-live', startedBy: 'r-live', createdAt: older, tags: ours },
+        { taskArn: 't-new', startedBy: 'r-new', createdAt: before, tags: ours },
+        { taskArn: 't-other-stack', startedBy: 'r-x', createdAt: older, tags: [{ key: 'provisioner:managed', value: 'Provisioner-dev' }, ours[1]!] },
+        { taskArn: 't-cleanup', startedBy: 'cleanup-wb-0123456789ab', createdAt: older, tags: ours },
+      ],
+    });
+    expect(await compute.sweep(new Set(['r-live']), before)).toEqual(['r-orphan']);
+    expect(ecs.commandCalls(ListTasksCommand)[0]?.args[0].input).toEqual({ cluster });
+    expect(ecs).toHaveReceivedCommandWith(DescribeTasksCommand, { include: ['TAGS'] });
+    expect(ecs.commandCalls(StopTaskCommand).map((c) => c.args[0].input.task)).toEqual(['t-orphan']);
+  });
+
   it('answers 503 when the catalog has no ecs section', async () => {
     const bare = new EcsWorkbenchCompute({ ...catalog.workbenches, ecs: undefined }, 'Provisioner-prod');
     await expect(bare.start(task)).rejects.toMatchObject({ code: 'backend_unavailable' });

@@ -109,4 +109,6 @@ describe('ECS workbenches against moto', () => {
     const stopped = await compute.status({ ...run, taskArn });
     expect(stopped).toMatchObject({ state: 'stopped', reason: 'Stopped by Provisioner' });
   });
+
+  // The janitor's sweep is proven in test/adapters/aws-workbenches.test.ts: moto's tasks carry no createdAt (AWS's do), which the sweep needs.
 });

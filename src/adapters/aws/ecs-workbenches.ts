@@ -152,6 +152,37 @@ export class EcsWorkbenchCompute implements WorkbenchCompute {
     }
   }
 
+  /**
+   * The janitor's sweep: stops the live tasks of the workbench cluster that carry this stack's
+   * `managed` tag and a workbench tag, whose run (`startedBy`) no live workbench owns, and that were
+   * created before the sweep began (data-removal tasks are left to finish).
+   */
+  async sweep(live: ReadonlySet<string>, startedBefore: Date): Promise<string[]> {
+    const { sdk, client } = await this.ecsClient();
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await ecsCall(() => client.send(new sdk.ListTasksCommand({ cluster: this.ecs.cluster, nextToken })));
+      arns.push(...(page.taskArns ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const swept: string[] = [];
+    // DescribeTasks takes at most 100 tasks a call.
+    for (let i = 0; i < arns.length; i += 100) {
+      const { tasks = [] } = await ecsCall(() => client.send(new sdk.DescribeTasksCommand({ cluster: this.ecs.cluster, tasks: arns.slice(i, i + 100), include: ['TAGS'] })));
+      for (const found of tasks) {
+        const tag = (key: string) => found.tags?.find((t) => t.key === key)?.value;
+        const run = found.startedBy ?? '';
+        const ours = tag(workbenchTags.managed) === this.managedBy && tag(workbenchTags.workbench) !== undefined;
+        if (!ours || !found.taskArn || live.has(run) || run.startsWith('cleanup-') || (found.createdAt?.getTime() ?? Infinity) >= startedBefore.getTime()) continue;
+        const taskArn = found.taskArn;
+        await ecsCall(() => client.send(new sdk.StopTaskCommand({ cluster: this.ecs.cluster, task: taskArn, reason: 'Swept by Provisioner: no live workbench owns it' })));
+        swept.push(run);
+      }
+    }
+    return swept;
+  }
+
   /** RunTask on the task's capacity provider, idempotent by `startedBy` as its client token; returns the task's ARN. */
   private async runTask(task: WorkbenchTask, startedBy: string, overrides: EcsModule.TaskOverride): Promise<string> {
     const { sdk, client } = await this.ecsClient();
