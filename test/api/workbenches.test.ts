@@ -364,6 +364,8 @@ describe('shares are case-insensitive and listed', () => {
     expect((await listed('oscar')).map((w) => w.id)).not.toContain(id);
     await share(id, 'Oscar', 'alice');
     expect((await listed('oscar')).find((w) => w.id === id)).toMatchObject({ id, shared: true, owner: 'alice' });
+    expect((await get(id, 'oscar')).body.shared).toBe(true);
+    expect((await get(id, 'alice')).body.shared).toBe(false);
     expect((await listed('alice')).find((w) => w.id === id)).toMatchObject({ id, shared: false });
     await share(id, 'oscar', 'alice', 'DELETE');
     expect((await listed('oscar')).map((w) => w.id)).not.toContain(id);
