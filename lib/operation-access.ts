@@ -86,7 +86,8 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage', workspaces: 'manage' },
+  // The janitor also converges workspaces and workbenches: re-drives an interrupted start (its auto-stop, its task), finishes deletes.
+  janitor: { table: [...clusterState, 'DeleteItem'], schedules: { creates: ['workbench-auto-stop'] }, ec2: 'manage', workspaces: 'manage', workbenches: 'launch' },
   // Drift: reads the instance map, confirms a loss with EC2, records degraded (state and event in one write, an archived chunk now and then), forgets a terminated instance.
   'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem', 'DeleteItem'], ec2: 'read' },
   // workspaces: creating and reading may fail a workspace and move its cleanup schedule; deleting releases the name claim.
@@ -101,14 +102,15 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   // workbenches
   'workbench-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'workbench-create': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
-  // A read asks the backend, stops a task that outlived a stop, and removes the auto-stop of a failed one.
-  'workbench-get': { table: clusterState, schedules: { deletes: true }, workbenches: 'manage' },
+  // A read asks the backend, stops a task that outlived a stop, removes the auto-stop of a failed one,
+  // launches a start a crash or a throttle interrupted (with its auto-stop), and places a task on its registered dedicated instance.
+  'workbench-get': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
   'workbench-start': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
   'workbench-stop': { table: clusterState, schedules: { deletes: true }, workbenches: 'manage' },
   // The data is removed by a one-off task of the workbench family.
-  'workbench-delete': { table: clusterState, schedules: { deletes: true }, workbenches: 'launch' },
+  'workbench-delete': { table: [...clusterState, 'DeleteItem'], schedules: { deletes: true }, workbenches: 'launch' },
   'workbench-share': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
-  'workbench-unshare': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  'workbench-unshare': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query', 'DeleteItem'] },
   // runs: starting a TEST reads the cluster (and may settle it, as any cluster read does) and signs a cluster JWT for the tests.
   'test-runner': { table: clusterState, signs: true, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
   release: { table: clusterState, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },

@@ -6,7 +6,7 @@ import { acknowledgeWildcards, passManagedTag } from './grants.js';
 import { type FunctionName, type OperationAccess, operationAccess } from './operation-access.js';
 import type { ProvisionerFunction } from './provisioner-function.js';
 
-type Level = NonNullable<OperationAccess['workbenches']>;
+export type Level = NonNullable<OperationAccess['workbenches']>;
 
 /**
  * The `workbenches` field of the access table, for every function that has one, scoped by the
@@ -22,13 +22,29 @@ export function grantWorkbenches(functions: ReadonlyMap<FunctionName, Provisione
     const level = operationAccess[name].workbenches;
     if (!level) continue;
     const managed = passManagedTag(fn);
-    if (ecs) grantWorkbenchLevel(fn, level, ecs, managed);
+    if (!ecs) continue;
+    workbenchGrants(
+      {
+        policy: (statement) => fn.grantPrincipal.addToPrincipalPolicy(statement),
+        acknowledge: (findings, reason) => acknowledgeWildcards(fn.role, findings.map((f) => `Resource::${f}`), reason),
+      },
+      level,
+      ecs,
+      managed,
+    );
   }
 }
 
 type EcsSection = NonNullable<ReturnType<typeof parseCatalog>['workbenches']['ecs']>;
 
-function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSection, managed: string): void {
+/** Where a level's statements go: the function's policy, and the cdk-nag findings acknowledged with their reason. */
+export interface GrantSink {
+  policy(statement: PolicyStatement): void;
+  acknowledge(findings: string[], reason: string): void;
+}
+
+/** The statements of one level of workbench access, scoped by the catalog's `workbenches.ecs` section. */
+export function workbenchGrants(sink: GrantSink, level: Level, ecs: EcsSection, managed: string): void {
   // arn:<partition>:ecs:<region>:<account>:cluster/<name>: the other ARNs live beside the cluster.
   const [, partition, , region, account, resource = ''] = ecs.cluster.split(':');
   const clusterName = resource.replace(/^cluster\//, '');
@@ -37,8 +53,7 @@ function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSect
   const tasks = arn('ecs', `task/${clusterName}/*`);
   const instances = arn('ec2', 'instance/*');
   const ours = { StringEquals: { [`aws:ResourceTag/${workbenchTags.managed}`]: managed } };
-  const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
-  const acknowledge = (findings: string[], reason: string) => acknowledgeWildcards(fn.role, findings.map((f) => `Resource::${f}`), reason);
+  const { policy, acknowledge } = sink;
 
   policy(new PolicyStatement({ actions: ['ecs:ListTasks'], resources: ['*'], conditions: inCluster }));
   policy(new PolicyStatement({ actions: ['ecs:DescribeTasks'], resources: [tasks], conditions: inCluster }));
@@ -66,6 +81,10 @@ function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSect
   if (!ecs.dedicated_launch_template) return;
 
   const volumes = arn('ec2', 'volume/*');
+  // The task waits for the instance to register, then is placed on its container instance.
+  policy(new PolicyStatement({ actions: ['ecs:ListContainerInstances'], resources: [ecs.cluster] }));
+  policy(new PolicyStatement({ actions: ['ecs:StartTask'], resources: [family], conditions: inCluster }));
+  policy(new PolicyStatement({ actions: ['ecs:TagResource'], resources: [tasks], conditions: { StringEquals: { 'ecs:CreateAction': 'StartTask' } } }));
   policy(new PolicyStatement({ actions: ['ec2:StartInstances'], resources: [instances], conditions: ours }));
   policy(
     new PolicyStatement({
@@ -78,6 +97,16 @@ function grantWorkbenchLevel(fn: ProvisionerFunction, level: Level, ecs: EcsSect
   const images = `arn:${partition}:ec2:${region}::image/*`;
   policy(new PolicyStatement({ actions: ['ec2:RunInstances'], resources: [...launchedFrom, images] }));
   policy(new PolicyStatement({ actions: ['ec2:CreateTags'], resources: [instances, volumes], conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } } }));
+  // The launch template's instance profile passes its role to EC2: exactly the roles the catalog names.
+  if (ecs.dedicated_instance_roles.length > 0) {
+    policy(
+      new PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: ecs.dedicated_instance_roles,
+        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }),
+    );
+  }
   acknowledge(
     [volumes, images, ...launchedFrom.filter((r) => r.endsWith('*'))],
     'RunInstances of the dedicated launch template touches the resources it names; new instances and volumes must carry provisioner:managed naming this stack.',

@@ -295,6 +295,14 @@ export interface WorkbenchTask {
   gpu: number;
   capacityProvider: string;
   dedicatedInstance: boolean;
+  /** The ECS task the run's start returned, once recorded (status and stop then ask for exactly it). */
+  taskArn?: string;
+}
+
+/** What a start did: the task it started (its ARN, where the backend has one), or the dedicated instance it waits for to register. */
+export interface WorkbenchStarted {
+  taskArn?: string;
+  pendingInstance?: string;
 }
 
 /** What a backend reports about a run: its task's state, why it stopped, where it answers. */
@@ -307,12 +315,17 @@ export interface WorkbenchTaskStatus {
 /** The containers of workbenches: ECS tasks (and dedicated EC2 instances) in AWS, processes locally. */
 export interface WorkbenchCompute {
   /** Starts the run's task; calling it again for the same run starts nothing new. */
-  start(task: WorkbenchTask): Promise<void>;
+  start(task: WorkbenchTask): Promise<WorkbenchStarted>;
   status(task: WorkbenchTask): Promise<WorkbenchTaskStatus>;
   /** Stops the run's task (and the dedicated instance); the data stays. Nothing running counts as done. */
   stop(task: WorkbenchTask): Promise<void>;
   /** Stops the task, removes the workbench's data and terminates its dedicated instance. */
   remove(task: WorkbenchTask): Promise<void>;
+  /**
+   * The janitor's sweep, where the backend can list what it runs: stops every run not in `live`
+   * that started before `startedBefore` (a start under way is never swept); returns the run ids stopped.
+   */
+  sweep?(live: ReadonlySet<string>, startedBefore: Date): Promise<string[]>;
 }
 
 // runs

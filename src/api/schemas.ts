@@ -207,6 +207,8 @@ export const workbench = once(() => z.object({
   endpoint: z.nullable(z.string()),
   stops_at: z.nullable(z.string()),
   shares: z.array(z.string()),
+  /** In the caller's list: shared with the caller by its owner. */
+  shared: z.boolean(),
   reason: z.nullable(z.string()),
   created_at: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),

@@ -6,9 +6,10 @@ import { atLeast, type Caller, levels } from './levels.js';
 /**
  * Workbenches: one container per user (ECS in AWS, a process locally), started and stopped on
  * demand. `absent` is a workbench never written; `deleted` one removed (kept for its audit trail,
- * answered as 404). The others mirror the task's life as the backend reports it.
+ * answered as 404). `pending_instance`: a dedicated instance was launched or started and the task
+ * waits for it to register with the cluster. The others mirror the task's life as the backend reports it.
  */
-export const workbenchStatuses = ['absent', 'provisioning', 'pending', 'running', 'stopping', 'stopped', 'failed', 'deleted'] as const;
+export const workbenchStatuses = ['absent', 'provisioning', 'pending_instance', 'pending', 'running', 'stopping', 'stopped', 'failed', 'deleted'] as const;
 export type WorkbenchStatus = (typeof workbenchStatuses)[number];
 
 /** What a backend can say about a workbench's current task: a status of the task, or nothing left. */
@@ -16,7 +17,7 @@ export const taskStates = ['provisioning', 'pending', 'running', 'stopping', 'st
 export type TaskState = (typeof taskStates)[number];
 
 /** Statuses in which a task is (or is about to be) alive: a start is a no-op, a stop has work to do. */
-export const liveStatuses: readonly WorkbenchStatus[] = ['provisioning', 'pending', 'running'];
+export const liveStatuses: readonly WorkbenchStatus[] = ['provisioning', 'pending_instance', 'pending', 'running'];
 
 export interface WorkbenchState {
   id: string;
@@ -33,12 +34,18 @@ export interface WorkbenchState {
   capacity_provider?: string;
   /** The current task: each start gets a new run id, which the backend is asked by. */
   run_id?: string;
+  /** The ECS task the run's start returned (status and stop ask for exactly it). */
+  task_arn?: string;
+  /** The dedicated instance a `pending_instance` run waits for. */
+  instance_id?: string;
   endpoint?: string;
   /** Logins the owner shared it with. */
   shares?: string[];
   /** The auto-stop schedule of the current run and when it fires. */
   stop_id?: string;
   stops_at?: string;
+  /** A run not yet seen by the backend by then failed to start (a crash or a lost launch); cleared once it runs. */
+  start_by?: string;
   reason?: string;
   created_at?: string;
   updated_at?: string;
@@ -55,11 +62,15 @@ export function workbenchNotFound(id: string): ProvisionerError {
 
 export type Access = 'owner' | 'sharee';
 
+/** GitHub logins are case-insensitive: shares are stored and compared in lowercase. */
+export const normalLogin = (login: string) => login.toLowerCase();
+const sameLogin = (a: string, b: string) => normalLogin(a) === normalLogin(b);
+
 /** How the caller may use a workbench: its owner (or an administrator, or Provisioner), a sharee, or not at all (404). */
 export function accessTo(state: WorkbenchState, caller: Caller): Access {
   if (state.status === 'absent' || state.status === 'deleted') throw workbenchNotFound(state.id);
   if (caller.level === 'administrator' || caller.sub === state.owner) return 'owner';
-  if (caller.login !== null && caller.sub.startsWith('github:') && state.shares?.includes(caller.login)) return 'sharee';
+  if (caller.login !== null && caller.sub.startsWith('github:') && state.shares?.some((l) => sameLogin(l, caller.login ?? ''))) return 'sharee';
   throw workbenchNotFound(state.id);
 }
 
@@ -101,8 +112,9 @@ const maxMemoryPerCpuUnit = 8;
 /**
  * Create: the size must be a valid combination (400 naming the range), within the caller's
  * limits (403 `limit_exceeded` naming the limit), and fit a provider; the cheapest that fits wins.
+ * The `count` limit is returned, for the create to claim a slot under it (a conditional write).
  */
-export function decideCreate(request: WorkbenchRequest, caller: Caller, catalog: Catalog, ownedCount: number): { provider: string } {
+export function decideCreate(request: WorkbenchRequest, caller: Caller, catalog: Catalog): { provider: string; count?: number } {
   if (!atLeast(caller.level, 'github_member')) throw new ProvisionerError('authentication_required', 'Log in to own workbenches.');
   const gpu = request.gpu ?? 0;
   const minMemory = Math.ceil(request.cpu * minMemoryPerCpuUnit);
@@ -118,9 +130,6 @@ export function decideCreate(request: WorkbenchRequest, caller: Caller, catalog:
   if (limits) {
     const over = (limit: string, value: number, max: number) =>
       new ProvisionerError('limit_exceeded', `${limit} ${value} is above your level's limit of ${max}.`, { limit, value, max });
-    if (ownedCount >= limits.count) {
-      throw new ProvisionerError('limit_exceeded', `You own ${ownedCount} workbenches, the most allowed at your level; delete one first.`, { limit: 'count', value: ownedCount + 1, max: limits.count });
-    }
     if (request.cpu > limits.cpu) throw over('cpu', request.cpu, limits.cpu);
     if (request.memory > limits.memory) throw over('memory', request.memory, limits.memory);
     if (gpu > limits.gpu) throw over('gpu', gpu, limits.gpu);
@@ -136,7 +145,12 @@ export function decideCreate(request: WorkbenchRequest, caller: Caller, catalog:
       { field: gpu > most('max_gpu') ? 'gpu' : request.cpu > most('max_cpu') ? 'cpu' : 'memory', max_cpu: most('max_cpu'), max_memory: most('max_memory'), max_gpu: most('max_gpu') },
     );
   }
-  return { provider: cheapest.name };
+  return { provider: cheapest.name, ...(limits && { count: limits.count }) };
+}
+
+/** The count limit, as a create that found every slot taken answers it. */
+export function countLimitReached(max: number): ProvisionerError {
+  return new ProvisionerError('limit_exceeded', `You own ${max} workbenches, the most allowed at your level; delete one first.`, { limit: 'count', value: max + 1, max });
 }
 
 /** When a run started now stops by itself: the catalog's `max_runtime` (12 h unless it says otherwise). */

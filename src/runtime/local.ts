@@ -127,6 +127,7 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
       dataDir: join(config.PROVISIONER_MEMORY ? mkdtempSync(join(tmpdir(), 'provisioner-workbenches-')) : config.PROVISIONER_DATA_DIR, 'workbenches'),
       logDir: config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'logs'),
       detached: !config.PROVISIONER_MEMORY,
+      runtime: config.PROVISIONER_MEMORY ? `memory-${randomUUID()}` : resolve(config.PROVISIONER_DATA_DIR),
     }),
     // runs
     runLogs: runLogs.logs,

@@ -67,6 +67,14 @@ export const workspaceKeys = {
 export const workbenchKeys = {
   owner: (sub: string) => `workbench-owner#${sub}`,
   localRun: (runId: string): Key => ({ pk: `localworkbench#${runId}`, sk: 'process' }),
+  /** The owner's workbenches counted by the level's `count` (claimed before a create writes, released on delete). */
+  slots: (sub: string): Key => ({ pk: `workbench-slots#${sub}`, sk: 'slots' }),
+  /** A pointer per share (`pk` the sharee's lowercase login, `sk` the id), so sharees list what is shared with them. */
+  sharedWith: (login: string) => `workbench-shared#${login}`,
+  share: (login: string, id: string): Key => ({ pk: `workbench-shared#${login}`, sk: id }),
+  /** Every workbench not deleted, one pointer each (`sk` the id): what the janitor re-examines. */
+  all: 'workbenches',
+  listed: (id: string): Key => ({ pk: 'workbenches', sk: id }),
 };
 
 // runs

@@ -1,11 +1,12 @@
 import { beforeEach, describe, it } from '@jest/globals';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, ListContainerInstancesCommand, ListTasksCommand, RunTaskCommand, StartTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 // The matchers extend the global expect (typed by @types/jest), so these files use that one.
 import 'aws-sdk-client-mock-jest';
 import { EcsWorkbenchCompute, taskStateOf } from '../../src/adapters/aws/ecs-workbenches.js';
 import { parseCatalog } from '../../src/domain/catalog.js';
+import { awsError } from '../support/fake-aws.js';
 import type { WorkbenchTask } from '../../src/ports.js';
 
 const cluster = 'arn:aws:ecs:us-east-1:123456789012:cluster/workbenches';
@@ -61,8 +62,9 @@ describe('ECS workbench backend', () => {
   });
 
   it('runs the catalog\'s task definition on the chosen capacity provider with the size, name, owner and tags', async () => {
-    await compute.start({ ...task, gpu: 1 });
-    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, { cluster, startedBy: 'r1', desiredStatus: 'RUNNING' });
+    // The ARN RunTask returns is the start's answer, to be recorded; RunTask is idempotent by its client token (the run id).
+    expect(await compute.start({ ...task, gpu: 1 })).toEqual({ taskArn });
+    expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 0);
     expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 1);
     expect(ecs.commandCalls(RunTaskCommand)[0]?.args[0].input).toEqual({
       cluster,
@@ -100,13 +102,22 @@ describe('ECS workbench backend', () => {
     expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 0);
   });
 
-  it('starts nothing new when the run already has a task, and fails on RunTask failures', async () => {
-    ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn] });
-    await compute.start(task);
+  it('starts nothing when the run\'s task is recorded, and fails on RunTask failures', async () => {
+    expect(await compute.start({ ...task, taskArn })).toEqual({ taskArn });
     expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 0);
-    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
     ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ reason: 'RESOURCE:MEMORY' }] });
     await expect(compute.start(task)).rejects.toThrow(/RESOURCE:MEMORY/);
+  });
+
+  it('answers 503 dependency_unavailable when ECS or EC2 throttle or fail', async () => {
+    ecs.on(RunTaskCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(compute.start(task)).rejects.toMatchObject({ code: 'dependency_unavailable', headers: { 'retry-after': '5' } });
+    ecs.on(DescribeTasksCommand).rejects(awsError('ServerException', 500));
+    await expect(compute.status({ ...task, taskArn })).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    ecs.on(ListTasksCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(compute.stop(task)).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    ec2.on(DescribeInstancesCommand).rejects(awsError('RequestLimitExceeded', 503));
+    await expect(compute.start({ ...task, dedicatedInstance: true })).rejects.toMatchObject({ code: 'dependency_unavailable' });
   });
 
   it.each([
@@ -118,34 +129,38 @@ describe('ECS workbench backend', () => {
     ['STOPPING', 'stopping'],
     ['DEPROVISIONING', 'stopping'],
     ['STOPPED', 'stopped'],
-  ])('maps ECS %s to %s', async (lastStatus, state) => {
+  ])('maps ECS %s to %s, describing the recorded task', async (lastStatus, state) => {
     expect(taskStateOf(lastStatus)).toBe(state);
-    ecs.on(ListTasksCommand, { desiredStatus: 'RUNNING' }).resolves({ taskArns: [taskArn] });
     ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn, lastStatus, stoppedReason: 'Essential container in task exited', createdAt: new Date() }] });
-    const status = await compute.status(task);
+    const status = await compute.status({ ...task, taskArn });
     expect(status).toEqual({
       state,
       ...(state === 'stopped' && { reason: 'Essential container in task exited' }),
       endpoint: 'https://cloud.example.com/project/olga/wb-0123456789ab',
     });
     expect(ecs).toHaveReceivedCommandWith(DescribeTasksCommand, { cluster, tasks: [taskArn] });
+    expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 0);
   });
 
-  it('reports gone when the run has no task, looking at stopped tasks too', async () => {
+  it('without a recorded task, lists the run\'s tasks by startedBy alone (ECS allows no other filter with it)', async () => {
     expect(await compute.status(task)).toEqual({ state: 'gone' });
-    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, { cluster, startedBy: 'r1', desiredStatus: 'STOPPED' });
+    expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input)).toEqual([{ cluster, startedBy: 'r1' }]);
     expect(ecs).toHaveReceivedCommandTimes(DescribeTasksCommand, 0);
+    ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn, lastStatus: 'RUNNING' }] });
+    expect((await compute.status(task)).state).toBe('running');
   });
 
-  it('stops the run\'s task in the workbench cluster', async () => {
-    ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn] });
-    await compute.stop(task);
+  it('stops the run\'s recorded task, and any its startedBy lists, in the workbench cluster', async () => {
+    await compute.stop({ ...task, taskArn });
     expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, { cluster, task: taskArn, reason: 'Stopped by Provisioner' });
-    expect(ecs).toHaveReceivedCommandTimes(StopTaskCommand, 1);
+    ecs.on(ListTasksCommand).resolves({ taskArns: [`${taskArn}2`] });
+    await compute.stop({ ...task, taskArn });
+    expect(ecs.commandCalls(StopTaskCommand).map((c) => c.args[0].input.task)).toEqual([taskArn, taskArn, `${taskArn}2`]);
   });
 
   it('on delete stops the task and removes the data with a one-off task of the same family', async () => {
-    ecs.on(ListTasksCommand, { startedBy: 'r1' }).resolves({ taskArns: [taskArn] });
+    ecs.on(ListTasksCommand, { cluster, startedBy: 'r1' }).resolves({ taskArns: [taskArn] });
     await compute.remove(task);
     expect(ecs).toHaveReceivedCommandWith(StopTaskCommand, { cluster, task: taskArn, reason: 'Deleted by Provisioner' });
     const cleanup = ecs.commandCalls(RunTaskCommand)[0]?.args[0].input;
@@ -161,10 +176,11 @@ describe('ECS workbench backend', () => {
     const dedicated = { ...task, dedicatedInstance: true };
     const instance = (state: string) => ({ Reservations: [{ Instances: [{ InstanceId: 'i-0abc', State: { Name: state as never } }] }] });
 
-    it('launches it tagged the first time and places the task on it', async () => {
+    it('launches it tagged the first time, under a client token of this run, and waits for it to register', async () => {
       ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
       ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0new' }] });
-      await compute.start(dedicated);
+      ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [] });
+      expect(await compute.start(dedicated)).toEqual({ pendingInstance: 'i-0new' });
       const tags = [
         { Key: 'provisioner:managed', Value: 'Provisioner-prod' },
         { Key: 'provisioner:workbench', Value: 'wb-0123456789ab' },
@@ -174,17 +190,37 @@ describe('ECS workbench backend', () => {
         LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0' },
         MinCount: 1,
         MaxCount: 1,
-        ClientToken: 'workbench-wb-0123456789ab',
+        ClientToken: 'wb-0123456789ab-r1',
         TagSpecifications: [
           { ResourceType: 'instance', Tags: tags },
           { ResourceType: 'volume', Tags: tags },
         ],
       });
-      expect(ecs).toHaveReceivedCommandWith(RunTaskCommand, { placementConstraints: [{ type: 'memberOf', expression: 'ec2InstanceId == i-0new' }] });
+      expect(ecs).toHaveReceivedCommandWith(ListContainerInstancesCommand, { cluster, filter: 'ec2InstanceId == i-0new', status: 'ACTIVE' });
+      expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 0);
+      expect(ecs).toHaveReceivedCommandTimes(StartTaskCommand, 0);
+      // A later run launches anew: EC2 would answer a reused token with the old (terminated) instance.
+      await compute.start({ ...dedicated, runId: 'r2' });
+      expect(ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.ClientToken)).toEqual(['wb-0123456789ab-r1', 'wb-0123456789ab-r2']);
+    });
+
+    it('once registered, places the task on that container instance with StartTask (not the capacity provider)', async () => {
+      const containerInstance = 'arn:aws:ecs:us-east-1:123456789012:container-instance/workbenches/ci1';
+      ec2.on(DescribeInstancesCommand).resolves(instance('running'));
+      ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [containerInstance] });
+      ecs.on(StartTaskCommand).resolves({ tasks: [{ taskArn }], failures: [] });
+      expect(await compute.start(dedicated)).toEqual({ taskArn });
+      expect(ecs).toHaveReceivedCommandWith(StartTaskCommand, { cluster, taskDefinition: 'workbench', containerInstances: [containerInstance], startedBy: 'r1', enableECSManagedTags: true });
+      expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 0);
+      // StartTask has no client token: a task the run already placed is the answer.
+      ecs.on(ListTasksCommand).resolves({ taskArns: [taskArn] });
+      expect(await compute.start(dedicated)).toEqual({ taskArn });
+      expect(ecs).toHaveReceivedCommandTimes(StartTaskCommand, 1);
     });
 
     it('starts a stopped one with the workbench, stops it with the workbench, terminates it on delete', async () => {
       ec2.on(DescribeInstancesCommand).resolves(instance('stopped'));
+      ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [] });
       await compute.start(dedicated);
       expect(ec2).toHaveReceivedCommandWith(StartInstancesCommand, { InstanceIds: ['i-0abc'] });
       expect(ec2).toHaveReceivedCommandTimes(RunInstancesCommand, 0);
@@ -200,6 +236,26 @@ describe('ECS workbench backend', () => {
         ],
       });
     });
+  });
+
+  it('sweeps tasks tagged as this stack\'s workbenches whose run no live workbench owns, started before the sweep', async () => {
+    const before = new Date('2026-11-23T12:00:00Z');
+    const older = new Date('2026-11-23T11:00:00Z');
+    const ours = [{ key: 'provisioner:managed', value: 'Provisioner-prod' }, { key: 'provisioner:workbench', value: 'wb-0123456789ab' }];
+    ecs.on(ListTasksCommand).resolves({ taskArns: ['t-orphan', 't-live', 't-new', 't-other-stack', 't-cleanup'] });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: 't-orphan', startedBy: 'r-orphan', createdAt: older, tags: ours },
+        { taskArn: 't-live', startedBy: 'r-live', createdAt: older, tags: ours },
+        { taskArn: 't-new', startedBy: 'r-new', createdAt: before, tags: ours },
+        { taskArn: 't-other-stack', startedBy: 'r-x', createdAt: older, tags: [{ key: 'provisioner:managed', value: 'Provisioner-dev' }, ours[1]!] },
+        { taskArn: 't-cleanup', startedBy: 'cleanup-wb-0123456789ab', createdAt: older, tags: ours },
+      ],
+    });
+    expect(await compute.sweep(new Set(['r-live']), before)).toEqual(['r-orphan']);
+    expect(ecs.commandCalls(ListTasksCommand)[0]?.args[0].input).toEqual({ cluster });
+    expect(ecs).toHaveReceivedCommandWith(DescribeTasksCommand, { include: ['TAGS'] });
+    expect(ecs.commandCalls(StopTaskCommand).map((c) => c.args[0].input.task)).toEqual(['t-orphan']);
   });
 
   it('answers 503 when the catalog has no ecs section', async () => {

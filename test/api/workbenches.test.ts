@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { StoreScheduler } from '../../src/adapters/local/store-scheduler.js';
 import { ManualClock } from '../support/dynamo.js';
 import { FakeGitHub } from '../support/fake-github.js';
+import { systemCaller } from '../../src/domain/levels.js';
+import { requestLog } from '../../src/log.js';
+import { runAutoStop } from '../../src/operations/workbenches/scheduled.js';
+import { type WorkbenchDeps, workbenchesOf } from '../../src/operations/workbenches/use-cases.js';
 import { FakeWorkbenches } from '../support/fake-workbenches.js';
 import { startTestApi, type TestApi, testCatalog, writeCatalog } from '../support/local-api.js';
 
@@ -9,8 +13,8 @@ const clock = new ManualClock(new Date('2026-11-23T12:00:00.000Z'));
 const github = new FakeGitHub();
 const backend = new FakeWorkbenches();
 let api: TestApi;
-type Login = 'gil' | 'gail' | 'olga' | 'oscar' | 'alice';
-const token: Record<Login, string> = { gil: '', gail: '', olga: '', oscar: '', alice: '' };
+type Login = 'gil' | 'gail' | 'olga' | 'oscar' | 'alice' | 'gus' | 'mona';
+const token: Record<Login, string> = { gil: '', gail: '', olga: '', oscar: '', alice: '', gus: '', mona: '' };
 const hours = (n: number) => n * 3_600_000;
 
 beforeAll(async () => {
@@ -20,6 +24,9 @@ beforeAll(async () => {
   github.users.set('gh-olga', { login: 'olga', orgs: { acme: 'active' } });
   github.users.set('gh-oscar', { login: 'oscar', orgs: { acme: 'active' } });
   github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
+  github.users.set('gh-gus', { login: 'gus' });
+  // GitHub answers a login in its own case; logins are case-insensitive.
+  github.users.set('gh-mona', { login: 'Mona' });
   api = await startTestApi({
     clock,
     deps: { workbenchCompute: backend },
@@ -286,5 +293,103 @@ describe('auto-stop', () => {
     const stopped = await get(id, 'olga');
     expect(stopped.body).toMatchObject({ status: 'stopped', stops_at: null });
     expect(backend.stopped).toContain(backend.latest(id).runId);
+  });
+});
+
+describe('races', () => {
+  it('never brings back a workbench deleted while a start was deciding (the start answers 404, nothing runs)', async () => {
+    const id = await running('alice');
+    // The start asks the backend; meanwhile the owner deletes the workbench and its task stops.
+    backend.beforeStatus = async () => {
+      backend.beforeStatus = undefined;
+      expect((await remove(id, 'alice')).body.status).toBe('deleted');
+    };
+    const started = await act(id, 'start', 'alice');
+    expect(started.status).toBe(404);
+    expect((await get(id, 'alice')).status).toBe(404);
+    expect(backend.live(id)).toEqual([]);
+    const list = await api.call('GET', '/v1/workbenches?limit=100', { token: token.alice });
+    expect(list.body.items.map((w: { id: string }) => w.id)).not.toContain(id);
+  });
+
+  it('stops what a start launched when a delete won meanwhile', async () => {
+    const id = await running('alice');
+    await act(id, 'stop', 'alice');
+    backend.afterStart = async () => {
+      backend.afterStart = undefined;
+      expect((await remove(id, 'alice')).status).toBe(200);
+    };
+    await act(id, 'start', 'alice');
+    expect(backend.live(id)).toEqual([]);
+    expect((await get(id, 'alice')).status).toBe(404);
+  });
+
+  it('a DELETE racing five starts leaves nothing running', async () => {
+    for (let round = 0; round < 3; round++) {
+      const id = await running('alice');
+      await act(id, 'stop', 'alice');
+      const answers = await Promise.all([remove(id, 'alice'), ...Array.from({ length: 5 }, () => act(id, 'start', 'alice'))]);
+      expect(answers[0]?.status).toBe(200);
+      expect((await get(id, 'alice')).status).toBe(404);
+      expect(backend.live(id)).toEqual([]);
+    }
+  });
+
+  it('holds the count limit under 20 parallel creates, and frees the place on delete', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => create('gus')));
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 403).every((a) => a.body.error.details.limit === 'count')).toBe(true);
+    const id = answers.find((a) => a.status === 202)?.body.id as string;
+    expect((await remove(id, 'gus')).status).toBe(200);
+    expect((await create('gus')).status).toBe(202);
+  });
+});
+
+describe('shares are case-insensitive and listed', () => {
+  it('treats logins in any case as one (share, re-share, access, revoke)', async () => {
+    const id = await running('alice');
+    expect((await share(id, 'OSCAR', 'alice')).body.shares).toEqual(['oscar']);
+    expect((await share(id, 'Oscar', 'alice')).body.shares).toEqual(['oscar']);
+    expect((await get(id, 'oscar')).status).toBe(200);
+    expect((await share(id, 'mona', 'alice')).body.shares).toEqual(['mona', 'oscar']);
+    // GitHub spells her login 'Mona'.
+    expect((await get(id, 'mona')).status).toBe(200);
+    expect((await share(id, 'OSCAR', 'alice', 'DELETE')).body.shares).toEqual(['mona']);
+    expect((await get(id, 'oscar')).status).toBe(404);
+  });
+
+  it('lists workbenches shared with the caller, marked shared, until revoked or deleted', async () => {
+    const id = await running('alice');
+    const listed = async (as: Login) => (await api.call('GET', '/v1/workbenches?limit=100', { token: token[as] })).body.items as { id: string; shared: boolean }[];
+    expect((await listed('oscar')).map((w) => w.id)).not.toContain(id);
+    await share(id, 'Oscar', 'alice');
+    expect((await listed('oscar')).find((w) => w.id === id)).toMatchObject({ id, shared: true, owner: 'alice' });
+    expect((await get(id, 'oscar')).body.shared).toBe(true);
+    expect((await get(id, 'alice')).body.shared).toBe(false);
+    expect((await listed('alice')).find((w) => w.id === id)).toMatchObject({ id, shared: false });
+    await share(id, 'oscar', 'alice', 'DELETE');
+    expect((await listed('oscar')).map((w) => w.id)).not.toContain(id);
+    await share(id, 'oscar', 'alice');
+    await remove(id, 'alice');
+    expect((await listed('oscar')).map((w) => w.id)).not.toContain(id);
+  });
+});
+
+describe('auto-stop fires early', () => {
+  it('treats a firing 59 s before its time as due, and ignores one far earlier', async () => {
+    const id = await running('alice');
+    const deps = api.runtime.deps as unknown as WorkbenchDeps;
+    const { stop_id: stopId = '', stops_at: stopsAtText = '' } = await workbenchesOf(deps).load(id);
+    const stopsAt = Date.parse(stopsAtText);
+    const scheduler = { caller: systemCaller('scheduler'), requestId: 'early', log: requestLog('early', 'test') };
+    const fire = () => runAutoStop({ workbench: id, stop_id: stopId }, deps, scheduler);
+    clock.set(new Date(stopsAt - 10 * 60_000).toISOString());
+    // Hours later: a fresh token.
+    token.alice = (await api.call('POST', '/v1/login', { body: { github_token: 'gh-alice' } })).body.token;
+    expect(await fire()).toBe('early');
+    expect((await get(id, 'alice')).body.status).toBe('running');
+    clock.set(new Date(stopsAt - 59_000).toISOString());
+    await fire();
+    expect((await get(id, 'alice')).body.status).toBe('stopped');
   });
 });

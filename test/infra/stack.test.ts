@@ -198,12 +198,12 @@ describe('ProvisionerStack schedules and EC2', () => {
       expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
-    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apirelease', 'Apischeduledestroy', 'Apitestrunner', 'Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate']);
+    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apirelease', 'Apischeduledestroy', 'Apitestrunner', 'Apiworkbenchcreate', 'Apiworkbenchget', 'Apiworkbenchstart', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate', 'Schedulesjanitor']);
   });
 
   it('launches EC2 instances only from deploy and the run starts, tagged, and terminates only tagged ones', () => {
-    // Dedicated workbench instances are checked with the workbenches below.
-    const launches = statements('ec2:RunInstances').filter(({ roles }) => !roles.every((r) => r.startsWith('Apiworkbench')));
+    // Dedicated workbench instances (launched by the workbench functions and the janitor's re-drive) are checked with the workbenches below.
+    const launches = statements('ec2:RunInstances').filter(({ roles }) => !roles.every((r) => r.startsWith('Apiworkbench') || r.startsWith('Schedulesjanitor')));
     expect(new Set(launches.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')))).toEqual(new Set(['Apideploy', 'Apitestrunner', 'Apirelease']));
     expect(launches.some(({ statement }) => JSON.stringify(statement.Condition) === JSON.stringify({ StringEquals: { 'aws:RequestTag/provisioner:managed': 'Provisioner' } }))).toBe(true);
     for (const { statement } of statements('ec2:TerminateInstances')) {
@@ -329,7 +329,7 @@ describe('ProvisionerStack access table', () => {
     const workbenchActions = {
       read: workbenchRead,
       manage: workbenchManage,
-      launch: [...workbenchManage, 'ecs:RunTask', 'ecs:TagResource', 'iam:PassRole', 'ec2:StartInstances', 'ec2:RunInstances', 'ec2:CreateTags'],
+      launch: [...workbenchManage, 'ecs:RunTask', 'ecs:TagResource', 'iam:PassRole', 'ec2:StartInstances', 'ec2:RunInstances', 'ec2:CreateTags', 'ecs:ListContainerInstances', 'ecs:StartTask'],
     };
     const runs = {
       read: ['s3:GetObject'],
@@ -628,8 +628,8 @@ describe('ProvisionerStack workbenches', () => {
   const cluster = 'arn:aws:ecs:us-east-1:123456789012:cluster/workbenches';
   const rolesOf = (action: string) => new Set(statements(action).flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')));
 
-  it('runs tasks only of the workbench family, only in the workbench cluster, only from create, start and delete', () => {
-    expect(rolesOf('ecs:RunTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete']));
+  it('runs tasks only of the workbench family, only in the workbench cluster, only from create, start, delete, get and the janitor (re-drives)', () => {
+    expect(rolesOf('ecs:RunTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete', 'Apiworkbenchget', 'Schedulesjanitor']));
     for (const { statement } of statements('ecs:RunTask')) {
       expect(statement.Resource).toBe('arn:aws:ecs:us-east-1:123456789012:task-definition/workbench:*');
       expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': cluster } });
@@ -643,12 +643,12 @@ describe('ProvisionerStack workbenches', () => {
         expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': cluster } });
       }
     }
-    expect(rolesOf('ecs:StopTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete', 'Apiworkbenchget', 'Apiworkbenchstop']));
+    expect(rolesOf('ecs:StopTask')).toEqual(new Set(['Apiworkbenchcreate', 'Apiworkbenchstart', 'Apiworkbenchdelete', 'Apiworkbenchget', 'Apiworkbenchstop', 'Schedulesjanitor']));
   });
 
   it('passes only the task roles, only to ECS tasks', () => {
     const ecsPasses = statements('iam:PassRole').filter(({ statement }) => JSON.stringify(statement.Condition).includes('ecs-tasks'));
-    expect(ecsPasses.length).toBe(3);
+    expect(ecsPasses.length).toBe(5);
     for (const { statement } of ecsPasses) {
       expect(statement.Resource).toEqual(['arn:aws:iam::123456789012:role/workbench-task', 'arn:aws:iam::123456789012:role/workbench-execution']);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });

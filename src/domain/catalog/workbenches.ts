@@ -33,6 +33,8 @@ const ecs = once(() => z.strictObject({
   data_root: z._default(z.string().check(z.regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path')), '/mnt/workbenches'),
   /** Launch template of dedicated instances (`dedicated_instance: true`); none means they are refused. */
   dedicated_launch_template: z.optional(z.string().check(z.regex(/^lt-[0-9a-f]{8,17}$/, 'must be a launch template id (lt-...)'))),
+  /** The role(s) of the launch template's instance profile: the only ones the functions may pass to EC2. */
+  dedicated_instance_roles: z._default(z.array(arn('iam')), []),
 }));
 
 /** The local backend: the command each workbench runs (default: the example workbench server). */

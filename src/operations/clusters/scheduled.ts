@@ -2,6 +2,7 @@ import type { Actor } from '../../actor.js';
 import type { TargetInput } from '../../scheduling/targets.js';
 import { checkDeadline, type ClusterDeps, scheduledDestroy, sweepClusters } from './use-cases.js';
 import { sweepWorkspaces, type WorkspaceDeps } from '../workspaces/use-cases.js';
+import { sweepWorkbenches, type WorkbenchDeps } from '../workbenches/use-cases.js';
 import { convergeRuns } from '../runs/scheduled.js';
 
 /** The `destroy` target: a destroy schedule fired. */
@@ -12,10 +13,11 @@ export const runDeadlineCheck = async (input: TargetInput<'check-deadline'>, dep
   (await checkDeadline(deps, actor, input.cluster, input.check_id)).status;
 
 /** The `janitor` target: re-examine every cluster, remove what no active deployment owns. */
-export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps & WorkspaceDeps, actor: Actor) => {
+export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps & WorkspaceDeps & WorkbenchDeps, actor: Actor) => {
   const { examined, swept } = await sweepClusters(deps, actor);
   const workspaces = await sweepWorkspaces(deps, actor);
+  const workbenches = await sweepWorkbenches(deps, actor);
   // runs: those a crash left unfinished converge (where the runner can be asked: the local one)
   const convergedRuns = await convergeRuns(deps, actor);
-  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, convergedRuns };
+  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, workbenches, convergedRuns };
 };
