@@ -331,6 +331,8 @@ export interface RunLaunch {
   /** The public SSM parameter naming the AMI. */
   amiParameter: string;
   timeLimitMs: number;
+  /** The root volume's size in GB (the catalog's `runs.volume_gb`; the runner's default when absent). */
+  volumeGb?: number;
 }
 
 /**
