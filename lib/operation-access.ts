@@ -86,7 +86,7 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  janitor: { table: clusterState, schedules: { deletes: true }, ec2: 'manage', runs: 'stop' },
   // Drift: reads an instance's tags, records degraded (state and event in one write, an archived chunk now and then).
   'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem'], ec2: 'read' },
   // workspaces: creating and reading may fail a workspace and move its cleanup schedule; deleting releases the name claim.

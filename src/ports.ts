@@ -347,4 +347,6 @@ export interface RunMachines {
   launch(launch: RunLaunch): Promise<LaunchOutcome>;
   /** Ends the run's machine; one already gone counts as done. */
   stop(runId: string, machine?: string): Promise<void>;
+  /** Every run machine still alive, by its run (the janitor stops those whose run ended); absent where machines cannot outlive the process. */
+  alive?(): Promise<{ runId: string; machine: string }[]>;
 }

@@ -232,6 +232,32 @@ export class Ec2RunMachines implements RunMachines {
     await Promise.all([ids.length > 0 && this.terminate(ids), this.deleteSecrets(runId)]);
   }
 
+  /** This stack's instances that carry a run tag (its clusters' do not), not yet terminated. */
+  async alive(): Promise<{ runId: string; machine: string }[]> {
+    const { sdk, client } = await this.ec2();
+    const found: { runId: string; machine: string }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await ec2Call(() =>
+        client.send(
+          new sdk.DescribeInstancesCommand({
+            Filters: [
+              { Name: `tag:${tags.managed}`, Values: [this.options.managedBy] },
+              { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+            ],
+            ...(token && { NextToken: token }),
+          }),
+        ),
+      );
+      for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        const runId = instance.Tags?.find((t) => t.Key === runTag)?.Value;
+        if (runId && instance.InstanceId) found.push({ runId, machine: instance.InstanceId });
+      }
+      token = page.NextToken;
+    } while (token);
+    return found;
+  }
+
   /**
    * EC2 is eventually consistent: right after RunInstances, TerminateInstances may answer NotFound
    * for an instance that is starting. A few bounded retries; past them the janitor's sweep remains.

@@ -136,6 +136,7 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
       instanceType: resolved.instanceType,
       amiParameter: resolved.amiParameter,
       timeLimitMs: resolved.timeLimitMs,
+      volumeGb: resolved.volumeGb,
     });
   } catch (error) {
     await end(deps, actor, id, 'failed', `the runner could not start: ${(error as Error).message}`);
@@ -153,7 +154,11 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
   });
 }
 
-/** Ends a run that has not ended (cancelled, timed out, failed to start), then stops its machine and timeout. */
+/**
+ * Ends a run that has not ended (cancelled, timed out, failed to start), then stops its machine and
+ * timeout. The ending is recorded first; a cleanup that a failing dependency interrupts is logged
+ * and left to the janitor's sweep (`sweepRuns`), so its error never replaces the caller's answer.
+ */
 async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | 'timed_out' | 'cancelled', reason: string): Promise<RunState> {
   const runs = runsOf(deps);
   return runs.update<RunState>(id, async (state) => {
@@ -164,7 +169,12 @@ async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | '
       change: change(actor, status, { status, reason, finished_at: deps.clock.now().toISOString() }, { reason }),
       after: async (ended) => {
         actor.log.info('run ended', { run: id, status, reason });
-        await cleanUp(deps, ended);
+        try {
+          await cleanUp(deps, ended);
+        } catch (error) {
+          if (!(error instanceof ProvisionerError && error.code === 'dependency_unavailable')) throw error;
+          actor.log.warn('run ended; its machine is left to the janitor', { run: id, error: error.message });
+        }
         return ended;
       },
     };
@@ -174,6 +184,24 @@ async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | '
 /** The machine and the timeout schedule go once a run has ended. */
 async function cleanUp(deps: RunDeps, state: RunState): Promise<void> {
   await Promise.all([deps.runMachines.stop(state.id, state.machine), deps.scheduler.cancel(timeoutName(state.id))]);
+}
+
+/**
+ * The janitor's part for runs: every run machine still alive whose run ended (or was never
+ * recorded) is stopped, whatever interrupted its cleanup. Returns the runs swept.
+ */
+export async function sweepRuns(deps: Pick<Deps, 'store' | 'clock' | 'runMachines'>, actor: Actor): Promise<string[]> {
+  const machines = (await deps.runMachines.alive?.()) ?? [];
+  const runs = runsOf(deps);
+  const swept: string[] = [];
+  for (const { runId, machine } of machines) {
+    const state = await runs.load(runId);
+    if (state.version !== 0 && !isFinished(state.status)) continue;
+    actor.log.info('run machine outlived its run; stopping it', { run: runId, machine, status: state.status });
+    await deps.runMachines.stop(runId, machine);
+    swept.push(runId);
+  }
+  return swept;
 }
 
 /** A run the caller may read: 404 when there is none. */
@@ -209,10 +237,23 @@ export async function cancelRun(deps: RunDeps, actor: Actor, id: string): Promis
   return ended;
 }
 
-/** The timeout schedule fired: a run still going is timed out and its machine stopped. */
+/** EventBridge Scheduler fires up to 60 s early: a firing within this long before the deadline is due. */
+const earlyFiringMs = 90_000;
+
+/**
+ * The timeout schedule fired: a run still going is timed out and its machine stopped. A firing
+ * earlier than the scheduler's slack (a run whose deadline moved, a stray event) re-arms at the
+ * deadline under a second name and changes nothing.
+ */
 export async function timeOutRun(deps: RunDeps, actor: Actor, id: string): Promise<RunState['status']> {
   const state = await runsOf(deps).load(id);
   if (state.version === 0 || isFinished(state.status)) return state.status;
+  const deadline = new Date(state.deadline ?? 0);
+  if (deadline.getTime() - deps.clock.now().getTime() > earlyFiringMs) {
+    actor.log.warn('run timeout fired early; re-armed at the deadline', { run: id, deadline: state.deadline });
+    await deps.scheduler.schedule({ name: `${timeoutName(id)}-again`, at: deadline, target: 'run-timeout', payload: { run_id: id } });
+    return state.status;
+  }
   return (await end(deps, actor, id, 'timed_out', `not finished within its time limit (deadline ${state.deadline})`)).status;
 }
 
