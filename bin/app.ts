@@ -18,6 +18,10 @@ new ProvisionerStack(app, 'Provisioner', {
     oidcAudience: context('oidcAudience'),
     userTokenTtl: context('userTokenTtl'),
     clusterTokenTtl: context('clusterTokenTtl'),
+    // runs: `-c runSubnets=subnet-a,subnet-b -c runSecurityGroup=sg-... -c spotServiceLinkedRole=false`
+    runSubnets: context('runSubnets')?.split(',').filter(Boolean),
+    runSecurityGroup: context('runSecurityGroup'),
+    spotServiceLinkedRole: String(context('spotServiceLinkedRole') ?? 'true') !== 'false',
   },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -2,6 +2,7 @@ import type * as Ec2Module from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type * as SsmModule from '@aws-sdk/client-ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { RunPlan } from '../../domain/catalog/runs.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { generateRunScript, type RunnerHooks, shellQuote } from '../../domain/run-script.js';
 import type { LaunchOutcome, RunLaunch, RunMachines } from '../../ports.js';
@@ -47,6 +48,26 @@ const capacityErrors = new Set([
   'InsufficientFreeAddressesInSubnet',
   'Unsupported',
 ]);
+
+/** EC2's limit on user data (before base64). */
+export const userDataLimitBytes = 16 * 1024;
+
+/** The largest user data a plan's script can make: the longest ref, bucket, region, cluster URL and names allowed. */
+export function userDataBytes(plan: Pick<RunPlan, 'repository' | 'steps'>): number {
+  const runId = '00000000-0000-4000-8000-000000000000';
+  const script = generateRunScript(
+    {
+      runId,
+      ref: `v${'9'.repeat(127)}`,
+      repository: plan.repository,
+      steps: plan.steps,
+      env: { RUN_CLUSTER: 'x'.repeat(63), CLUSTER_URL: `https://${'x'.repeat(248)}` },
+      secretEnv: { CLUSTER_TOKEN: '' },
+    },
+    ec2Hooks({ bucket: 'x'.repeat(63), region: 'ap-southeast-2', runId, timeLimitMs: 7 * 24 * 3_600_000, secretParameter: `/${'x'.repeat(128)}/runs/${runId}`, secretNames: ['CLUSTER_TOKEN'] }),
+  );
+  return Buffer.byteLength(script);
+}
 
 /** The tag on a run's secret parameter: IAM lets only the instance whose ARN it holds (`ec2:SourceInstanceARN`) read and delete it. */
 export const secretInstanceTag = 'provisioner:instance';
