@@ -1,5 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { createHash } from 'node:crypto';
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { CfnServiceLinkedRole, InstanceProfile, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
@@ -14,17 +13,18 @@ import { ProvisionerFunction } from './provisioner-function.js';
 import type { Schedules } from './schedules.js';
 
 /**
- * What the log bucket's name adds to `provisioner-runs-<account>-<region>`: nothing for the stack
- * named `Provisioner` (the app's, which keeps the bucket it has), a short hash of the name for any
- * other, so that stacks sharing an account and region get buckets of their own (S3 names are global
- * and at most 63 characters, too few for any stack name).
+ * The log bucket's name: `provisioner-runs-<this stack's id>`, the UUID CloudFormation gives each
+ * stack it creates. No two stacks share it, and a stack deleted (its bucket retained) and created
+ * again gets a new one, as a name CloudFormation generated would; unlike a generated name, it is
+ * known before the bucket exists, so the function the bucket notifies can name it without a cycle.
  */
-export function runBucketSuffix(stackName: string): string {
-  return stackName === 'Provisioner' ? '' : `-${createHash('sha256').update(stackName).digest('hex').slice(0, 8)}`;
+export function runBucketName(stack: Stack): string {
+  return `provisioner-runs-${Fn.select(2, Fn.split('/', stack.stackId))}`;
 }
 
-/** How cdk-nag spells the run objects' ARN. */
-const runObjectsFinding = (suffix: string) => `Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>${suffix}/runs/*`;
+/** How cdk-nag spells the bucket's name (from the stack id) and the run objects' ARN. */
+const bucketFinding = 'provisioner-runs-{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}';
+const runObjectsFinding = `Resource::arn:<AWS::Partition>:s3:::${bucketFinding}/runs/*`;
 /**
  * What a run instance may write: `runs/<any run id>/<its aws:userid>/...`. For a role an EC2
  * instance assumes, IAM sets `aws:userid` to `<role id>:<instance id>`, so no instance can write
@@ -35,7 +35,7 @@ export const runnerWritesUnder = 'runs/*/${aws:userid}/*';
 /** How cdk-nag spells the run secrets' parameter ARN. */
 const secretsFinding = (stackName: string) => `Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${stackName}/runs/*`;
 // cdk-nag spells the policy variable `<aws:userid>`.
-const runnerObjectsFinding = (suffix: string) => `Resource::arn:<AWS::Partition>:s3:::provisioner-runs-<AWS::AccountId>-<AWS::Region>${suffix}/runs/*/<aws:userid>/*`;
+const runnerObjectsFinding = `Resource::arn:<AWS::Partition>:s3:::${bucketFinding}/runs/*/<aws:userid>/*`;
 
 export interface RunsProps {
   table: Table;
@@ -92,7 +92,7 @@ export class Runs extends Construct {
     // The first spot launch in an account needs this role; CloudFormation fails on one that exists.
     if (props.spotServiceLinkedRole ?? true) new CfnServiceLinkedRole(this, 'SpotServiceLinkedRole', { awsServiceName: 'spot.amazonaws.com' });
     // A name known before the bucket exists lets the invoke permission name it without a cycle.
-    const bucketName = (this.bucketName = `provisioner-runs-${stack.account}-${stack.region}${runBucketSuffix(stack.stackName)}`);
+    const bucketName = (this.bucketName = runBucketName(stack));
     this.runObjects = `arn:${stack.partition}:s3:::${bucketName}/runs/*`;
     this.bucket = new Bucket(this, 'Logs', {
       bucketName,
@@ -119,7 +119,7 @@ export class Runs extends Construct {
     );
     acknowledgeWildcards(
       this.runnerRole,
-      [runnerObjectsFinding(runBucketSuffix(Stack.of(this).stackName))],
+      [runnerObjectsFinding],
       'Each run instance puts objects only under runs/<id>/<its own aws:userid>/ (role id:instance id); run ids are made at run time, and only the instance recorded for a run counts.',
     );
     acknowledgeWildcards(
@@ -166,7 +166,7 @@ export class Runs extends Construct {
     const policy = (statement: PolicyStatement) => fn.grantPrincipal.addToPrincipalPolicy(statement);
     fn.addEnvironment('PROVISIONER_RUN_BUCKET', this.bucketName);
     policy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.runObjects] }));
-    acknowledgeWildcards(fn.role, [runObjectsFinding(runBucketSuffix(Stack.of(fn).stackName))], 'Presigned log links and results of runs, under runs/ only; run ids are made at run time.');
+    acknowledgeWildcards(fn.role, [runObjectsFinding], 'Presigned log links and results of runs, under runs/ only; run ids are made at run time.');
     if (level === 'read') return;
 
     const arn = (type: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${type}/*`;

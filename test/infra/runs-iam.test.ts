@@ -87,6 +87,13 @@ describe('runs in the stack', () => {
     expect(environmentOf(placed, 'Apitestrunner')).toMatchObject({ PROVISIONER_RUN_SUBNET: 'subnet-0aa11bb22cc33dd44,subnet-0ee55ff6677889900', PROVISIONER_RUN_SECURITY_GROUP: 'sg-0123456789abcdef0' });
   });
 
+  it('the log bucket\'s name is new with each stack created (its id), never fixed: a stack re-created beside its retained bucket deploys (21.14)', () => {
+    const stackUuid = { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] };
+    const buckets = Object.values(template.findResources('AWS::S3::Bucket'));
+    expect(buckets.map((bucket) => bucket.Properties.BucketName)).toEqual([{ 'Fn::Join': ['', ['provisioner-runs-', stackUuid]] }]);
+    template.hasOutput('RunLogBucket', {});
+  });
+
   it('a plan whose script outgrows EC2 user data (16 KB) fails the synth, naming it (21.11)', () => {
     const example = JSON.parse(readFileSync(new URL('../../catalog/example.json', import.meta.url), 'utf8'));
     const huge = { kind: 'release', repository: 'https://github.com/acme/huge.git', steps: Array.from({ length: 5 }, (_, i) => ({ name: `step-${i}`, run: `echo ${'x'.repeat(3990)}` })) };
