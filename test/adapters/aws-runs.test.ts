@@ -244,6 +244,21 @@ describe('runs in the AWS configuration (EC2, SSM and Scheduler mocked, S3 on s3
     expect(ec2).not.toHaveReceivedCommand(TerminateInstancesCommand);
   });
 
+  it('the root volume is the catalog\'s runs.volume_gb (100 GB when it names none)', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0aaaabbbbcccc0002' }] });
+    const volumeOf = () => ec2.commandCalls(RunInstancesCommand).at(-1)?.args[0].input.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize;
+    await startRun(deps, admin, 'release', 'prod', 'main');
+    expect(volumeOf()).toBe(100);
+    const catalog = deps.catalog;
+    try {
+      deps.catalog = parseCatalog(JSON.stringify({ ...catalog, runs: { ...catalog.runs, volume_gb: 300 } }), 'catalog.json');
+      await startRun(deps, admin, 'release', 'prod', 'main');
+      expect(volumeOf()).toBe(300);
+    } finally {
+      deps.catalog = catalog;
+    }
+  });
+
   it('only administrators start runs, and an unsafe ref never reaches the runner', async () => {
     const member = { ...admin, caller: { sub: 'github:olga', login: 'olga', level: 'org_member' as const, orgs: ['acme'] } };
     await expect(startRun(deps, member, 'release', 'prod', 'main')).rejects.toMatchObject({ code: 'forbidden' });
