@@ -193,6 +193,8 @@ export class Runs extends Construct {
     if (this.placement.subnetIds?.length) fn.addEnvironment('PROVISIONER_RUN_SUBNET', this.placement.subnetIds.join(','));
     if (this.placement.securityGroupId) fn.addEnvironment('PROVISIONER_RUN_SECURITY_GROUP', this.placement.securityGroupId);
     policy(new PolicyStatement({ actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'], resources: [this.secretParameters()] }));
+    // The root volume's device name is the AMI's; DescribeImages supports no resource-level permissions.
+    policy(new PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
 
     policy(
       new PolicyStatement({

@@ -293,8 +293,11 @@ describe('ProvisionerStack access table', () => {
     };
     const runs = {
       read: ['s3:GetObject'],
-      stop: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances'],
-      start: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole', 'ssm:GetParameter'],
+      stop: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances', 'ssm:DeleteParameter'],
+      start: [
+        's3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances', 'ssm:DeleteParameter',
+        'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeImages', 'iam:PassRole', 'ssm:GetParameter', 'ssm:PutParameter', 'ssm:AddTagsToResource',
+      ],
     };
     const schedules = !access.schedules ? [] : 'creates' in access.schedules ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'] : ['scheduler:DeleteSchedule'];
     return [
