@@ -127,6 +127,7 @@ export class Runs extends Construct {
       [secretsFinding(stack.stackName)],
       'Run ids are made at run time; an instance may read and delete only the parameter tagged with its own instance ARN (ec2:SourceInstanceARN).',
     );
+    this.grantPushes(props.runsConfig?.push_repositories ?? []);
     this.instanceProfile = new InstanceProfile(this, 'RunnerProfile', { role: this.runnerRole });
 
     this.completed = new ProvisionerFunction(this, 'run-completed', { operation: 'run-completed', catalogPath: props.catalogPath, environment: props.environment });
@@ -151,6 +152,20 @@ export class Runs extends Construct {
     };
     // S3 checks it may invoke the function when the notification is set.
     this.bucket.node.addDependency(permission);
+  }
+
+  /** What the catalog's `runs.push_repositories` allow: pushing images to those ECR repositories only. */
+  private grantPushes(repositories: string[]): void {
+    if (repositories.length === 0) return;
+    const stack = Stack.of(this);
+    this.runnerRole.addToPolicy(
+      new PolicyStatement({
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        resources: repositories.map((name) => `arn:${stack.partition}:ecr:${stack.region}:${stack.account}:repository/${name}`),
+      }),
+    );
+    this.runnerRole.addToPolicy(new PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    acknowledgeWildcards(this.runnerRole, ['Resource::*'], 'ecr:GetAuthorizationToken supports no resource-level permissions; pushes are limited to the catalog\'s push_repositories.');
   }
 
   /** The ARN of every run's secret parameter. */

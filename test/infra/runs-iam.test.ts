@@ -94,6 +94,18 @@ describe('runs in the stack', () => {
     template.hasOutput('RunLogBucket', {});
   });
 
+  it('run instances may push only to the ECR repositories the catalog names, and to none by default (21.16)', () => {
+    expect(allowing(template, 'ecr:PutImage')).toEqual([]);
+    const example = JSON.parse(readFileSync(new URL('../../catalog/example.json', import.meta.url), 'utf8'));
+    const catalogPath = writeCatalog({ ...example, runs: { ...example.runs, push_repositories: ['sliderule/cluster'] } });
+    const { template: pushing } = synth('Pushing', { catalogPath });
+    const pushes = allowing(pushing, 'ecr:PutImage');
+    expect(pushes.map(({ roles }) => roles.map((r) => r.replace(/[0-9A-F]{8}$/, '')))).toEqual([['RunsRunnerRole']]);
+    expect(pushes[0]?.statement.Resource).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':repository/sliderule/cluster']],
+    });
+  });
+
   it('a plan whose script outgrows EC2 user data (16 KB) fails the synth, naming it (21.11)', () => {
     const example = JSON.parse(readFileSync(new URL('../../catalog/example.json', import.meta.url), 'utf8'));
     const huge = { kind: 'release', repository: 'https://github.com/acme/huge.git', steps: Array.from({ length: 5 }, (_, i) => ({ name: `step-${i}`, run: `echo ${'x'.repeat(3990)}` })) };

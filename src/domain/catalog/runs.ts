@@ -41,6 +41,14 @@ const runsConfig = once(() => z
     ami_parameter: z._default(z.string().check(z.regex(/^\/aws\/service\/[A-Za-z0-9_./-]+$/, 'must be a public /aws/service/... SSM parameter')), '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
     /** The runner's root volume (GB): encrypted gp3, deleted with the machine. */
     volume_gb: z._default(positive(), 100),
+    /**
+     * ECR repositories (names in this account and region) that run instances may push images to,
+     * with `aws ecr get-login-password`; none by default. TEST and RELEASE share the runner role.
+     */
+    push_repositories: z._default(
+      z.array(z.string().check(z.regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'must be an ECR repository name'), z.maxLength(256))),
+      [],
+    ),
     /** Logs and results are deleted from the bucket after this many days. */
     log_expiry_days: z._default(positive(), 90),
     plans: z.record(resourceName(), plan()),
