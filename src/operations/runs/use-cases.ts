@@ -242,16 +242,15 @@ const earlyFiringMs = 90_000;
 
 /**
  * The timeout schedule fired: a run still going is timed out and its machine stopped. A firing
- * earlier than the scheduler's slack (a run whose deadline moved, a stray event) re-arms at the
- * deadline under a second name and changes nothing.
+ * earlier than the scheduler's documented slack (a stray event) changes nothing: the run's own
+ * schedule still comes, and its instance powers itself off past the limit regardless. (It is not
+ * re-armed: this function may not create schedules aimed at itself.)
  */
 export async function timeOutRun(deps: RunDeps, actor: Actor, id: string): Promise<RunState['status']> {
   const state = await runsOf(deps).load(id);
   if (state.version === 0 || isFinished(state.status)) return state.status;
-  const deadline = new Date(state.deadline ?? 0);
-  if (deadline.getTime() - deps.clock.now().getTime() > earlyFiringMs) {
-    actor.log.warn('run timeout fired early; re-armed at the deadline', { run: id, deadline: state.deadline });
-    await deps.scheduler.schedule({ name: `${timeoutName(id)}-again`, at: deadline, target: 'run-timeout', payload: { run_id: id } });
+  if (Date.parse(state.deadline ?? '') - deps.clock.now().getTime() > earlyFiringMs) {
+    actor.log.warn('run timeout fired long before the deadline; ignored', { run: id, deadline: state.deadline });
     return state.status;
   }
   return (await end(deps, actor, id, 'timed_out', `not finished within its time limit (deadline ${state.deadline})`)).status;
