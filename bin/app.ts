@@ -31,6 +31,10 @@ new ProvisionerStack(app, 'Provisioner', {
     apiThrottleRate: numberContext('apiThrottleRate'),
     apiThrottleBurst: numberContext('apiThrottleBurst', true),
     alarmTopicArn: context('alarmTopicArn'),
+    // runs: `-c runSubnets=subnet-a,subnet-b -c runSecurityGroup=sg-... -c spotServiceLinkedRole=false`
+    runSubnets: context('runSubnets')?.split(',').filter(Boolean),
+    runSecurityGroup: context('runSecurityGroup'),
+    spotServiceLinkedRole: String(context('spotServiceLinkedRole') ?? 'true') !== 'false',
   },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -86,8 +86,8 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  // The janitor also converges workspaces and workbenches: re-drives an interrupted start (its auto-stop, its task), finishes deletes.
-  janitor: { table: [...clusterState, 'DeleteItem'], schedules: { creates: ['workbench-auto-stop'] }, ec2: 'manage', workspaces: 'manage', workbenches: 'launch' },
+  // The janitor also converges workspaces, workbenches (re-drives an interrupted start: its auto-stop, its task; finishes deletes) and stops run machines whose run ended.
+  janitor: { table: [...clusterState, 'DeleteItem'], schedules: { creates: ['workbench-auto-stop'] }, ec2: 'manage', workspaces: 'manage', workbenches: 'launch', runs: 'stop' },
   // Drift: reads the instance map, confirms a loss with EC2, records degraded (state and event in one write, an archived chunk now and then), forgets a terminated instance.
   'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem', 'DeleteItem'], ec2: 'read' },
   // workspaces: creating and reading may fail a workspace and move its cleanup schedule; deleting releases the name claim.

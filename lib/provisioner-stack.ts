@@ -40,6 +40,13 @@ export interface ProvisionerSettings {
   apiThrottleBurst?: number;
   /** An SNS topic the dead-letter alarm notifies (default: none; the alarm shows in CloudWatch only). */
   alarmTopicArn?: string;
+  // runs
+  /** Subnets run instances start in (the default VPC when none); a TEST run must reach its cluster's endpoint from there. */
+  runSubnets?: string[];
+  /** The run instances' security group (the VPC's default when none). */
+  runSecurityGroup?: string;
+  /** Create the EC2 Spot service-linked role with the stack (default true; false when the account already has it). */
+  spotServiceLinkedRole?: boolean;
 }
 
 const exampleCatalog = fileURLToPath(new URL('../catalog/example.json', import.meta.url));
@@ -110,7 +117,17 @@ export class ProvisionerStack extends Stack {
     });
     // runs
     const logExpiryDays = catalog.runs?.log_expiry_days ?? 90;
-    this.runs = new Runs(this, 'Runs', { table: this.state.table, schedules: this.schedules, catalogPath, environment: this.api.environment, logExpiryDays });
+    this.runs = new Runs(this, 'Runs', {
+      table: this.state.table,
+      schedules: this.schedules,
+      catalogPath,
+      environment: this.api.environment,
+      logExpiryDays,
+      runsConfig: catalog.runs,
+      subnetIds: settings.runSubnets,
+      securityGroupId: settings.runSecurityGroup,
+      spotServiceLinkedRole: settings.spotServiceLinkedRole,
+    });
     for (const [name, fn] of functions) this.runs.grant(fn, operationAccess[name].runs);
     // S3 invokes the run completion asynchronously: a completion that keeps failing leaves its event in the queue.
     deadLetters.receiveFailures(this.runs.completed);

@@ -346,6 +346,8 @@ export interface RunLaunch {
   /** The public SSM parameter naming the AMI. */
   amiParameter: string;
   timeLimitMs: number;
+  /** The root volume's size in GB (the catalog's `runs.volume_gb`; the runner's default when absent). */
+  volumeGb?: number;
 }
 
 /**
@@ -365,6 +367,8 @@ export interface RunMachines {
    * (the local runner; in AWS the S3 event and the run's timeout do).
    */
   inspect?(runId: string): Promise<RunMachineState>;
+  /** Every run machine still alive, by its run (the janitor stops those whose run ended); absent where machines cannot outlive the process. */
+  alive?(): Promise<{ runId: string; machine: string }[]>;
 }
 
 /**

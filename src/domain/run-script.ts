@@ -24,6 +24,8 @@ export interface ScriptInput {
 export interface RunnerHooks {
   /** An absolute directory of its own: the script works in `<dir>/work`, writes `log.txt` and `result.json` beside it. */
   dir: string;
+  /** A command run first, before anything can fail (on EC2: the machine's own power-off past the time limit). */
+  begin?: string;
   /** The body of `writer`: prints who this machine is to the log bucket (`runKeys`), its uploads' prefix. */
   writer: string;
   /** The body of `upload FILE NAME`: stores FILE as `runs/<id>/$RUN_WRITER/NAME`. */
@@ -62,6 +64,7 @@ export function generateRunScript(input: ScriptInput, hooks: RunnerHooks): strin
     '#!/bin/bash',
     `# Provisioner run ${input.runId}: generated; uploads log.txt and result.json under its writer's prefix, then powers off.`,
     'set -euo pipefail',
+    ...(hooks.begin ? [hooks.begin] : []),
     ...Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
     `RUN_DIR=${shellQuote(hooks.dir)}`,
     'LOG="$RUN_DIR/log.txt" RESULT="$RUN_DIR/result.json"',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, it } from '@jest/globals';
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 // The matchers extend the global expect (typed by @types/jest), so these files use that one.
 import 'aws-sdk-client-mock-jest';
@@ -21,6 +21,7 @@ import { completionHandler } from '../../src/operations/runs/completion.js';
 import { readRun, runView, type StartRunDeps, startRun } from '../../src/operations/runs/use-cases.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeCompute } from '../support/fake-compute.js';
+import { awsError } from '../support/fake-aws.js';
 import type { LocalDynamo } from '../../src/adapters/local/dynalite.js';
 
 const ec2 = mockClient(EC2Client);
@@ -30,7 +31,7 @@ const bucket = 'provisioner-runs-123456789012-us-east-1';
 const profile = 'arn:aws:iam::123456789012:instance-profile/provisioner-runner';
 const roleId = 'AROA3XFRBF535PLBIFPI4';
 const runner = new Ec2RunMachines(
-  { bucket, region: 'us-east-1', instanceProfileArn: profile, runnerRoleId: roleId, managedBy: 'Provisioner-prod' },
+  { bucket, region: 'us-east-1', instanceProfileArn: profile, runnerRoleId: roleId, managedBy: 'Provisioner-prod', secretPrefix: '/Provisioner-prod/runs/', retryDelaysMs: [1, 1, 1] },
   (sdk) => new sdk.EC2Client({ region: 'us-east-1' }),
   (sdk) => new sdk.SSMClient({ region: 'us-east-1' }),
 );
@@ -43,6 +44,7 @@ beforeEach(() => {
   ssm.reset();
   schedulerClient.reset();
   ssm.on(GetParameterCommand).resolves({ Parameter: { Value: 'ami-0abc1234def567890' } });
+  ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-0abc1234def567890', RootDeviceName: '/dev/xvda' }] });
 });
 
 describe('EC2 runner', () => {
@@ -66,14 +68,72 @@ describe('EC2 runner', () => {
       TagSpecifications: [
         { ResourceType: 'instance', Tags: [{ Key: 'provisioner:managed', Value: 'Provisioner-prod' }, { Key: runTag, Value: runId }] },
         { ResourceType: 'volume', Tags: [{ Key: 'provisioner:managed', Value: 'Provisioner-prod' }, { Key: runTag, Value: runId }] },
+        // A spot launch also creates a spot request: tagged alike, so IAM can require the tags on it too.
+        { ResourceType: 'spot-instances-request', Tags: [{ Key: 'provisioner:managed', Value: 'Provisioner-prod' }, { Key: runTag, Value: runId }] },
       ],
+      MetadataOptions: { HttpTokens: 'required' },
     });
     const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');
-    expect(userData).toBe(generateRunScript(script, ec2Hooks(bucket, 'us-east-1', runId)));
+    expect(userData).toBe(generateRunScript(script, ec2Hooks({ bucket, region: 'us-east-1', runId, timeLimitMs: launch.timeLimitMs })));
     // It uploads as its aws:userid (<role id>:<instance id>), the one prefix IAM lets it write.
     expect(userData).toContain(`writer() { aws --region 'us-east-1' sts get-caller-identity --query UserId --output text; }`);
     expect(userData).toContain(`upload() { aws --region 'us-east-1' s3 cp --only-show-errors "$1" 's3://${bucket}/runs/${runId}/'"$RUN_WRITER/$2"; }`);
     expect(userData).toContain('power_off() { shutdown -h now; }');
+  });
+
+  it('gives the root device an encrypted gp3 volume of the catalog size, deleted with the instance, and the script powers off by itself 5 minutes after the time limit', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0123456789abcdef0' }] });
+    await runner.launch({ ...launch, volumeGb: 250 });
+    const input = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
+    expect(input?.BlockDeviceMappings).toEqual([{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 250, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }]);
+    const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');
+    // 2 h + 5 min: the machine goes even when nothing outside it can stop it.
+    expect(userData.split('\n').slice(0, 4)).toContain('shutdown -h +125');
+  });
+
+  it('the cluster JWT never sits in user data: a SecureString parameter tagged with the instance holds it, and the script reads it, deletes it, then exports it', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0123456789abcdef0' }] });
+    const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJnaXRodWI6YWxpY2UifQ.c2lnbmF0dXJl';
+    await runner.launch({ ...launch, script: { ...script, env: { CLUSTER_URL: 'https://acme.example.org' }, secretEnv: { CLUSTER_TOKEN: jwt } } });
+    const input = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
+    const userData = Buffer.from(input?.UserData ?? '', 'base64').toString('utf8');
+    expect(userData).not.toContain(jwt);
+    expect(userData).not.toContain(Buffer.from(jwt).toString('base64'));
+    const parameter = `/Provisioner-prod/runs/${runId}`;
+    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, {
+      Name: parameter,
+      Type: 'SecureString',
+      Value: `CLUSTER_TOKEN=${Buffer.from(jwt).toString('base64')}`,
+      Tags: expect.arrayContaining([{ Key: 'provisioner:instance', Value: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0' }]),
+    });
+    const loadSecrets = userData.split('\n').find((line) => line.startsWith('load_secrets() {')) ?? '';
+    const read = loadSecrets.indexOf(`ssm get-parameter --with-decryption --name '${parameter}'`);
+    const deleted = loadSecrets.indexOf(`ssm delete-parameter --name '${parameter}'`);
+    expect(read).toBeGreaterThan(0);
+    expect(deleted).toBeGreaterThan(read);
+    expect(loadSecrets.indexOf('export CLUSTER_TOKEN=')).toBeGreaterThan(deleted);
+  });
+
+  it('the parameter is gone once the run ends, and a stop retries a terminate that answers NotFound right after the launch', async () => {
+    ec2.on(TerminateInstancesCommand)
+      .rejectsOnce(awsError('InvalidInstanceID.NotFound', 400))
+      .rejectsOnce(awsError('InvalidInstanceID.NotFound', 400))
+      .resolves({});
+    await runner.stop(runId, 'i-0123456789abcdef0');
+    expect(ec2).toHaveReceivedCommandTimes(TerminateInstancesCommand, 3);
+    expect(ssm).toHaveReceivedCommandWith(DeleteParameterCommand, { Name: `/Provisioner-prod/runs/${runId}` });
+  });
+
+  it('every EC2 and SSM call is guarded: throttling is 503 dependency_unavailable', async () => {
+    ec2.on(RunInstancesCommand).rejects(awsError('RequestLimitExceeded', 503));
+    await expect(runner.launch(launch)).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    ec2.on(TerminateInstancesCommand).rejects(awsError('RequestLimitExceeded', 503));
+    await expect(runner.stop(runId, 'i-0123456789abcdef0')).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    ec2.reset();
+    ssm.on(GetParameterCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(runner.launch(launch)).rejects.toMatchObject({ code: 'dependency_unavailable' });
+    ssm.on(DeleteParameterCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(runner.stop(runId, 'i-0123456789abcdef0')).rejects.toMatchObject({ code: 'dependency_unavailable' });
   });
 
   it('no spot capacity is a refusal with the reason, not an error', async () => {
@@ -182,6 +242,21 @@ describe('runs in the AWS configuration (EC2, SSM and Scheduler mocked, S3 on s3
     // Nothing was started, and the cleanup made sure of it.
     expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { Filters: expect.arrayContaining([{ Name: `tag:${runTag}`, Values: [run.id] }]) });
     expect(ec2).not.toHaveReceivedCommand(TerminateInstancesCommand);
+  });
+
+  it('the root volume is the catalog\'s runs.volume_gb (100 GB when it names none)', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0aaaabbbbcccc0002' }] });
+    const volumeOf = () => ec2.commandCalls(RunInstancesCommand).at(-1)?.args[0].input.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize;
+    await startRun(deps, admin, 'release', 'prod', 'main');
+    expect(volumeOf()).toBe(100);
+    const catalog = deps.catalog;
+    try {
+      deps.catalog = parseCatalog(JSON.stringify({ ...catalog, runs: { ...catalog.runs, volume_gb: 300 } }), 'catalog.json');
+      await startRun(deps, admin, 'release', 'prod', 'main');
+      expect(volumeOf()).toBe(300);
+    } finally {
+      deps.catalog = catalog;
+    }
   });
 
   it('only administrators start runs, and an unsafe ref never reaches the runner', async () => {

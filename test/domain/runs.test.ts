@@ -224,7 +224,7 @@ describe('the generated script', () => {
     const largest = plans.reduce((a, b) => (JSON.stringify(b.steps).length > JSON.stringify(a.steps).length ? b : a));
     const script = generateRunScript(
       { runId, ref: 'release/2026-11-25', repository: largest.repository, steps: largest.steps, env: { CLUSTER_URL: 'https://demo.example.org', CLUSTER_TOKEN: 'x'.repeat(1200), RUN_CLUSTER: 'demo' } },
-      ec2Hooks('provisioner-runs-123456789012-ap-southeast-2', 'ap-southeast-2', runId),
+      ec2Hooks({ bucket: 'provisioner-runs-123456789012-ap-southeast-2', region: 'ap-southeast-2', runId, timeLimitMs: 7_200_000 }),
     );
     expect(largest.steps.length).toBeGreaterThanOrEqual(9);
     expect(Buffer.from(script).toString('base64').length).toBeLessThanOrEqual(16_384);

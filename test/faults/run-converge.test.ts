@@ -26,6 +26,7 @@ const runMachines: Required<RunMachines> = {
   },
   stop: async () => undefined,
   inspect: async (id) => answers.get(id) ?? { state: 'handled' },
+  alive: async () => [],
 };
 const janitor: Actor = { caller: systemCaller('scheduler'), requestId: 'janitor', log: requestLog('janitor', 'janitor') };
 const sweep = () => convergeRuns(api.runtime.deps, janitor);

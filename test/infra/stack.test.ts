@@ -8,7 +8,6 @@ import { type ScheduleTarget, scheduleTargetNames, scheduleTargets, targetArnVar
 import { tableSchema } from '../../src/store/table.js';
 import { type OperationAccess, operationAccess } from '../../lib/operation-access.js';
 import { ProvisionerStack } from '../../lib/provisioner-stack.js';
-import { runBucketSuffix } from '../../lib/runs.js';
 import { shippedCatalogFile } from '../../lib/shipped-catalog.js';
 import { writeCatalog } from '../support/local-api.js';
 import { spawn } from 'node:child_process';
@@ -333,8 +332,11 @@ describe('ProvisionerStack access table', () => {
     };
     const runs = {
       read: ['s3:GetObject'],
-      stop: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances'],
-      start: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances', 'ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole', 'ssm:GetParameter'],
+      stop: ['s3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances', 'ssm:DeleteParameter'],
+      start: [
+        's3:GetObject', 'ec2:DescribeInstances', 'ec2:TerminateInstances', 'ssm:DeleteParameter',
+        'ec2:RunInstances', 'ec2:CreateTags', 'ec2:DescribeImages', 'iam:PassRole', 'ssm:GetParameter', 'ssm:PutParameter', 'ssm:AddTagsToResource',
+      ],
     };
     const schedules = !access.schedules ? [] : 'creates' in access.schedules ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole'] : ['scheduler:DeleteSchedule'];
     return [
@@ -420,11 +422,11 @@ describe('ProvisionerStack access table', () => {
     };
     expect(valuesOf(prod)).toEqual(new Set(['Provisioner']));
     expect(valuesOf(staging)).toEqual(new Set(['provisioner-staging']));
-    // Each has its own run log bucket; the app's stack keeps the name it always had.
+    // Each has its own run log bucket: named after its stack's id, which CloudFormation makes unique.
     const bucketOf = (stack: Stack) => JSON.stringify(Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket')).map((bucket) => bucket.Properties.BucketName));
-    expect(bucketOf(prod)).toBe(JSON.stringify([{ 'Fn::Join': ['', ['provisioner-runs-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] }]));
-    expect(bucketOf(staging)).toBe(JSON.stringify([{ 'Fn::Join': ['', ['provisioner-runs-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, `-${runBucketSuffix('provisioner-staging').slice(1)}`]] }]));
-    expect(runBucketSuffix('provisioner-staging')).toMatch(/^-[0-9a-f]{8}$/);
+    const byStackId = JSON.stringify([{ 'Fn::Join': ['', ['provisioner-runs-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] }]);
+    expect(bucketOf(prod)).toBe(byStackId);
+    expect(bucketOf(staging)).toBe(byStackId);
     // Every acknowledgement of the staging stack names its own bucket: nothing left unacknowledged.
     expect(() => app.synth()).not.toThrow();
   });
@@ -689,7 +691,7 @@ describe('ProvisionerStack runs', () => {
       Effect: 'Allow',
       Action: 's3:PutObject',
       Resource: {
-        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::provisioner-runs-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, '/runs/*/${aws:userid}/*']],
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::provisioner-runs-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }, '/runs/*/${aws:userid}/*']],
       },
     });
     // The functions that launch or stop runs know the role's id: the first half of an instance's aws:userid.

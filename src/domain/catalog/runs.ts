@@ -39,6 +39,16 @@ const runsConfig = once(() => z
     instance_type: z._default(z.string(), 'm6i.large'),
     /** The public SSM parameter naming the AMI (an AWS-provided image). */
     ami_parameter: z._default(z.string().check(z.regex(/^\/aws\/service\/[A-Za-z0-9_./-]+$/, 'must be a public /aws/service/... SSM parameter')), '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
+    /** The runner's root volume (GB): encrypted gp3, deleted with the machine. */
+    volume_gb: z._default(positive(), 100),
+    /**
+     * ECR repositories (names in this account and region) that run instances may push images to,
+     * with `aws ecr get-login-password`; none by default. TEST and RELEASE share the runner role.
+     */
+    push_repositories: z._default(
+      z.array(z.string().check(z.regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'must be an ECR repository name'), z.maxLength(256))),
+      [],
+    ),
     /** Logs and results are deleted from the bucket after this many days. */
     log_expiry_days: z._default(positive(), 90),
     plans: z.record(resourceName(), plan()),
@@ -73,6 +83,7 @@ export interface ResolvedPlan {
   timeLimitMs: number;
   instanceType: string;
   amiParameter: string;
+  volumeGb: number;
 }
 
 /** The plan for a kind on a cluster: the cluster's override or the catalog's default. */
@@ -87,5 +98,6 @@ export function planFor(runs: RunsConfig | undefined, kind: RunKind, cluster: st
     timeLimitMs: parseDuration(plan.time_limit ?? runs.time_limit) ?? 2 * 3_600_000,
     instanceType: plan.instance_type ?? runs.instance_type,
     amiParameter: runs.ami_parameter,
+    volumeGb: runs.volume_gb,
   };
 }

@@ -4,6 +4,7 @@ import { checkDeadline, type ClusterDeps, scheduledDestroy, sweepClusters } from
 import { sweepWorkspaces, type WorkspaceDeps } from '../workspaces/use-cases.js';
 import { sweepWorkbenches, type WorkbenchDeps } from '../workbenches/use-cases.js';
 import { convergeRuns } from '../runs/scheduled.js';
+import { type RunDeps, sweepRuns } from '../runs/use-cases.js';
 
 /** The `destroy` target: a destroy schedule fired. */
 export const runScheduledDestroy = (input: TargetInput<'destroy'>, deps: ClusterDeps, actor: Actor) => scheduledDestroy(deps, actor, input.cluster, input.schedule_id);
@@ -13,11 +14,13 @@ export const runDeadlineCheck = async (input: TargetInput<'check-deadline'>, dep
   (await checkDeadline(deps, actor, input.cluster, input.check_id)).status;
 
 /** The `janitor` target: re-examine every cluster, remove what no active deployment owns. */
-export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps & WorkspaceDeps & WorkbenchDeps, actor: Actor) => {
+export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps & WorkspaceDeps & WorkbenchDeps & Pick<RunDeps, 'runMachines'>, actor: Actor) => {
   const { examined, swept } = await sweepClusters(deps, actor);
   const workspaces = await sweepWorkspaces(deps, actor);
   const workbenches = await sweepWorkbenches(deps, actor);
-  // runs: those a crash left unfinished converge (where the runner can be asked: the local one)
+  // runs: those a crash left unfinished converge (where the runner can be asked: the local one),
+  // and machines whose run ended are stopped (a cleanup a fault interrupted)
   const convergedRuns = await convergeRuns(deps, actor);
-  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, workbenches, convergedRuns };
+  const runs = await sweepRuns(deps, actor);
+  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, workbenches, convergedRuns, runs };
 };

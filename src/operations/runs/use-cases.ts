@@ -136,6 +136,7 @@ export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, 
       instanceType: resolved.instanceType,
       amiParameter: resolved.amiParameter,
       timeLimitMs: resolved.timeLimitMs,
+      volumeGb: resolved.volumeGb,
     });
   } catch (error) {
     await end(deps, actor, id, 'failed', `the runner could not start: ${(error as Error).message}`);
@@ -159,7 +160,11 @@ async function recordMachine(deps: RunDeps, actor: Actor, id: string, { machine,
   });
 }
 
-/** Ends a run that has not ended (cancelled, timed out, failed to start), then stops its machine and timeout. */
+/**
+ * Ends a run that has not ended (cancelled, timed out, failed to start), then stops its machine and
+ * timeout. The ending is recorded first; a cleanup that a failing dependency interrupts is logged
+ * and left to the janitor's sweep (`sweepRuns`), so its error never replaces the caller's answer.
+ */
 async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | 'timed_out' | 'cancelled', reason: string): Promise<RunState> {
   const runs = runsOf(deps);
   return runs.update<RunState>(id, async (state) => {
@@ -170,7 +175,12 @@ async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | '
       change: change(actor, status, { status, reason, finished_at: deps.clock.now().toISOString() }, { reason }),
       after: async (ended) => {
         actor.log.info('run ended', { run: id, status, reason });
-        await cleanUp(deps, ended);
+        try {
+          await cleanUp(deps, ended);
+        } catch (error) {
+          if (!(error instanceof ProvisionerError && error.code === 'dependency_unavailable')) throw error;
+          actor.log.warn('run ended; its machine is left to the janitor', { run: id, error: error.message });
+        }
         return ended;
       },
     };
@@ -180,6 +190,24 @@ async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | '
 /** The machine and the timeout schedule go once a run has ended. */
 async function cleanUp(deps: RunDeps, state: RunState): Promise<void> {
   await Promise.all([deps.runMachines.stop(state.id, state.machine), deps.scheduler.cancel(timeoutName(state.id))]);
+}
+
+/**
+ * The janitor's part for runs: every run machine still alive whose run ended (or was never
+ * recorded) is stopped, whatever interrupted its cleanup. Returns the runs swept.
+ */
+export async function sweepRuns(deps: Pick<Deps, 'store' | 'clock' | 'runMachines'>, actor: Actor): Promise<string[]> {
+  const machines = (await deps.runMachines.alive?.()) ?? [];
+  const runs = runsOf(deps);
+  const swept: string[] = [];
+  for (const { runId, machine } of machines) {
+    const state = await runs.load(runId);
+    if (state.version !== 0 && !isFinished(state.status)) continue;
+    actor.log.info('run machine outlived its run; stopping it', { run: runId, machine, status: state.status });
+    await deps.runMachines.stop(runId, machine);
+    swept.push(runId);
+  }
+  return swept;
 }
 
 /** A run the caller may read: 404 when there is none. */
@@ -215,10 +243,22 @@ export async function cancelRun(deps: RunDeps, actor: Actor, id: string): Promis
   return ended;
 }
 
-/** The timeout schedule fired: a run still going is timed out and its machine stopped. */
+/** EventBridge Scheduler fires up to 60 s early: a firing within this long before the deadline is due. */
+const earlyFiringMs = 90_000;
+
+/**
+ * The timeout schedule fired: a run still going is timed out and its machine stopped. A firing
+ * earlier than the scheduler's documented slack (a stray event) changes nothing: the run's own
+ * schedule still comes, and its instance powers itself off past the limit regardless. (It is not
+ * re-armed: this function may not create schedules aimed at itself.)
+ */
 export async function timeOutRun(deps: RunDeps, actor: Actor, id: string): Promise<RunState['status']> {
   const state = await runsOf(deps).load(id);
   if (state.version === 0 || isFinished(state.status)) return state.status;
+  if (Date.parse(state.deadline ?? '') - deps.clock.now().getTime() > earlyFiringMs) {
+    actor.log.warn('run timeout fired long before the deadline; ignored', { run: id, deadline: state.deadline });
+    return state.status;
+  }
   return (await end(deps, actor, id, 'timed_out', `not finished within its time limit (deadline ${state.deadline})`)).status;
 }
 

@@ -15,15 +15,20 @@ export const runMachines = once(() => {
   const env = readEnv({
     PROVISIONER_RUN_PROFILE_ARN: z.string().check(z.startsWith('arn:')),
     PROVISIONER_RUN_ROLE_ID: z.string().check(z.minLength(1)),
+    PROVISIONER_RUN_SECRET_PREFIX: z.string().check(z.regex(/^\/[A-Za-z0-9_.\-/]+\/$/, 'must be an SSM path ending in /')),
     AWS_REGION: z.string().check(z.minLength(1)),
-    PROVISIONER_RUN_SUBNET: z.optional(z.string().check(z.startsWith('subnet-'))),
+    /** Comma-separated subnet ids (CDK context `runSubnets`); the default VPC when unset. */
+    PROVISIONER_RUN_SUBNET: z.optional(z.string().check(z.regex(/^subnet-[0-9a-f]+(,subnet-[0-9a-f]+)*$/, 'must be subnet ids separated by commas'))),
+    PROVISIONER_RUN_SECURITY_GROUP: z.optional(z.string().check(z.regex(/^sg-[0-9a-f]+$/, 'must be a security group id'))),
   });
   return new Ec2RunMachines({
     bucket: bucket(),
     region: env.AWS_REGION,
     instanceProfileArn: env.PROVISIONER_RUN_PROFILE_ARN,
     runnerRoleId: env.PROVISIONER_RUN_ROLE_ID,
-    subnetId: env.PROVISIONER_RUN_SUBNET,
+    secretPrefix: env.PROVISIONER_RUN_SECRET_PREFIX,
+    subnetIds: env.PROVISIONER_RUN_SUBNET?.split(','),
+    securityGroupId: env.PROVISIONER_RUN_SECURITY_GROUP,
     managedBy: managedBy(),
   });
 });
