@@ -35,8 +35,9 @@ export async function bundleActions(): Promise<Map<string, string>> {
       minify: true,
       legalComments: 'none',
       logLevel: 'silent',
-      // Some dependencies still `require()` Node built-ins; an ESM bundle needs a `require` of its own.
-      banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" },
+      // Generated code is not linted (`eslint .` would read it). Some dependencies still `require()`
+      // Node built-ins; an ESM bundle needs a `require` of its own.
+      banner: { js: "/* eslint-disable */\nimport { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" },
     });
     for (const file of result.outputFiles) bundles.set(relative(root, file.path), file.text);
   }

@@ -73,6 +73,10 @@ describe('actions/cluster', () => {
     // Masked before anything could print it, and printed nowhere else.
     expect(main.stdout).toContain(`::add-mask::${token}`);
     expect(main.stdout.replaceAll(`::add-mask::${token}`, '')).not.toContain(token);
+    // The OIDC token and the user JWT too: every JWT in the output is in a mask command.
+    const masked = main.stdout.split('\n').filter((line) => line.startsWith('::add-mask::'));
+    expect(masked).toHaveLength(3);
+    expect(main.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::') && /eyJ[\w-]+\.[\w-]+\./.test(line))).toEqual([]);
     expect(main.stdout).toMatch(/demo: deploying \(\d+ s\)/);
     expect(main.summary).toContain('<b>demo</b> is running at http://127.0.0.1:9/demo, destroyed after the job');
 
