@@ -33,11 +33,14 @@ beforeAll(async () => {
     deps: { compute },
     env: { PROVISIONER_MEMORY: '1', PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_GITHUB_OIDC_ISSUER: oidc.url, PROVISIONER_CATALOG: writeCatalog(testCatalog) },
   });
-  // The runner's token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL): an OIDC token of the audience asked, for acme/sliderule.
+  // The runner's token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL): an OIDC token of the audience asked,
+  // for the repository whose job holds the request token.
+  const jobs: Record<string, string> = { 'Bearer runtime-secret': 'acme/sliderule', 'Bearer unlisted-secret': 'acme/unlisted' };
   actionsRuntime = createServer((req, res) => {
-    if (req.headers.authorization !== 'Bearer runtime-secret') return void res.writeHead(401).end();
+    const repository = jobs[req.headers.authorization ?? ''];
+    if (!repository) return void res.writeHead(401).end();
     const audience = new URL(req.url ?? '/', 'http://runtime').searchParams.get('audience') ?? undefined;
-    void oidc.mint({ repository: 'acme/sliderule', ref: 'refs/heads/main' }, { audience }).then((value) => res.end(JSON.stringify({ value })));
+    void oidc.mint({ repository, ref: 'refs/heads/main' }, { audience }).then((value) => res.end(JSON.stringify({ value })));
   });
   const runtimeUrl = await listenLocal(actionsRuntime);
   userToken = (await api.call('POST', '/v1/login', { body: { oidc_token: await oidc.mint({ repository: 'acme/sliderule', ref: 'refs/heads/main' }) } })).body.token;
@@ -104,6 +107,10 @@ describe('actions/cluster', () => {
     expect(notANumber.exitCode).toBe(1);
     expect(notANumber.stdout).toContain('::error::Input nodes must be a whole number (got "many").');
 
+    const notABoolean = await deployStep({ cluster: 'demo', keep: 'maybe' });
+    expect(notABoolean.exitCode).toBe(1);
+    expect(notABoolean.stdout).toContain('::error::Input does not meet YAML 1.2 "Core Schema" specification: keep');
+
     const badUrl = await deployStep({ cluster: 'demo', url: 'localhost:2323' });
     expect(badUrl.exitCode).toBe(1);
     expect(badUrl.stdout).toContain('::error::Input url: PROVISIONER_URL must be an http:// or https:// URL');
@@ -122,6 +129,12 @@ describe('actions/cluster', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain('::error::No GitHub Actions OIDC token: give the job "permissions: id-token: write"');
     expect(result.stdout).toContain('(oidc_request_failed)');
+  });
+
+  it('in a repository the catalog does not list, fails with the API\'s refusal', async () => {
+    const result = await runStep(clusterMain, { inputs: { url: api.url, cluster: 'demo' }, env: { ...runtimeEnv, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'unlisted-secret' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/::error::No catalog rule lets acme\/unlisted at refs\/heads\/main log in; add one under "actions"\. \(repository_not_allowed/);
   });
 });
 
