@@ -149,4 +149,19 @@ describe('actions/test', () => {
     expect(result.summary).toContain('failed at step "known-failure"</h3>');
     expect(result.summary).toContain('expected 42, got 41');
   });
+
+  it('passes on a passing run, saying so in the job summary', async () => {
+    // The destroy the cluster action's post step asked for above completes; demo is deployed again.
+    compute.set('demo', 'gone');
+    await until('demo gone', () => api.call('GET', '/v1/clusters/demo', { token: userToken }), ({ body }) => body.status === 'absent');
+    const [deployed] = await Promise.all([deployStep({ cluster: 'demo', keep: 'true' }), bringUp('demo')]);
+    expect(deployed.exitCode).toBe(0);
+
+    const result = await runStep(testMain, { inputs: { url: api.url, cluster: 'demo', version: 'main' }, env: runtimeEnv });
+
+    expect(result.stdout).not.toContain('::error::');
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({ status: 'passed' });
+    expect(result.summary).toMatch(/^TEST \S+ of demo at main passed\./);
+  });
 });
