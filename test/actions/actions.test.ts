@@ -80,7 +80,8 @@ describe('actions/cluster', () => {
     const masked = main.stdout.split('\n').filter((line) => line.startsWith('::add-mask::'));
     expect(masked).toHaveLength(3);
     expect(main.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::') && /eyJ[\w-]+\.[\w-]+\./.test(line))).toEqual([]);
-    expect(main.stdout).toMatch(/demo: deploying \(\d+ s\)/);
+    // Progress: each status as it changes (deploying, if a poll sees it before the nodes are up).
+    expect(main.stdout).toMatch(/^demo: running \(\d+ s\)$/m);
     expect(main.summary).toContain('<b>demo</b> is running at http://127.0.0.1:9/demo, destroyed after the job');
 
     const post = await runStep(clusterPost, { state: main.state, env: runtimeEnv });
