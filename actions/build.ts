@@ -4,7 +4,7 @@
  * in memory and compare: no timestamps, no source maps, paths relative to the project root.
  * `npm run build:actions` writes them.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -46,6 +46,7 @@ export async function bundleActions(): Promise<Map<string, string>> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const [path, text] of await bundleActions()) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
     console.log(`${path}: ${Math.round(text.length / 1024)} KB`);
   }
