@@ -12,11 +12,14 @@ await runAction(async () => {
   const keep = core.getBooleanInput('keep');
 
   const { clusters } = await connect(connection);
-  core.info(`Deploying ${cluster}${nodes ? ` with ${nodes} node(s)` : ''}${version ? ` at ${version}` : ''}...`);
+  // A cluster someone else already deployed is used as it is and never destroyed by this job's post step.
+  const before = await clusters.get(cluster);
+  const ours = before.status === 'absent' || before.status === 'failed';
+  core.info(ours ? `Deploying ${cluster}${nodes ? ` with ${nodes} node(s)` : ''}${version ? ` at ${version}` : ''}...` : `${cluster} is already ${before.status}: using it, and leaving it after the job.`);
   await clusters.deploy(cluster, { nodes, ttl, version });
   // Saved once the deploy is accepted: from here on the post step destroys it, even if the wait fails.
   core.saveState(clusterState.cluster, cluster);
-  core.saveState(clusterState.keep, String(keep));
+  core.saveState(clusterState.keep, ours ? String(keep) : 'existing');
   core.saveState(clusterState.url, connection.url);
   core.saveState(clusterState.audience, connection.audience);
 

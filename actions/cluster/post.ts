@@ -9,8 +9,9 @@ await runAction(async () => {
     core.info('No cluster was deployed: nothing to destroy.');
     return;
   }
-  if (core.getState(clusterState.keep) === 'true') {
-    core.info(`Keeping ${cluster} (keep: true); its ttl, if any, still destroys it.`);
+  const keep = core.getState(clusterState.keep);
+  if (keep === 'true' || keep === 'existing') {
+    core.info(`Keeping ${cluster} (${keep === 'true' ? 'keep: true' : 'it ran before this job'}); its ttl, if any, still destroys it.`);
     return;
   }
   const { clusters } = await connect({ url: core.getState(clusterState.url), audience: core.getState(clusterState.audience) });

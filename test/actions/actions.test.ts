@@ -102,6 +102,19 @@ describe('actions/cluster', () => {
     expect((await api.call('GET', '/v1/clusters/acme-dev', { token: userToken })).body.status).toBe('running');
   });
 
+  it('uses a cluster that already ran before the job, and its post step leaves it running', async () => {
+    // The previous test kept acme-dev running.
+    expect((await api.call('GET', '/v1/clusters/acme-dev', { token: userToken })).body.status).toBe('running');
+    const main = await deployStep({ cluster: 'acme-dev' });
+    expect(main.exitCode).toBe(0);
+    expect(main.stdout).toContain('acme-dev is already running: using it, and leaving it after the job.');
+    const post = await runStep(clusterPost, { state: main.state, env: runtimeEnv });
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).toContain('Keeping acme-dev (it ran before this job)');
+    expect(compute.destroyed).not.toContain(compute.latest('acme-dev'));
+    expect((await api.call('GET', '/v1/clusters/acme-dev', { token: userToken })).body.status).toBe('running');
+  });
+
   it('fails clearly on a bad input, before deploying anything', async () => {
     const deploys = compute.deployed.length;
     const notANumber = await deployStep({ cluster: 'demo', nodes: 'many' });
