@@ -21,48 +21,14 @@ import {
 import type { ClusterCompute, Deployment, DeploymentStatus, ScheduledCall, Scheduler, SweptDeployment } from '../../src/ports.js';
 import { deploymentSlotsKey } from '../../src/store/keys.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
+import { Crash, crashing, type Plan } from '../support/crash.js';
 
-/**
+/*
  * Issue 10, point 8: every cluster operation is crashed at each awaited port call in turn (store,
  * scheduler, compute), before the call happens and after it happened but before the caller saw the
  * answer; the process is dead from then on. Then what a user and the system would do runs (the
  * request again, a read, the deadline check firing, the janitor), and the invariants must hold.
  */
-class Crash extends Error {
-  override name = 'Crash';
-}
-
-interface Plan {
-  /** The port call (1-based) at which the process dies. */
-  at: number;
-  when: 'before' | 'after';
-  calls: number;
-  dead: boolean;
-}
-
-/** The port, but the plan's k-th call (counted across all ports) crashes, and every call after it. */
-function crashing<T extends object>(port: T, plan: Plan): T {
-  return new Proxy(port, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (plan.dead) throw new Crash('the process is gone');
-        const call = ++plan.calls;
-        if (call === plan.at && plan.when === 'before') {
-          plan.dead = true;
-          throw new Crash(`crash before call ${call} (${String(property)})`);
-        }
-        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        if (call === plan.at) {
-          plan.dead = true;
-          throw new Crash(`crash after call ${call} (${String(property)})`);
-        }
-        return result;
-      };
-    },
-  });
-}
 
 /** Nodes that start and stop at once, so that the backend's truth is simple to compare with. */
 class Nodes implements ClusterCompute {

@@ -26,6 +26,7 @@ import { workbenchKeys } from '../../src/store/keys.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { awsError } from '../support/fake-aws.js';
 import { FakeWorkbenches } from '../support/fake-workbenches.js';
+import { Crash, crashing, type Plan } from '../support/crash.js';
 
 /**
  * Issue 24, points 1 and 7 (local backend): a workbench process gets a minimal environment, and
@@ -130,46 +131,13 @@ describe('local workbench processes', () => {
   });
 });
 
-/**
+/*
  * Issue 24, point 7 (use cases): the server dies at each awaited port call of an operation in turn
  * (store, scheduler, backend), before the call or after it but before the answer; then what a user
  * and the system do (the request again, a read, the start deadline passing, the janitor, a read)
  * must converge: a settled status the backend agrees with, nothing running that no live workbench
  * owns, the slot held exactly while the workbench exists, and nothing left once it is deleted.
  */
-class Crash extends Error {
-  override name = 'Crash';
-}
-
-interface Plan {
-  at: number;
-  when: 'before' | 'after';
-  calls: number;
-  dead: boolean;
-}
-
-function crashing<T extends object>(port: T, plan: Plan): T {
-  return new Proxy(port, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (plan.dead) throw new Crash('the process is gone');
-        const call = ++plan.calls;
-        if (call === plan.at && plan.when === 'before') {
-          plan.dead = true;
-          throw new Crash(`crash before call ${call} (${String(property)})`);
-        }
-        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        if (call === plan.at) {
-          plan.dead = true;
-          throw new Crash(`crash after call ${call} (${String(property)})`);
-        }
-        return result;
-      };
-    },
-  });
-}
 
 /** Named one-time schedules, as the use cases see EventBridge Scheduler. */
 class Schedules implements Scheduler {

@@ -21,6 +21,7 @@ import { workspaceKeys } from '../../src/store/keys.js';
 import { ManualClock, startTestStore } from '../support/dynamo.js';
 import { FakeWorkspaces } from '../support/fake-workspaces.js';
 import { testCatalog } from '../support/local-api.js';
+import { Crash, crashing, type Plan } from '../support/crash.js';
 
 /** EventBridge Scheduler as the use cases see it: named one-time schedules, fired on demand (and deleted, as ActionAfterCompletion DELETE does). */
 class Schedules implements Scheduler {
@@ -194,40 +195,6 @@ describe('a create that fails before its workspace is recorded gives back what i
 });
 
 /** Issue 24.7: a crash (the process gone, as kill -9 leaves it) at each awaited port call of a create or a delete, then what the system does next. */
-class Crash extends Error {
-  override name = 'Crash';
-}
-
-interface Plan {
-  at: number;
-  when: 'before' | 'after';
-  calls: number;
-  dead: boolean;
-}
-
-function crashing<T extends object>(port: T, plan: Plan): T {
-  return new Proxy(port, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (plan.dead) throw new Crash('the process is gone');
-        const call = ++plan.calls;
-        if (call === plan.at && plan.when === 'before') {
-          plan.dead = true;
-          throw new Crash(`crash before call ${call} (${String(property)})`);
-        }
-        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        if (call === plan.at) {
-          plan.dead = true;
-          throw new Crash(`crash after call ${call} (${String(property)})`);
-        }
-        return result;
-      };
-    },
-  });
-}
-
 describe('crash leftovers converge (issue 24.7)', () => {
   const operations = {
     create: { setup: async () => undefined, run: (d: WorkspaceDeps, owner: Actor) => createWorkspace(d, owner, { name: `crash-${next}` }) },
