@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 ClusterStatus = Literal["absent", "deploying", "running", "degraded", "destroying", "failed"]
 WorkspaceStatus = Literal["creating", "ready", "failed", "deleting", "deleted"]
-WorkbenchStatus = Literal["absent", "provisioning", "pending", "running", "stopping", "stopped", "failed", "deleted"]
+WorkbenchStatus = Literal["absent", "provisioning", "pending_instance", "pending", "running", "stopping", "stopped", "failed", "deleted"]
 RunStatus = Literal["queued", "running", "passed", "failed", "timed_out", "cancelled"]
 RunKind = Literal["test", "release"]
 Level = Literal["anonymous", "github_member", "org_member", "administrator"]
@@ -100,6 +100,7 @@ class Workbench(TypedDict):
     endpoint: Optional[str]
     stops_at: Optional[str]
     shares: List[str]
+    shared: bool
     reason: Optional[str]
     created_at: Optional[str]
     updated_at: Optional[str]
