@@ -28,7 +28,7 @@ const essentialEnvironment = () => Object.fromEntries(essentialVariables.flatMap
  * inherit), read from /proc: found even when a crash came between the start and its record. None
  * where there is no /proc.
  */
-function taggedProcesses(id: string): number[] {
+export function taggedProcesses(id: string): number[] {
   const tag = `WORKSPACE_ID=${id}`;
   let entries: string[];
   try {
