@@ -22,6 +22,7 @@ import { testCatalog, writeCatalog } from '../support/local-api.js';
 const github = new FakeGitHub();
 const dataDir = mkdtempSync(join(tmpdir(), 'provisioner-workspace-kill-'));
 let api: ApiProcess;
+const createTimeout = '10s';
 const seen = new Set<string>();
 
 async function login(): Promise<string> {
@@ -37,7 +38,8 @@ async function deleteAndWait(id: string, token: string): Promise<void> {
 beforeAll(async () => {
   await github.start();
   github.users.set('gh-olga', { login: 'olga', orgs: { acme: 'active' } });
-  const catalog = writeCatalog(testCatalog);
+  // A short create timeout: a name claimed by a create that crashed before recording its workspace is free after it.
+  const catalog = writeCatalog({ ...testCatalog, workspaces: { create_timeout: createTimeout } });
   api = new ApiProcess(await freePort(), { PROVISIONER_DATA_DIR: dataDir, PROVISIONER_GITHUB_API_URL: github.url, PROVISIONER_CATALOG: catalog });
 });
 afterAll(async () => {
@@ -54,7 +56,7 @@ describe('kill -9 of npm start during a workspace create', () => {
     process.stdout.write(`kill -9 outcomes (offset: statuses after restart)\n${outcomes.join('\n')}\n`);
   });
 
-  it.each([30, 100, 300, 1000, 3000])('converges after a kill %i ms in; the name is free again and delete leaves no process', async (offset) => {
+  it.each([30, 45, 60, 100, 300, 1000, 3000])('converges after a kill %i ms in; the name is free again and delete leaves no process', async (offset) => {
     await api.start();
     const name = `kill${offset}`;
     const creating = api.call('POST', '/v1/workspaces', await login(), { name }).catch(() => undefined);
@@ -68,12 +70,13 @@ describe('kill -9 of npm start during a workspace create', () => {
     outcomes.push(`${offset} ms: ${ours.map((w) => w.status).join(', ') || 'nothing written'}`);
     for (const { id } of ours) {
       seen.add(id);
-      const settled = await until(`${id} to settle`, async () => (await api.call('GET', `/v1/workspaces/${id}`, token)).body, (w) => ['ready', 'failed'].includes(w.status));
-      if (settled.status === 'failed') expect(settled.reason).toEqual(expect.any(String));
+      // The local backend can always start it: whatever the crash interrupted is driven on to ready.
+      const settled = await until(`${id} to settle`, async () => (await api.call('GET', `/v1/workspaces/${id}`, token)).body, (w) => w.status !== 'creating');
+      expect([settled.status, settled.reason]).toEqual(['ready', null]);
       await deleteAndWait(id, token);
     }
-    // With no workspace left, the name is free: a new create gets it.
-    const again = await api.call('POST', '/v1/workspaces', token, { name });
+    // With no workspace left, the name is free (a claim no recorded workspace holds: once a create would have timed out).
+    const again = await until(`${name} free`, () => api.call('POST', '/v1/workspaces', token, { name }), (r) => r.status !== 409, 15_000);
     expect([again.status, again.body.error]).toEqual([202, undefined]);
     seen.add(again.body.id);
     await until(`${again.body.id} ready`, async () => (await api.call('GET', `/v1/workspaces/${again.body.id}`, token)).body, (w) => w.status === 'ready');
