@@ -275,6 +275,34 @@ describe('crash leftovers converge (issue 24.7)', () => {
   });
 });
 
+describe('a create recorded but never started (kill -9 between the two)', () => {
+  it('the janitor starts it before its deadline, and it becomes ready', async () => {
+    const owner = user();
+    // The process dies as the backend is asked to start it: nothing after that is written.
+    const plan: Plan = { at: 0, when: 'before', calls: 0, dead: false };
+    const dying: WorkspaceBackend = {
+      status: (id) => backend.status(id),
+      delete: (id) => backend.delete(id),
+      create: async () => {
+        plan.dead = true;
+        throw new Crash('crash before the backend start');
+      },
+    };
+    const crashed = { ...deps, store: crashing(store as Store, plan), scheduler: crashing(scheduler as Scheduler, plan), workspaceBackend: dying };
+    await createWorkspace(crashed, owner, {}).catch((error: unknown) => {
+      if (!(error instanceof Crash)) throw error;
+    });
+    const [recorded] = (await listWorkspaces(deps, owner, 10)).items;
+    expect([plan.dead, recorded?.status, backend.launched.some((l) => l.id === recorded?.id)]).toEqual([true, 'creating', false]);
+    const id = recorded?.id ?? '';
+    await sweepWorkspaces(deps, system);
+    expect(backend.launch(id).owner).toBe(owner.caller.sub);
+    backend.set(id, { state: 'running', host: '10.0.0.9', port: 8080 });
+    expect((await readWorkspace(deps, owner, id)).status).toBe('ready');
+    await deleteWorkspace(deps, owner, id);
+  });
+});
+
 describe('the catalog\'s template values (issue 24.1)', () => {
   it('refuses keys that become the same variable', () => {
     const parse = (values: Record<string, string>) => () => parseCatalog(JSON.stringify({ ...testCatalog, workspaces: { template: { values } } }), 'catalog');

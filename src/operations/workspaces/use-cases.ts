@@ -470,11 +470,25 @@ export async function sweepWorkspaces(deps: WorkspaceDeps, actor: Actor): Promis
   return { examined, changed };
 }
 
+/**
+ * A creating workspace the backend has nothing of: its create was recorded but the start never
+ * happened (a crash between the two). The start is asked again (backends make a repeated start of
+ * one workspace a no-op), then progress is checked as a read would.
+ */
+async function redriveCreate(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, state: WorkspaceState): Promise<WorkspaceState> {
+  const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
+  if (!pastDeadline && (await deps.workspaceBackend.status(state.id)).state === 'gone') {
+    actor.log.info('workspace start re-driven: recorded as creating, nothing started', { workspace: state.id });
+    await deps.workspaceBackend.create(launchOf(deps.catalog, state));
+  }
+  return refresh(deps, workspaces, actor, state, false);
+}
+
 async function converge(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, listed: WorkspaceState): Promise<WorkspaceState> {
   // The list is an index, read eventually: the state itself decides.
   const state = await workspaces.load(listed.id);
   if (state.status === 'deleting') return driveDelete(deps, workspaces, actor, state);
-  const current = state.status === 'creating' ? await refresh(deps, workspaces, actor, state, false) : state;
+  const current = state.status === 'creating' ? await redriveCreate(deps, workspaces, actor, state) : state;
   const now = deps.clock.now();
   const keptUntil = Date.parse(current.failed_at ?? '') + workspaceRules(deps.catalog.workspaces).failedTtlMs;
   const failedLongAgo = current.status === 'failed' && !(now.getTime() < keptUntil);
