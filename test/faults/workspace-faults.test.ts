@@ -275,6 +275,34 @@ describe('crash leftovers converge (issue 24.7)', () => {
   });
 });
 
+describe('a create that crashed before recording its workspace (kill -9 mid-create)', () => {
+  it('holds its name and slot no longer than a request can live, not until create_timeout', async () => {
+    const owner = user();
+    const name = `orphan-${next}`;
+    // The process dies on the first schedule: the name and the slot are claimed, nothing is recorded.
+    const plan: Plan = { at: 0, when: 'before', calls: 0, dead: false };
+    const dying: Scheduler = {
+      schedule: async () => {
+        plan.dead = true;
+        throw new Crash('crash before the first schedule');
+      },
+      cancel: (scheduleName) => scheduler.cancel(scheduleName),
+    };
+    await createWorkspace({ ...deps, store: crashing(store as Store, plan), scheduler: dying }, owner, { name }).catch((error: unknown) => {
+      if (!(error instanceof Crash)) throw error;
+    });
+    expect(plan.dead).toBe(true);
+    await expect(createWorkspace(deps, user(), { name })).rejects.toMatchObject({ code: 'name_taken' });
+    // Past the request window (API Gateway cuts at 30 s), well before create_timeout (10 minutes).
+    clock.advance(2 * 60 * second);
+    const again = await createWorkspace(deps, owner, { name });
+    expect(again.name).toBe(name);
+    // Both of the owner's two slots are free again.
+    const other = await createWorkspace(deps, owner, {});
+    await Promise.all([again, other].map((w) => deleteWorkspace(deps, owner, w.id)));
+  });
+});
+
 describe('a create recorded but never started (kill -9 between the two)', () => {
   it('the janitor starts it before its deadline, and it becomes ready', async () => {
     const owner = user();

@@ -6,6 +6,7 @@ import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
 import {
   type CreateRequest,
+  createRequestWindowMs,
   decideCreate,
   decideExtend,
   holdsSlot,
@@ -144,7 +145,7 @@ interface Taken {
 /**
  * CREATE: claims an owner's slot and the name, schedules the timers, records the workspace, then
  * asks the backend to start it. A create that fails before its workspace is recorded gives back
- * what it took; one that crashed leaves claims the next claim frees (older than a create takes, no
+ * what it took; one that crashed leaves claims the next claim frees (older than a create's request lives, no
  * workspace holding them) and schedules that find no workspace.
  */
 export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request: CreateRequest): Promise<WorkspaceState> {
@@ -220,14 +221,14 @@ function launchOf(catalog: Catalog, state: WorkspaceState) {
 
 /**
  * Claims `key` (a set of at most `max` workspace ids) for `id`. When full, members claimed longer ago
- * than a create takes whose workspace does not hold them (`holds`) — a crash before the workspace
+ * than a create's request lives whose workspace does not hold them (`holds`) — a crash before the workspace
  * was recorded, or after it was deleted — are freed and the claim retried once.
  */
 async function claimFor(deps: WorkspaceDeps, workspaces: Workspaces, key: Key, id: string, max: number, holds: (state: WorkspaceState) => boolean): Promise<boolean> {
   const now = deps.clock.now();
   const claim = await deps.store.claim(key, id, max, now);
   if (claim.won) return true;
-  const settledBefore = now.getTime() - workspaceRules(deps.catalog.workspaces).createTimeoutMs;
+  const settledBefore = now.getTime() - Math.min(createRequestWindowMs, workspaceRules(deps.catalog.workspaces).createTimeoutMs);
   const stale: string[] = [];
   for (const [other, claimedAt] of Object.entries(claim.members)) {
     const state = await workspaces.load(other);
