@@ -145,8 +145,8 @@ interface Taken {
 /**
  * CREATE: claims an owner's slot and the name, schedules the timers, records the workspace, then
  * asks the backend to start it. A create that fails before its workspace is recorded gives back
- * what it took; one that crashed leaves claims the next claim frees (older than a create's request lives, no
- * workspace holding them) and schedules that find no workspace.
+ * what it took; one that crashed leaves claims the next claim frees (older than a create's request
+ * lives, no workspace holding them) and schedules that find no workspace.
  */
 export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request: CreateRequest): Promise<WorkspaceState> {
   const catalog = deps.catalog.workspaces;
