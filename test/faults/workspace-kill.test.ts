@@ -13,7 +13,8 @@ import { FakeGitHub } from '../support/fake-github.js';
 import { testCatalog, writeCatalog } from '../support/local-api.js';
 
 /**
- * Issue 24's sweep for workspaces: `npm start` killed with SIGKILL 0.03–3 s into a create, then
+ * Issue 24's sweep for workspaces: `npm start` killed with SIGKILL 0.03–3 s into a create (45–55 ms
+ * lands mid-create on this machine: claims taken, workspace recorded, process not yet), then
  * started again on the same data dir (its janitor runs at start). The workspace converges (ready,
  * or failed with a reason — never creating with nothing behind it), its name is free again once it
  * has no workspace, delete leaves no process tagged with its WORKSPACE_ID, and no schedule of it is
@@ -56,7 +57,7 @@ describe('kill -9 of npm start during a workspace create', () => {
     process.stdout.write(`kill -9 outcomes (offset: statuses after restart)\n${outcomes.join('\n')}\n`);
   });
 
-  it.each([30, 45, 60, 100, 300, 1000, 3000])('converges after a kill %i ms in; the name is free again and delete leaves no process', async (offset) => {
+  it.each([30, 45, 50, 55, 100, 300, 1000, 3000])('converges after a kill %i ms in; the name is free again and delete leaves no process', async (offset) => {
     await api.start();
     const name = `kill${offset}`;
     const creating = api.call('POST', '/v1/workspaces', await login(), { name }).catch(() => undefined);
@@ -72,7 +73,8 @@ describe('kill -9 of npm start during a workspace create', () => {
       seen.add(id);
       // The local backend can always start it: whatever the crash interrupted is driven on to ready.
       const settled = await until(`${id} to settle`, async () => (await api.call('GET', `/v1/workspaces/${id}`, token)).body, (w) => w.status !== 'creating');
-      expect([settled.status, settled.reason]).toEqual(['ready', null]);
+      if (settled.status !== 'ready') process.stdout.write(`server output:\n${api.output.slice(-4000)}\n`);
+      expect(settled).toMatchObject({ status: 'ready', reason: null });
       await deleteAndWait(id, token);
     }
     // With no workspace left, the name is free (a claim no recorded workspace holds: once a create would have timed out).
