@@ -79,8 +79,8 @@ describe('kill -9 of npm start during a workspace create', () => {
     }
     // With no workspace left, the name is free (a claim no recorded workspace holds: once a create would have timed out).
     const again = await until(`${name} free`, () => api.call('POST', '/v1/workspaces', token, { name }), (r) => r.status !== 409, 15_000);
+    if (again.body.id) seen.add(again.body.id);
     expect([again.status, again.body.error]).toEqual([202, undefined]);
-    seen.add(again.body.id);
     await until(`${again.body.id} ready`, async () => (await api.call('GET', `/v1/workspaces/${again.body.id}`, token)).body, (w) => w.status === 'ready');
     await deleteAndWait(again.body.id, token);
     await api.stop();
