@@ -61,6 +61,13 @@ export function visibleWorkspace(state: WorkspaceState, caller: Caller, deleted 
   return state;
 }
 
+/**
+ * How long a create can hold claims before recording its workspace: it does so within its request
+ * (API Gateway cuts at 30 s, the API function's timeout is 29 s). An older claim no recorded
+ * workspace holds is a crash's.
+ */
+export const createRequestWindowMs = 60_000;
+
 export interface WorkspaceRules {
   defaultExpiryMs: number;
   maxExpiryMs: number;

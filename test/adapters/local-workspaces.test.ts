@@ -54,4 +54,24 @@ describe('local workspace processes', () => {
     await workspaces.delete(id);
     await until('the untracked process stopped', async () => alive(record), (running) => !running);
   });
+
+  it('a start the janitor re-drives after a restart stops the process a crash kept from being recorded: one process per workspace', async () => {
+    const idle = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
+    const id = 'ws-00000000d0d0';
+    const launch = { id, name: 'redrive', owner: 'github:olga', expiresAt: '', versions: {}, environment: {} };
+    const crashed = new LocalProcessWorkspaces(store, { command: idle, detached: true });
+    await crashed.create(launch);
+    const orphan = (await store.get(workspaceKeys.localProcess(id)))?.process as ProcessRecord;
+    await store.remove(workspaceKeys.localProcess(id));
+    // The restarted server (a new adapter on the same store) starts the workspace again.
+    const restarted = new LocalProcessWorkspaces(store, { command: idle, detached: true });
+    try {
+      await restarted.create(launch);
+      const record = (await store.get(workspaceKeys.localProcess(id)))?.process as ProcessRecord;
+      await until('the untracked process stopped', async () => alive(orphan), (running) => !running);
+      expect(alive(record)).toBe(true);
+    } finally {
+      await restarted.delete(id);
+    }
+  });
 });

@@ -242,6 +242,62 @@ describe('crash leftovers converge (issue 24.7)', () => {
   });
 });
 
+describe('a create that crashed before recording its workspace (kill -9 mid-create)', () => {
+  it('holds its name and slot no longer than a request can live, not until create_timeout', async () => {
+    const owner = user();
+    const name = `orphan-${next}`;
+    // The process dies on the first schedule: the name and the slot are claimed, nothing is recorded.
+    const plan: Plan = { at: 0, when: 'before', calls: 0, dead: false };
+    const dying: Scheduler = {
+      schedule: async () => {
+        plan.dead = true;
+        throw new Crash('crash before the first schedule');
+      },
+      cancel: (scheduleName) => scheduler.cancel(scheduleName),
+    };
+    await createWorkspace({ ...deps, store: crashing(store as Store, plan), scheduler: dying }, owner, { name }).catch((error: unknown) => {
+      if (!(error instanceof Crash)) throw error;
+    });
+    expect(plan.dead).toBe(true);
+    await expect(createWorkspace(deps, user(), { name })).rejects.toMatchObject({ code: 'name_taken' });
+    // Past the request window (API Gateway cuts at 30 s), well before create_timeout (10 minutes).
+    clock.advance(2 * 60 * second);
+    const again = await createWorkspace(deps, owner, { name });
+    expect(again.name).toBe(name);
+    // Both of the owner's two slots are free again.
+    const other = await createWorkspace(deps, owner, {});
+    await Promise.all([again, other].map((w) => deleteWorkspace(deps, owner, w.id)));
+  });
+});
+
+describe('a create recorded but never started (kill -9 between the two)', () => {
+  it('the janitor starts it before its deadline, and it becomes ready', async () => {
+    const owner = user();
+    // The process dies as the backend is asked to start it: nothing after that is written.
+    const plan: Plan = { at: 0, when: 'before', calls: 0, dead: false };
+    const dying: WorkspaceBackend = {
+      status: (id) => backend.status(id),
+      delete: (id) => backend.delete(id),
+      create: async () => {
+        plan.dead = true;
+        throw new Crash('crash before the backend start');
+      },
+    };
+    const crashed = { ...deps, store: crashing(store as Store, plan), scheduler: crashing(scheduler as Scheduler, plan), workspaceBackend: dying };
+    await createWorkspace(crashed, owner, {}).catch((error: unknown) => {
+      if (!(error instanceof Crash)) throw error;
+    });
+    const [recorded] = (await listWorkspaces(deps, owner, 10)).items;
+    expect([plan.dead, recorded?.status, backend.launched.some((l) => l.id === recorded?.id)]).toEqual([true, 'creating', false]);
+    const id = recorded?.id ?? '';
+    await sweepWorkspaces(deps, system);
+    expect(backend.launch(id).owner).toBe(owner.caller.sub);
+    backend.set(id, { state: 'running', host: '10.0.0.9', port: 8080 });
+    expect((await readWorkspace(deps, owner, id)).status).toBe('ready');
+    await deleteWorkspace(deps, owner, id);
+  });
+});
+
 describe('the catalog\'s template values (issue 24.1)', () => {
   it('refuses keys that become the same variable', () => {
     const parse = (values: Record<string, string>) => () => parseCatalog(JSON.stringify({ ...testCatalog, workspaces: { template: { values } } }), 'catalog');

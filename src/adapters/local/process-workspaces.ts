@@ -28,7 +28,7 @@ const essentialEnvironment = () => Object.fromEntries(essentialVariables.flatMap
  * inherit), read from /proc: found even when a crash came between the start and its record. None
  * where there is no /proc.
  */
-function taggedProcesses(id: string): number[] {
+export function taggedProcesses(id: string): number[] {
   const tag = `WORKSPACE_ID=${id}`;
   let entries: string[];
   try {
@@ -61,6 +61,8 @@ export class LocalProcessWorkspaces implements WorkspaceBackend {
 
   async create(launch: WorkspaceLaunch): Promise<void> {
     if (await this.store.get(workspaceKeys.localProcess(launch.id))) return;
+    // Unrecorded processes of this workspace that this server did not start: a crash came between a start and its record.
+    taggedProcesses(launch.id).filter((pid) => !this.started.has(pid)).forEach((pid) => this.kill(pid));
     const command = this.options.command ?? [process.execPath, '--import', 'tsx', exampleWorkspacePath];
     const port = await freePort();
     const output = this.logFile(launch.id);

@@ -6,6 +6,7 @@ import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
 import {
   type CreateRequest,
+  createRequestWindowMs,
   decideCreate,
   decideExtend,
   holdsSlot,
@@ -144,8 +145,8 @@ interface Taken {
 /**
  * CREATE: claims an owner's slot and the name, schedules the timers, records the workspace, then
  * asks the backend to start it. A create that fails before its workspace is recorded gives back
- * what it took; one that crashed leaves claims the next claim frees (older than a create takes, no
- * workspace holding them) and schedules that find no workspace.
+ * what it took; one that crashed leaves claims the next claim frees (older than a create's request
+ * lives, no workspace holding them) and schedules that find no workspace.
  */
 export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request: CreateRequest): Promise<WorkspaceState> {
   const catalog = deps.catalog.workspaces;
@@ -220,14 +221,14 @@ function launchOf(catalog: Catalog, state: WorkspaceState) {
 
 /**
  * Claims `key` (a set of at most `max` workspace ids) for `id`. When full, members claimed longer ago
- * than a create takes whose workspace does not hold them (`holds`) — a crash before the workspace
+ * than a create's request lives whose workspace does not hold them (`holds`) — a crash before the workspace
  * was recorded, or after it was deleted — are freed and the claim retried once.
  */
 async function claimFor(deps: WorkspaceDeps, workspaces: Workspaces, key: Key, id: string, max: number, holds: (state: WorkspaceState) => boolean): Promise<boolean> {
   const now = deps.clock.now();
   const claim = await deps.store.claim(key, id, max, now);
   if (claim.won) return true;
-  const settledBefore = now.getTime() - workspaceRules(deps.catalog.workspaces).createTimeoutMs;
+  const settledBefore = now.getTime() - Math.min(createRequestWindowMs, workspaceRules(deps.catalog.workspaces).createTimeoutMs);
   const stale: string[] = [];
   for (const [other, claimedAt] of Object.entries(claim.members)) {
     const state = await workspaces.load(other);
@@ -470,11 +471,25 @@ export async function sweepWorkspaces(deps: WorkspaceDeps, actor: Actor): Promis
   return { examined, changed };
 }
 
+/**
+ * A creating workspace the backend has nothing of: its create was recorded but the start never
+ * happened (a crash between the two). The start is asked again (backends make a repeated start of
+ * one workspace a no-op), then progress is checked as a read would.
+ */
+async function redriveCreate(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, state: WorkspaceState): Promise<WorkspaceState> {
+  const pastDeadline = state.deadline !== undefined && deps.clock.now().getTime() >= Date.parse(state.deadline);
+  if (!pastDeadline && (await deps.workspaceBackend.status(state.id)).state === 'gone') {
+    actor.log.info('workspace start re-driven: recorded as creating, nothing started', { workspace: state.id });
+    await deps.workspaceBackend.create(launchOf(deps.catalog, state));
+  }
+  return refresh(deps, workspaces, actor, state, false);
+}
+
 async function converge(deps: WorkspaceDeps, workspaces: Workspaces, actor: Actor, listed: WorkspaceState): Promise<WorkspaceState> {
   // The list is an index, read eventually: the state itself decides.
   const state = await workspaces.load(listed.id);
   if (state.status === 'deleting') return driveDelete(deps, workspaces, actor, state);
-  const current = state.status === 'creating' ? await refresh(deps, workspaces, actor, state, false) : state;
+  const current = state.status === 'creating' ? await redriveCreate(deps, workspaces, actor, state) : state;
   const now = deps.clock.now();
   const keptUntil = Date.parse(current.failed_at ?? '') + workspaceRules(deps.catalog.workspaces).failedTtlMs;
   const failedLongAgo = current.status === 'failed' && !(now.getTime() < keptUntil);
