@@ -72,7 +72,10 @@ describe('kill -9 of npm start during a workspace create', () => {
     for (const { id } of ours) {
       seen.add(id);
       // The local backend can always start it: whatever the crash interrupted is driven on to ready.
-      const settled = await until(`${id} to settle`, async () => (await api.call('GET', `/v1/workspaces/${id}`, token)).body, (w) => w.status !== 'creating');
+      const settled = await until(`${id} to settle`, async () => (await api.call('GET', `/v1/workspaces/${id}`, token)).body,
+        // An error answer (a 429 of the polling, a 503 while the store settles) is not a status: poll on; `until` names the last body if it never settles.
+        (w) => typeof w.status === 'string' && w.status !== 'creating',
+      );
       if (settled.status !== 'ready') process.stdout.write(`server output:\n${api.output.slice(-4000)}\n`);
       expect(settled).toMatchObject({ status: 'ready', reason: null });
       await deleteAndWait(id, token);
