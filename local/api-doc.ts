@@ -71,7 +71,7 @@ const examples: Example[] = [
   {
     operation: 'workbench-create', path: '/v1/workbenches', token: true, body: { name: 'notebook', cpu: 1024, memory: 2048 }, status: 202,
     response: {
-      id: 'wb-0123456789ab', name: 'notebook', owner: 'github:olga', status: 'provisioning', cpu: 1024, memory: 2048, gpu: 0, dedicated_instance: false,
+      id: 'wb-0123456789ab', name: 'notebook', owner: 'github:olga', owner_login: 'olga', status: 'provisioning', cpu: 1024, memory: 2048, gpu: 0, dedicated_instance: false,
       capacity_provider: 'FARGATE_SPOT', endpoint: null, stops_at: '2026-11-24T00:00:00.000Z', shares: [], shared: false, reason: null, created_at: '2026-11-23T12:00:00.000Z', updated_at: '2026-11-23T12:00:00.000Z',
     },
   },

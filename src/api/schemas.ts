@@ -197,7 +197,9 @@ export const workbenchBody = once(() => z.strictObject({
 export const workbench = once(() => z.object({
   id: workbenchId(),
   name: z.string(),
+  /** The owner's subject (`github:<login>`), as every resource names its owner. */
   owner: z.string(),
+  owner_login: z.string().check(z.meta({ deprecated: true, description: 'The owner\'s GitHub login: what `owner` held before it became the subject, as on every other resource. Deprecated: read `owner`; it will be removed in a later version.' })),
   status: z.enum(workbenchStatuses),
   cpu: z.number(),
   memory: z.number(),

@@ -36,7 +36,7 @@ const json = async (args: string[], token?: string) => {
 describe('workbenches against npm start', () => {
   it('creates one, waits until running, reaches it, stops, starts (data kept), shares and deletes it', async () => {
     const created = await json(['workbench', 'create', 'AutoCyber', '--cpu', '512', '--memory', '1024', '--wait']);
-    expect(created).toMatchObject({ name: 'AutoCyber', owner: 'olga', status: 'running', cpu: 512, memory: 1024 });
+    expect(created).toMatchObject({ name: 'AutoCyber', owner: 'github:olga', owner_login: 'olga', status: 'running', cpu: 512, memory: 1024 });
     expect(created.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const first = await (await fetch(created.endpoint)).json();
     expect(first).toMatchObject({ workbench: created.id, name: 'AutoCyber', owner: 'olga', starts: 1 });

@@ -103,7 +103,7 @@ describe('creating', () => {
   it('answers 202 provisioning on the cheapest provider that fits, and tells the backend the size and owner', async () => {
     const created = await create('oscar', { name: 'Mid size', cpu: 2048, memory: 8192 });
     expect(created.status).toBe(202);
-    expect(created.body).toMatchObject({ name: 'Mid size', owner: 'oscar', status: 'provisioning', cpu: 2048, memory: 8192, gpu: 0, capacity_provider: 'small', endpoint: null });
+    expect(created.body).toMatchObject({ name: 'Mid size', owner: 'github:oscar', owner_login: 'oscar', status: 'provisioning', cpu: 2048, memory: 8192, gpu: 0, capacity_provider: 'small', endpoint: null });
     expect(created.body.id).toMatch(/^wb-[0-9a-f]{12}$/);
     expect(backend.latest(created.body.id)).toMatchObject({ name: 'Mid size', owner: 'github:oscar', ownerLogin: 'oscar', cpu: 2048, memory: 8192, capacityProvider: 'small' });
     const bigger = await create('oscar', { name: 'Big', cpu: 4096, memory: 16384 });
@@ -179,7 +179,7 @@ describe('ownership', () => {
       expect(response.body.error.code).toBe('workbench_not_found');
     }
     expect(backend.stopped).not.toContain(backend.latest(id).runId);
-    expect((await get(id, 'alice')).body).toMatchObject({ id, owner: 'olga', status: 'running' });
+    expect((await get(id, 'alice')).body).toMatchObject({ id, owner: 'github:olga', owner_login: 'olga', status: 'running' });
     expect((await act(id, 'stop', 'alice')).status).toBe(200);
   });
 
@@ -187,7 +187,7 @@ describe('ownership', () => {
     const id = await running('olga');
     const own = await api.call('GET', '/v1/workbenches?limit=100', { token: token.olga });
     expect(own.body.items.map((w: { id: string }) => w.id)).toContain(id);
-    expect(own.body.items.every((w: { owner: string }) => w.owner === 'olga')).toBe(true);
+    expect(own.body.items.every((w: { owner: string }) => w.owner === 'github:olga')).toBe(true);
     const others = await api.call('GET', '/v1/workbenches?limit=100', { token: token.oscar });
     expect(others.body.items.map((w: { id: string }) => w.id)).not.toContain(id);
     expect((await api.call('GET', '/v1/workbenches?owner=olga', { token: token.oscar })).status).toBe(403);
@@ -363,7 +363,7 @@ describe('shares are case-insensitive and listed', () => {
     const listed = async (as: Login) => (await api.call('GET', '/v1/workbenches?limit=100', { token: token[as] })).body.items as { id: string; shared: boolean }[];
     expect((await listed('oscar')).map((w) => w.id)).not.toContain(id);
     await share(id, 'Oscar', 'alice');
-    expect((await listed('oscar')).find((w) => w.id === id)).toMatchObject({ id, shared: true, owner: 'alice' });
+    expect((await listed('oscar')).find((w) => w.id === id)).toMatchObject({ id, shared: true, owner: 'github:alice' });
     expect((await get(id, 'oscar')).body.shared).toBe(true);
     expect((await get(id, 'alice')).body.shared).toBe(false);
     expect((await listed('alice')).find((w) => w.id === id)).toMatchObject({ id, shared: false });

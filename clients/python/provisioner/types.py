@@ -90,7 +90,8 @@ class WorkspaceEvent(_WorkspaceEvent, total=False):
 class Workbench(TypedDict):
     id: str
     name: str
-    owner: str
+    owner: str  # the subject, github:<login>
+    owner_login: str  # deprecated: the login, what owner held before; read owner
     status: WorkbenchStatus
     cpu: int
     memory: int

@@ -12,7 +12,7 @@ def test_a_workbench_from_creation_to_deletion(olga: Client, alice: Client) -> N
     try:
         statuses = []
         ready = olga.workbenches.wait_for_status(wid, "running", timeout=60, interval=0.2, progress=lambda wb, _s: statuses.append(wb["status"]))
-        assert ready["owner"] == "olga" and (ready["cpu"], ready["memory"]) == (256, 512)
+        assert (ready["owner"], ready["owner_login"]) == ("github:olga", "olga") and (ready["cpu"], ready["memory"]) == (256, 512)
         assert statuses[-1] == "running"
 
         assert olga.workbenches.share(wid, "alice")["shares"] == ["alice"]

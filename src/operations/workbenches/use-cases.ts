@@ -111,7 +111,8 @@ export function workbenchView(state: WorkbenchState, shared = false) {
   return {
     id: state.id,
     name: state.name ?? '',
-    owner: state.owner_login ?? state.owner ?? '',
+    owner: state.owner ?? '',
+    owner_login: state.owner_login ?? state.owner?.replace(/^github:/, '') ?? '',
     status: state.status,
     cpu: state.cpu ?? 0,
     memory: state.memory ?? 0,

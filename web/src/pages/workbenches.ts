@@ -40,7 +40,7 @@ export function workbenchesPage(app: App): Page {
 
 function card(app: App, workbench: Workbench): HTMLElement {
   const path = `/v1/workbenches/${enc(workbench.id)}`;
-  const own = workbench.owner === app.me.login;
+  const own = workbench.owner_login === app.me.login;
   const key = workbench.id;
   const startable = workbench.status === 'stopped' || workbench.status === 'failed';
   const stoppable = workbench.status === 'running' || workbench.status === 'pending' || workbench.status === 'provisioning';
@@ -50,7 +50,7 @@ function card(app: App, workbench: Workbench): HTMLElement {
     h('h2', { id: `wb-${key}` }, workbench.name, ' ', badge(workbench.status)),
     facts([
       ['Id', workbench.id],
-      ['Owner', own ? `${workbench.owner} (you)` : `${workbench.owner} (shared with you)`],
+      ['Owner', own ? `${workbench.owner_login} (you)` : `${workbench.owner_login} (shared with you)`],
       ['Size', `${workbench.cpu / 1024} vCPU, ${workbench.memory} MiB${workbench.gpu ? `, ${workbench.gpu} GPU` : ''}`],
       ['Capacity', workbench.capacity_provider],
       ['Endpoint', workbench.endpoint ? safeLink(workbench.endpoint) : null],
