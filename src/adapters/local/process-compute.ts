@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { type Clock, systemClock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { ClusterCompute, Deployment, DeploymentStatus, Store, SweptDeployment } from '../../ports.js';
 import { listKeys, localDeploymentKey } from '../../store/keys.js';
-import { accepts, alive, freePort, type ProcessRecord, startTime } from './processes.js';
+import { accepts, alive, freePort, processEnvironments, type ProcessRecord, startTime } from './processes.js';
 
 export const exampleClusterPath = fileURLToPath(new URL('../../../local/example-cluster.ts', import.meta.url));
 const projectRoot = dirname(dirname(exampleClusterPath));
@@ -220,26 +220,10 @@ function lowerPriority(pid: number): void {
 
 /** Processes carrying a deployment tag (those of `only`, or all of `owner`'s), found in /proc; none where there is no /proc. */
 function taggedProcesses(only?: ReadonlySet<string>, owner?: string): { pid: number; deploymentId: string }[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const found: { pid: number; deploymentId: string }[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let environ: string;
-    try {
-      environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
-    } catch {
-      continue;
-    }
-    const variables = environ.split('\0');
-    const deploymentId = variables.find((v) => v.startsWith(`${deploymentTag}=`))?.slice(deploymentTag.length + 1);
-    if (!deploymentId || (only && !only.has(deploymentId))) continue;
-    if (owner !== undefined && !variables.includes(`${ownerTag}=${owner}`)) continue;
-    found.push({ pid: Number(entry), deploymentId });
-  }
-  return found;
+  return processEnvironments().flatMap(({ pid, variables }) => {
+    const deploymentId = variables.get(deploymentTag);
+    if (!deploymentId || (only && !only.has(deploymentId))) return [];
+    if (owner !== undefined && variables.get(ownerTag) !== owner) return [];
+    return [{ pid, deploymentId }];
+  });
 }

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { Store, WorkbenchCompute, WorkbenchStarted, WorkbenchTask, WorkbenchTaskStatus } from '../../ports.js';
 import { workbenchKeys } from '../../store/keys.js';
-import { accepts, alive, freePort, type ProcessRecord, startTime } from './processes.js';
+import { accepts, alive, freePort, processEnvironments, type ProcessRecord, startTime } from './processes.js';
 
 export const exampleWorkbenchPath = fileURLToPath(new URL('../../../local/example-workbench.ts', import.meta.url));
 const projectRoot = dirname(dirname(exampleWorkbenchPath));
@@ -119,25 +119,11 @@ export class LocalWorkbenchCompute implements WorkbenchCompute {
 
   /** Live processes tagged as workbench runs of `runtime` (all runtimes' when undefined); none where there is no /proc. */
   static tagged(runtime?: string): TaggedWorkbench[] {
-    let entries: string[];
-    try {
-      entries = readdirSync('/proc');
-    } catch {
-      return [];
-    }
-    const found: TaggedWorkbench[] = [];
-    for (const entry of entries.filter((e) => /^\d+$/.test(e))) {
-      let variables: Map<string, string>;
-      try {
-        variables = new Map(readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)] as const));
-      } catch {
-        continue;
-      }
+    return processEnvironments().flatMap(({ pid, variables }) => {
       const [workbenchId, runId] = [variables.get(tags.workbench), variables.get(tags.run)];
-      if (!workbenchId || !runId || (runtime !== undefined && variables.get(tags.runtime) !== runtime)) continue;
-      found.push({ pid: Number(entry), workbenchId, runId, startedAt: variables.get(tags.startedAt) ?? '' });
-    }
-    return found;
+      if (!workbenchId || !runId || (runtime !== undefined && variables.get(tags.runtime) !== runtime)) return [];
+      return [{ pid, workbenchId, runId, startedAt: variables.get(tags.startedAt) ?? '' }];
+    });
   }
 
   private taggedHere(): TaggedWorkbench[] {

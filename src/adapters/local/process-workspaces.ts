@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProvisionerError } from '../../domain/errors.js';
 import type { Store, WorkspaceBackend, WorkspaceLaunch, WorkspaceStatus } from '../../ports.js';
 import { workspaceKeys } from '../../store/keys.js';
-import { accepts, alive, freePort, type ProcessRecord, startTime } from './processes.js';
+import { accepts, alive, freePort, processEnvironments, type ProcessRecord, startTime } from './processes.js';
 
 export const exampleWorkspacePath = fileURLToPath(new URL('../../../local/example-workspace.ts', import.meta.url));
 const projectRoot = dirname(dirname(exampleWorkspacePath));
@@ -29,20 +29,7 @@ const essentialEnvironment = () => Object.fromEntries(essentialVariables.flatMap
  * where there is no /proc.
  */
 export function taggedProcesses(id: string): number[] {
-  const tag = `WORKSPACE_ID=${id}`;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return [];
-  }
-  return entries.flatMap((entry) => {
-    try {
-      return readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(tag) ? [Number(entry)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return processEnvironments().flatMap(({ pid, variables }) => (variables.get('WORKSPACE_ID') === id ? [pid] : []));
 }
 
 /**

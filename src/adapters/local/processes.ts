@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
 /**
@@ -58,5 +58,26 @@ export function freePort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
     });
+  });
+}
+
+/**
+ * Every live process's environment, by pid: how the local backends find the processes they tagged
+ * (what EC2 and ECS tags are in AWS) when a crash lost their records. Empty where there is no /proc.
+ */
+export function processEnvironments(): { pid: number; variables: Map<string, string> }[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    try {
+      const pairs = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)] as const);
+      return [{ pid: Number(entry), variables: new Map(pairs) }];
+    } catch {
+      return [];
+    }
   });
 }
