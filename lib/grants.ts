@@ -20,6 +20,9 @@ export interface AccessResources {
   amiParameters: string[];
   /** The IAM role names (with their paths) of the instance profiles the catalog's launch templates name. */
   instanceRoles: string[];
+  // notifications
+  /** The secret webhook deliveries are signed with. */
+  webhookSecret: ISecret;
 }
 
 /** Gives a function exactly what its `operationAccess` entry says, field by field, and nothing else. */
@@ -34,6 +37,11 @@ export function grantAccess(fn: ProvisionerFunction, access: OperationAccess, re
     else resources.schedules.grantDelete(fn);
   }
   if (access.ec2) grantEc2(fn, access.ec2, resources);
+  // notifications
+  if (access.webhookSecret) {
+    fn.addEnvironment('PROVISIONER_WEBHOOK_SECRET_ARN', resources.webhookSecret.secretArn);
+    resources.webhookSecret.grantRead(fn);
+  }
 }
 
 /**

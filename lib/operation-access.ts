@@ -53,6 +53,9 @@ export interface OperationAccess {
    * links), `stop` also terminates run instances, `start` also launches them with the runner role.
    */
   runs?: 'read' | 'stop' | 'start';
+  // notifications
+  /** Reads the webhook signing secret: only the notify function. */
+  webhookSecret?: true;
 }
 
 /** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
@@ -123,4 +126,6 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'login-device-token': { table: authenticated, signs: true },
   console: {},
   'console-file': {},
+  // notifications: reads a reminder's item (is it still due?), records an undelivered notification.
+  notify: { table: ['GetItem', 'PutItem'], webhookSecret: true },
 };

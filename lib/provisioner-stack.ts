@@ -19,6 +19,8 @@ import { Workspaces } from './workspaces.js';
 import { grantWorkbenches } from './workbenches.js';
 // runs
 import { Runs } from './runs.js';
+// notifications
+import { Notifications } from './notifications.js';
 
 export interface ProvisionerSettings {
   /** The catalog file shipped with the stack (default: catalog/example.json). */
@@ -101,7 +103,16 @@ export class ProvisionerStack extends Stack {
     this.drift = new Drift(this, 'Drift', { catalogPath, environment: this.api.environment, deadLetters });
     // Every function's access, from the one table, once every resource it may name exists.
     const functions = new Map<FunctionName, ProvisionerFunction>([...this.api.functions, ...this.schedules.functions, ['instance-state', this.drift.instanceState]]);
-    const resources = { table: this.state.table, keysSecret: this.identity.keysSecret, schedules: this.schedules, amiParameters: amiParameters(catalog), instanceRoles: instanceRoles(catalog) };
+    // notifications
+    const notifications = new Notifications(this, 'Notifications');
+    const resources = {
+      table: this.state.table,
+      keysSecret: this.identity.keysSecret,
+      schedules: this.schedules,
+      amiParameters: amiParameters(catalog),
+      instanceRoles: instanceRoles(catalog),
+      webhookSecret: notifications.webhookSecret,
+    };
     for (const [name, fn] of functions) grantAccess(fn, operationAccess[name], resources);
     // workspaces
     const workspaces = new Workspaces(this, 'Workspaces', { catalog });

@@ -71,6 +71,8 @@ export const localSettings = once(() => ({
   PROVISIONER_DEV_USERS: z.optional(z.string().check(z.minLength(1))),
   /** The issuer URL of the tokens; default: the URL the server listens on. */
   PROVISIONER_PUBLIC_URL: z.optional(z.url()),
+  /** The HMAC key webhook deliveries are signed with; default: generated once into <data dir>/webhook-secret (0600). */
+  PROVISIONER_WEBHOOK_SECRET: z.optional(z.string().check(z.minLength(16))),
   ...identitySettings(),
   ...operationTimeoutSetting(),
 }));

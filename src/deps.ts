@@ -9,6 +9,8 @@ import type { WorkbenchCompute } from './ports.js';
 import type { RunLogs, RunMachines } from './ports.js';
 // console
 import type { ConsoleFiles, GitHubDeviceFlow } from './ports.js';
+// notifications
+import type { Webhooks } from './ports.js';
 
 /**
  * Everything an operation may depend on. A handler names the subset it needs, with one provider per
@@ -36,6 +38,8 @@ export interface Deps {
   // console
   githubDevice: GitHubDeviceFlow;
   consoleFiles: ConsoleFiles;
+  // notifications
+  webhooks: Webhooks;
 }
 
 /** What every authenticated, rate-limited route needs besides its own dependencies. */

@@ -382,3 +382,14 @@ export type RunMachineState =
   | { state: 'running'; machine: string; writer: string }
   | { state: 'ended'; machine?: string; writer?: string; result: boolean }
   | { state: 'none'; since: Date };
+
+// notifications
+/** How webhooks are reached: the signing secret (Secrets Manager in AWS, an environment variable or 0600 file locally) and the retry timing. */
+export interface Webhooks {
+  /** The HMAC key every delivery is signed with; never logged. */
+  secret(): Promise<string>;
+  /** Waits before the 2nd, 3rd, ... attempt (their count is the attempts after the first). */
+  retryDelaysMs: readonly number[];
+  /** One attempt's limit: a receiver that hangs is cut off. */
+  attemptTimeoutMs: number;
+}

@@ -33,6 +33,9 @@ import { systemCaller } from '../domain/levels.js';
 // console
 import { GitHubDeviceFlowClient } from '../adapters/github/device-flow.js';
 import { BuiltConsoleFiles } from '../adapters/local/console-files.js';
+// notifications
+import { localWebhookSecret } from '../adapters/local/webhook-secret.js';
+import { webhookTiming } from '../operations/notifications/notify.js';
 
 const runFixtures = fileURLToPath(new URL('../../local/fixtures', import.meta.url));
 
@@ -135,6 +138,8 @@ export async function startLocalRuntime({ config, clock = systemClock }: LocalRu
     // console
     githubDevice: new GitHubDeviceFlowClient(config.PROVISIONER_GITHUB_URL, config.PROVISIONER_GITHUB_CLIENT_ID),
     consoleFiles: new BuiltConsoleFiles(),
+    // notifications
+    webhooks: { secret: localWebhookSecret(config.PROVISIONER_WEBHOOK_SECRET, config.PROVISIONER_MEMORY ? undefined : join(config.PROVISIONER_DATA_DIR, 'webhook-secret')), ...webhookTiming },
   };
   return {
     deps,

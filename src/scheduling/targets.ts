@@ -2,6 +2,8 @@ import { once } from '../once.js';
 import * as z from '../zod.js';
 // workspaces
 import { workspaceTimers } from '../domain/workspaces.js';
+// notifications
+import { notificationEvents, notifiedKinds } from '../domain/notifications.js';
 
 /**
  * THE table of timed actions: what a one-time schedule may run, the input it carries and the Lambda
@@ -45,6 +47,31 @@ export const scheduleTargets = {
   'run-timeout': {
     lambda: 'run-timeout',
     input: once(() => z.object({ run_id: z.string() })),
+  },
+  // notifications
+  /**
+   * Deliver a notification to the webhooks that asked for its event: at once (scheduled for now by
+   * the use case that saw the event) or as a reminder, which does something only while the item still
+   * records `guard.value` in `guard.field` (a moved or cancelled expiry leaves it stale).
+   */
+  notify: {
+    lambda: 'notify',
+    input: once(() =>
+      z.object({
+        delivery: z.string(),
+        notification: z.object({
+          event: z.enum(notificationEvents),
+          kind: z.enum(notifiedKinds),
+          id: z.string(),
+          text: z.string(),
+          name: z.optional(z.string()),
+          owner: z.optional(z.string()),
+          at: z.optional(z.string()),
+          details: z.optional(z.record(z.string(), z.unknown())),
+        }),
+        guard: z.optional(z.object({ field: z.string(), value: z.string(), statuses: z.array(z.string()) })),
+      }),
+    ),
   },
 } as const;
 

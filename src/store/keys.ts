@@ -85,3 +85,11 @@ export const runListKeys = {
 };
 /** The local runner's record of a run's bash process: its work dir, then its pid and start time. */
 export const localRunKey = (runId: string): Key => ({ pk: `localrun#${runId}`, sk: 'process' });
+
+// notifications
+/** Deliveries a webhook never took (newest last, by time), and the once-only marks of events that must not repeat. */
+export const notificationKeys = {
+  undelivered: 'notifications#undelivered',
+  undeliveredItem: (at: string, delivery: string, host: string): Key => ({ pk: 'notifications#undelivered', sk: `${at}#${delivery}#${host}` }),
+  once: (occurrence: string): Key => ({ pk: `notified#${occurrence}`, sk: 'once' }),
+};
