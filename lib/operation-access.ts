@@ -81,18 +81,19 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   jwks: { table: ['GetItem'] },
   'openid-configuration': {},
   // Reading a cluster asks the backend and cleans up after a failed or late one (schedules, instances).
-  'list-clusters': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  'get-cluster': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  deploy: { table: clusterState, schedules: { creates: ['destroy', 'check-deadline'] }, ec2: 'launch' },
-  'schedule-destroy': { table: clusterState, schedules: { creates: ['destroy'] }, ec2: 'manage' },
+  // notifications: every function that may see a failure, a degradation, a stuck destroy or make a reminder creates `notify` calls.
+  'list-clusters': { table: clusterState, schedules: { creates: ['notify'] }, ec2: 'manage' },
+  'get-cluster': { table: clusterState, schedules: { creates: ['notify'] }, ec2: 'manage' },
+  deploy: { table: clusterState, schedules: { creates: ['destroy', 'check-deadline', 'notify'] }, ec2: 'launch' },
+  'schedule-destroy': { table: clusterState, schedules: { creates: ['destroy', 'notify'] }, ec2: 'manage' },
   'cancel-destroy': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
-  destroy: { table: clusterState, schedules: { creates: ['check-deadline'] }, ec2: 'manage' },
+  destroy: { table: clusterState, schedules: { creates: ['check-deadline', 'notify'] }, ec2: 'manage' },
   'cluster-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
-  'check-deadline': { table: clusterState, schedules: { deletes: true }, ec2: 'manage' },
+  'check-deadline': { table: clusterState, schedules: { creates: ['notify'] }, ec2: 'manage' },
   // The janitor also converges workspaces, workbenches (re-drives an interrupted start: its auto-stop, its task; finishes deletes) and stops run machines whose run ended.
-  janitor: { table: [...clusterState, 'DeleteItem'], schedules: { creates: ['workbench-auto-stop'] }, ec2: 'manage', workspaces: 'manage', workbenches: 'launch', runs: 'stop' },
+  janitor: { table: [...clusterState, 'DeleteItem'], schedules: { creates: ['workbench-auto-stop', 'notify'] }, ec2: 'manage', workspaces: 'manage', workbenches: 'launch', runs: 'stop' },
   // Drift: reads the instance map, confirms a loss with EC2, records degraded (state and event in one write, an archived chunk now and then), forgets a terminated instance.
-  'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem', 'DeleteItem'], ec2: 'read' },
+  'instance-state': { table: ['GetItem', 'UpdateItem', 'PutItem', 'DeleteItem'], ec2: 'read', schedules: { creates: ['notify'] } },
   // workspaces: creating and reading may fail a workspace and move its cleanup schedule; deleting releases the name claim.
   'workspace-create': { table: workspaceState, schedules: { creates: ['workspace-timer'] }, workspaces: 'launch' },
   'workspace-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
@@ -101,26 +102,26 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'workspace-update': { table: workspaceState, schedules: { creates: ['workspace-timer'] }, workspaces: 'manage' },
   'workspace-delete': { table: [...workspaceState, 'DeleteItem'], schedules: { deletes: true }, workspaces: 'manage' },
   'workspace-events': { table: ['GetItem', 'UpdateItem', 'Query'] },
-  'workspace-expire': { table: [...workspaceState, 'DeleteItem'], schedules: { deletes: true }, workspaces: 'manage' },
+  'workspace-expire': { table: [...workspaceState, 'DeleteItem'], schedules: { creates: ['notify'] }, workspaces: 'manage' },
   // workbenches
   'workbench-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
-  'workbench-create': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
+  'workbench-create': { table: clusterState, schedules: { creates: ['workbench-auto-stop', 'notify'] }, workbenches: 'launch' },
   // A read asks the backend, stops a task that outlived a stop, removes the auto-stop of a failed one,
   // launches a start a crash or a throttle interrupted (with its auto-stop), and places a task on its registered dedicated instance.
-  'workbench-get': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
-  'workbench-start': { table: clusterState, schedules: { creates: ['workbench-auto-stop'] }, workbenches: 'launch' },
-  'workbench-stop': { table: clusterState, schedules: { deletes: true }, workbenches: 'manage' },
+  'workbench-get': { table: clusterState, schedules: { creates: ['workbench-auto-stop', 'notify'] }, workbenches: 'launch' },
+  'workbench-start': { table: clusterState, schedules: { creates: ['workbench-auto-stop', 'notify'] }, workbenches: 'launch' },
+  'workbench-stop': { table: clusterState, schedules: { creates: ['notify'] }, workbenches: 'manage' },
   // The data is removed by a one-off task of the workbench family.
   'workbench-delete': { table: [...clusterState, 'DeleteItem'], schedules: { deletes: true }, workbenches: 'launch' },
   'workbench-share': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
   'workbench-unshare': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query', 'DeleteItem'] },
   // runs: starting a TEST reads the cluster (and may settle it, as any cluster read does) and signs a cluster JWT for the tests.
-  'test-runner': { table: clusterState, signs: true, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
-  release: { table: clusterState, schedules: { creates: ['run-timeout'] }, ec2: 'manage', runs: 'start' },
+  'test-runner': { table: clusterState, signs: true, schedules: { creates: ['run-timeout', 'notify'] }, ec2: 'manage', runs: 'start' },
+  release: { table: clusterState, schedules: { creates: ['run-timeout', 'notify'] }, ec2: 'manage', runs: 'start' },
   'get-run': { table: authenticated, runs: 'read' },
   'list-runs': { table: [...authenticated, 'Query'], runs: 'read' },
   'cancel-run': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
-  'run-timeout': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
+  'run-timeout': { table: clusterState, schedules: { creates: ['notify'] }, runs: 'stop' },
   // console: the device login counts rate limits (and its second step signs the user JWT); the files touch nothing.
   'login-device': { table: authenticated },
   'login-device-token': { table: authenticated, signs: true },

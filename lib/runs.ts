@@ -132,7 +132,8 @@ export class Runs extends Construct {
 
     this.completed = new ProvisionerFunction(this, 'run-completed', { operation: 'run-completed', catalogPath: props.catalogPath, environment: props.environment });
     grantTable(props.table, this.completed, ['GetItem', 'UpdateItem', 'PutItem']);
-    props.schedules.grantDelete(this.completed);
+    // notifications: a failed run is told to the webhooks.
+    props.schedules.grantCreate(this.completed, ['notify']);
     this.grant(this.completed, 'stop');
     const permission = new CfnPermission(this, 'LogBucketInvokes', {
       action: 'lambda:InvokeFunction',

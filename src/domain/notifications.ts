@@ -68,9 +68,9 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
 
-/** How long before its time each reminder comes, per thing that vanishes. */
+/** How long before its time each reminder comes, per thing that vanishes (a workspace's last one is its `expiring_notice`). */
 export const reminderOffsets = {
-  workspace: [{ label: '24h', ms: 24 * 3_600_000 }, { label: '1h', ms: 3_600_000 }],
+  workspace: [{ label: '24h', ms: 24 * 3_600_000 }],
   destroy: [{ label: '24h', ms: 24 * 3_600_000 }, { label: '1h', ms: 3_600_000 }],
   autoStop: [{ label: '15m', ms: 15 * 60_000 }],
 } as const;

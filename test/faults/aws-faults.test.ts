@@ -312,7 +312,7 @@ describe('the instance map and drift events failing', () => {
     if (stopped) stopped.State = { Name: 'stopped' };
     // The test API installs its runtime's deps for every handler: the drift handler's owners join them.
     Object.assign(deps(), { machineOwners: ec2Compute() });
-    const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => deps().catalog, machineOwners: ec2Compute });
+    const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => deps().catalog, scheduler: () => deps().scheduler, machineOwners: ec2Compute });
 
     // Act / Assert: the map cannot be read; then EC2 cannot confirm the loss.
     dynamoFaults.next('GetItemCommand', timeout());

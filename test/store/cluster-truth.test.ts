@@ -295,7 +295,7 @@ describe('clusters that stay true', () => {
         'i-0bbb2222': { cluster: 'acme-dev', deploymentId: 'an-earlier-deployment' },
       };
       const machineOwners = { ownerOf: async (id: string) => owners[id], lost: async ({ nodes }: { nodes: number }) => `${nodes - 1} of ${nodes} nodes serving`, forget: async () => undefined };
-      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => machineOwners });
+      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, scheduler: () => scheduler, machineOwners: () => machineOwners });
       const event = (instance: string, state: string) => ({
         version: '0',
         source: 'aws.ec2',
@@ -320,7 +320,7 @@ describe('clusters that stay true', () => {
       // Arrange: degraded, repaired, running again; the replaced machine's `terminated` event comes last.
       const running = await runningCluster();
       const owners = { ownerOf: async () => ({ cluster: 'acme-dev', deploymentId: running.deployment_id ?? '' }), lost: async (): Promise<string | undefined> => 'instance i-0aaa1111 is stopped', forget: async () => undefined };
-      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => owners });
+      const handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, scheduler: () => scheduler, machineOwners: () => owners });
       const event = (state: string) => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-0aaa1111', state } });
       expect(await handler(event('stopped'))).toEqual({ cluster: 'acme-dev', status: 'degraded' });
       await deployCluster(deps, olga, 'acme-dev', {});

@@ -48,7 +48,7 @@ describe('drift events and reads of a deploying cluster, counted: no EC2 read wh
     ({ store, calls } = counting(dynamoStore));
     compute = new Ec2ClusterCompute('Provisioner', { table: store, clock, statusCacheMs: 5_000, makeClient: (sdk) => new sdk.EC2Client({ region: 'us-east-1' }) });
     deps = { store, clock, catalog, scheduler: new RecordingScheduler(), compute, clusterRules: defaultRules };
-    handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, machineOwners: () => compute });
+    handler = instanceStateHandler({ store: () => store, clock: () => clock, catalog: () => catalog, scheduler: () => deps.scheduler, machineOwners: () => compute });
   });
   afterEach(() => dynamo.close());
 

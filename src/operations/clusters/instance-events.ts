@@ -19,7 +19,7 @@ const instanceStateEvent = once(() =>
   }),
 );
 
-export type DriftDeps = Pick<ClusterDeps, 'store' | 'clock' | 'catalog'> & { machineOwners: MachineOwners };
+export type DriftDeps = Pick<ClusterDeps, 'store' | 'clock' | 'catalog' | 'scheduler'> & { machineOwners: MachineOwners };
 
 /**
  * The handler of the EventBridge rule on EC2 instance state changes (not an HTTP route): finds the

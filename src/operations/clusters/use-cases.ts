@@ -24,6 +24,8 @@ import { deploymentSlotsKey } from '../../store/keys.js';
 import { earlyFiringMs } from '../../domain/clock.js';
 import { once } from '../../once.js';
 import * as z from '../../zod.js';
+// notifications
+import { clusterDegraded, clusterFailed, clusterStuck, forgetDestroy, remindDestroy } from '../notifications/events.js';
 
 /**
  * The cluster use cases: the seed's DEPLOY, SCHEDULE_DESTROY and DESTROY over narrow ports. Each
@@ -212,6 +214,7 @@ export async function deployCluster(deps: ClusterDeps, actor: Actor, name: strin
       },
       after: async (started) => {
         logged(actor, started, state, 'deploy');
+        if (decision.destroyAt && scheduleId) await remindDestroy(deps, actor, name, caller.sub, decision.destroyAt, scheduleId);
         try {
           await deps.compute.deploy({ cluster, deploymentId, nodes: decision.nodes, version: decision.version });
         } catch (error) {
@@ -363,6 +366,8 @@ export async function scheduleDestroy(deps: ClusterDeps, actor: Actor, name: str
       change: change(actor, action, { destroy_at: at.toISOString(), schedule_id: scheduleId }, { destroy_at: at.toISOString() }),
       after: async (updated) => {
         if (state.schedule_id) await deps.scheduler.cancel(scheduleName('destroy', name, state.schedule_id));
+        await forgetDestroy(deps, actor, name, state.schedule_id);
+        await remindDestroy(deps, actor, name, updated.deployed_by, at, scheduleId);
         return logged(actor, updated, state, action);
       },
       lost: () => deps.scheduler.cancel(next),
@@ -382,6 +387,7 @@ export async function cancelDestroy(deps: ClusterDeps, actor: Actor, name: strin
       change: change(actor, 'cancel-destroy', { destroy_at: undefined, schedule_id: undefined }),
       after: async (updated) => {
         await deps.scheduler.cancel(scheduleName('destroy', name, scheduleId));
+        await forgetDestroy(deps, actor, name, scheduleId);
         return logged(actor, updated, state, 'cancel-destroy');
       },
     };
@@ -409,6 +415,8 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       state.check_id ? deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id)) : undefined,
       written.status === 'absent' && state.schedule_id ? deps.scheduler.cancel(scheduleName('destroy', cluster.name, state.schedule_id)) : undefined,
       written.status === 'absent' ? releaseSlot(deps, state) : undefined,
+      written.status === 'absent' ? forgetDestroy(deps, actor, cluster.name, state.schedule_id) : undefined,
+      written.status === 'degraded' ? clusterDegraded(deps, actor, written, String(set.reason)) : undefined,
     ]);
     return written;
   };
@@ -478,6 +486,7 @@ async function retryDestroy(deps: ClusterDeps, clusters: Clusters, actor: Actor,
   actor.log.warn('destroy retry refused', { cluster: cluster.name, error: refused });
   const why = `${reason}; the backend refused the destroy: ${refused}`;
   const recorded = await clusters.commit(cluster.name, written, change(actor, 'destroy-refused', { reason: why }, { reason: why }));
+  await clusterStuck(deps, actor, recorded ?? written, why);
   return recorded ? logged(actor, recorded, written, 'destroy-refused') : clusters.load(cluster.name);
 }
 
@@ -487,16 +496,17 @@ async function checkDrift(deps: ClusterDeps, clusters: Clusters, actor: Actor, c
   const status = await deps.compute.status({ cluster, deploymentId: state.deployment_id });
   if (status.state === 'running' || status.state === 'pending') return state;
   const reason = status.reason ?? (status.state === 'gone' ? 'every node is gone' : `the backend reports ${status.state}`);
-  return degrade(clusters, actor, cluster, state, reason);
+  return degrade(deps, clusters, actor, cluster, state, reason);
 }
 
 /** Running → degraded, with the reason. */
 const degradeChange = (actor: Actor, state: ClusterState, reason: string) => change(actor, 'degraded', { status: 'degraded', reason }, { deployment_id: state.deployment_id, reason });
 
 /** Found on a read: one conditional write; a lost race answers what won (the next read looks again). */
-async function degrade(clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, reason: string): Promise<ClusterState> {
+async function degrade(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster: ClusterEntry, state: ClusterState, reason: string): Promise<ClusterState> {
   const written = await clusters.commit(cluster.name, state, degradeChange(actor, state, reason));
   if (!written) return clusters.load(cluster.name);
+  await clusterDegraded(deps, actor, written, reason);
   return logged(actor, written, state, 'degraded');
 }
 
@@ -508,7 +518,7 @@ async function degrade(clusters: Clusters, actor: Actor, cluster: ClusterEntry, 
  * changes nothing. Undefined for a cluster the catalog does not know.
  */
 export async function recordDrift(
-  deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog'> & { machineOwners: Pick<MachineOwners, 'lost'> },
+  deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog' | 'scheduler'> & { machineOwners: Pick<MachineOwners, 'lost'> },
   actor: Actor,
   drift: { cluster: string; deploymentId: string; reason: string },
 ): Promise<ClusterState | undefined> {
@@ -522,7 +532,14 @@ export async function recordDrift(
       return { done: state };
     }
     const reason = lost === drift.reason ? lost : `${drift.reason}; now ${lost}`;
-    return { from: state, change: degradeChange(actor, state, reason), after: async (degraded) => logged(actor, degraded, state, 'degraded') };
+    return {
+      from: state,
+      change: degradeChange(actor, state, reason),
+      after: async (degraded) => {
+        await clusterDegraded(deps, actor, degraded, reason);
+        return logged(actor, degraded, state, 'degraded');
+      },
+    };
   });
 }
 
@@ -532,7 +549,8 @@ async function fail(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster
   const failed = await clusters.commit(cluster.name, state, change(actor, 'failed', set, { reason }));
   if (!failed) return clusters.load(cluster.name);
   logged(actor, failed, state, 'failed');
-  await Promise.all([removeSchedules(deps, cluster.name, state), releaseSlot(deps, state)]);
+  await clusterFailed(deps, actor, failed, reason);
+  await Promise.all([removeSchedules(deps, cluster.name, state), releaseSlot(deps, state), forgetDestroy(deps, actor, cluster.name, state.schedule_id)]);
   if (state.deployment_id) await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
   return failed;
 }

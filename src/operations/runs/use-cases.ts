@@ -27,6 +27,8 @@ import { runListKeys } from '../../store/keys.js';
 import { signClusterToken } from '../../tokens/tokens.js';
 import { once } from '../../once.js';
 import * as z from '../../zod.js';
+// notifications
+import { runFailed } from '../notifications/events.js';
 import { type ClusterDeps, readCluster } from '../clusters/use-cases.js';
 
 /**
@@ -175,6 +177,7 @@ async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | '
       change: change(actor, status, { status, reason, finished_at: deps.clock.now().toISOString() }, { reason }),
       after: async (ended) => {
         actor.log.info('run ended', { run: id, status, reason });
+        if (status !== 'cancelled') await runFailed(deps, actor, ended);
         try {
           await cleanUp(deps, ended);
         } catch (error) {
@@ -301,6 +304,7 @@ export async function completeRun(deps: RunDeps, id: string, writer: string, req
       change: change(actor, outcome.status, set, outcome.failed_step ? { failed_step: outcome.failed_step } : undefined),
       after: async (ended) => {
         actor.log.info('run ended', { run: id, status: ended.status, failed_step: ended.failed_step });
+        if (ended.status === 'failed') await runFailed(deps, actor, ended);
         await cleanUp(deps, ended);
         return ended;
       },

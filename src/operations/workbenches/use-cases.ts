@@ -22,6 +22,8 @@ import type { Scheduler, Store, StoredItem, WorkbenchCompute, WorkbenchStarted, 
 import { type Change, Entities, type EntityType } from '../../store/entity.js';
 import { workbenchKeys } from '../../store/keys.js';
 import { once } from '../../once.js';
+// notifications
+import { forgetAutoStop, remindAutoStop, workbenchFailed } from '../notifications/events.js';
 import * as z from '../../zod.js';
 
 /**
@@ -244,7 +246,7 @@ async function claimSlot(deps: WorkbenchDeps, workbenches: Workbenches, sub: str
 async function launch(deps: WorkbenchDeps, workbenches: Workbenches, actor: Actor, from: WorkbenchState, started: WorkbenchState, action: string): Promise<WorkbenchState> {
   logged(actor, started, from, action);
   if (from.stop_id) await deps.scheduler.cancel(stopScheduleName(from.id, from.stop_id));
-  await armAutoStop(deps, started);
+  await armAutoStop(deps, actor, started);
   let outcome: WorkbenchStarted;
   try {
     outcome = await deps.workbenchCompute.start(taskOf(started));
@@ -253,8 +255,10 @@ async function launch(deps: WorkbenchDeps, workbenches: Workbenches, actor: Acto
     if (isTransient(error)) throw error;
     const reason = `the backend refused to start it: ${(error as Error).message}`;
     actor.log.warn('workbench start refused', { workbench: started.id, error: (error as Error).message });
-    await workbenches.commit(started.id, started, change(asSystem(actor), 'failed', { status: 'failed', reason, stop_id: undefined, stops_at: undefined, start_by: undefined }, { reason }));
+    const failed = await workbenches.commit(started.id, started, change(asSystem(actor), 'failed', { status: 'failed', reason, stop_id: undefined, stops_at: undefined, start_by: undefined }, { reason }));
     if (started.stop_id) await deps.scheduler.cancel(stopScheduleName(started.id, started.stop_id));
+    if (failed) await workbenchFailed(deps, actor, failed, reason);
+    await forgetAutoStop(deps, actor, started);
     throw error instanceof ProvisionerError ? error : new ProvisionerError('backend_unavailable', `The workbench backend could not start ${started.id}; retry shortly.`, undefined, { 'retry-after': '5' });
   }
   const recorded = await recordStart(deps, workbenches, asSystem(actor), started, outcome);
@@ -287,9 +291,10 @@ async function recordStart(deps: WorkbenchDeps, workbenches: Workbenches, actor:
 }
 
 /** The run's auto-stop schedule (idempotent by name, so a re-drive makes no second one). */
-async function armAutoStop(deps: WorkbenchDeps, state: WorkbenchState): Promise<void> {
+async function armAutoStop(deps: WorkbenchDeps, actor: Actor, state: WorkbenchState): Promise<void> {
   if (!state.stop_id || !state.stops_at) return;
   await deps.scheduler.schedule({ name: stopScheduleName(state.id, state.stop_id), at: new Date(state.stops_at), target: 'workbench-auto-stop', payload: { workbench: state.id, stop_id: state.stop_id } });
+  await remindAutoStop(deps, actor, state, liveStatuses);
 }
 
 /** A stop or delete that won the race while `started` launched stopped nothing yet: this run must not outlive it. */
@@ -361,6 +366,7 @@ export async function stopWorkbench(deps: WorkbenchDeps, actor: Actor, id: strin
         after: async (stopping) => {
           logged(actor, stopping, state, 'stop');
           if (state.stop_id) await deps.scheduler.cancel(stopScheduleName(id, state.stop_id));
+          await forgetAutoStop(deps, actor, state);
           if (to === 'stopping') await backend(() => deps.workbenchCompute.stop(taskOf(state)), id);
           return refresh(deps, workbenches, asSystem(actor), stopping, false);
         },
@@ -408,6 +414,7 @@ export async function deleteWorkbench(deps: WorkbenchDeps, actor: Actor, id: str
       change: change(actor, 'delete', { status: 'deleted', stop_id: undefined, stops_at: undefined, start_by: undefined, endpoint: undefined, shares: [], gsi1pk: undefined, gsi1sk: undefined }),
       after: async (deleted) => {
         logged(actor, deleted, state, 'delete');
+        await forgetAutoStop(deps, actor, state);
         await cleanUpDeleted(deps, state, deleted);
         return deleted;
       },
@@ -479,7 +486,7 @@ async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Act
     // Recorded but not at the backend (a launch a crash or a transient failure interrupted): launch it again, idempotently.
     if (redrive && state.status === 'provisioning' && task.state === 'gone' && !state.task_arn && !pastStart) {
       actor.log.info('re-driving an interrupted start', { workbench: state.id, run_id: state.run_id });
-      await armAutoStop(deps, state);
+      await armAutoStop(deps, actor, state);
       return await recordStart(deps, workbenches, actor, state, await deps.workbenchCompute.start(taskOf(state)));
     }
   } catch (error) {
@@ -504,6 +511,7 @@ async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Act
   if (!written) return workbenches.load(state.id);
   logged(actor, written, state, outcome.status);
   if (failed && state.stop_id) await deps.scheduler.cancel(stopScheduleName(state.id, state.stop_id));
+  if (failed) await Promise.all([workbenchFailed(deps, actor, written, reason ?? 'failed'), forgetAutoStop(deps, actor, state)]);
   if (late) await deps.workbenchCompute.stop(taskOf(state)).catch((error: unknown) => actor.log.warn('stopping a late run failed; the janitor retries', { workbench: state.id, error: (error as Error).message }));
   return written;
 }

@@ -25,6 +25,7 @@ import {
   type WorkspaceTimer,
   workspaceTimers,
   workspaceVariables,
+  type WorkspaceRules,
 } from '../../domain/workspaces.js';
 import { workspaceValue } from '../../domain/catalog/workspaces.js';
 import type { Key, Page, Scheduler, Store, WorkspaceBackend } from '../../ports.js';
@@ -33,6 +34,8 @@ import { type AuditEvent, type Change, Entities, type EntityType } from '../../s
 import { workspaceKeys } from '../../store/keys.js';
 import { once } from '../../once.js';
 import * as z from '../../zod.js';
+// notifications
+import { earlyNotice, workspaceExpiring } from '../notifications/events.js';
 
 /**
  * The workspace use cases: CREATE, LIST, GET, EXPIRED, EXTEND, DELETE and the timed calls. Each
@@ -102,11 +105,27 @@ async function startTimer(scheduler: Scheduler, timer: WorkspaceTimer, id: strin
 
 async function stopTimers(scheduler: Scheduler, state: WorkspaceState, timers: readonly WorkspaceTimer[]): Promise<void> {
   await Promise.all(
-    timers.map((timer) => {
+    timers.flatMap((timer) => {
       const scheduleId = state[idField[timer]];
-      return scheduleId ? scheduler.cancel(scheduleName(timer, state.id, scheduleId)) : undefined;
+      if (!scheduleId) return [];
+      const name = scheduleName(timer, state.id, scheduleId);
+      // notifications: the notice's earlier reminder shares its id.
+      return timer === 'notice' ? [scheduler.cancel(name), scheduler.cancel(`${name}-${earlyNotice.label}`)] : [scheduler.cancel(name)];
     }),
   );
+}
+
+/**
+ * The notice timer: at `expiring_notice` before the expiry (recorded as `workspace.expiring`), and
+ * (notifications) a reminder 24 h before under the same id, when that is earlier and still ahead.
+ */
+async function startNotice(scheduler: Scheduler, id: string, expiresAt: Date, notice: Date, now: Date, rules: WorkspaceRules): Promise<string> {
+  const noticeId = await startTimer(scheduler, 'notice', id, notice);
+  const early = new Date(expiresAt.getTime() - earlyNotice.ms);
+  if (earlyNotice.ms > rules.noticeMs && early.getTime() > now.getTime()) {
+    await scheduler.schedule({ name: `${scheduleName('notice', id, noticeId)}-${earlyNotice.label}`, at: early, target: 'workspace-timer', payload: { workspace: id, timer: 'notice', schedule_id: noticeId } });
+  }
+  return noticeId;
 }
 
 /** The API's view of a workspace. */
@@ -165,7 +184,7 @@ export async function createWorkspace(deps: WorkspaceDeps, actor: Actor, request
     const name = await claimName(deps, workspaces, decision.name, id);
     taken.name = name;
     taken.timers.expire_id = await startTimer(deps.scheduler, 'expire', id, decision.expiresAt);
-    if (notice) taken.timers.notice_id = await startTimer(deps.scheduler, 'notice', id, notice);
+    if (notice) taken.timers.notice_id = await startNotice(deps.scheduler, id, decision.expiresAt, notice, now, rules);
     taken.timers.cleanup_id = await startTimer(deps.scheduler, 'cleanup', id, new Date(deadline.getTime() + rules.failedTtlMs));
     const set: WorkspaceChange = {
       id,
@@ -305,7 +324,7 @@ export async function extendWorkspace(deps: WorkspaceDeps, actor: Actor, id: str
       const expiresAt = decideExtend(state, expiry, deps.catalog.workspaces, now);
       const notice = noticeTime(expiresAt, now, rules);
       const expireId = await startTimer(deps.scheduler, 'expire', id, expiresAt);
-      const noticeId = notice && (await startTimer(deps.scheduler, 'notice', id, notice));
+      const noticeId = notice && (await startNotice(deps.scheduler, id, expiresAt, notice, now, rules));
       const made = { ...state, expire_id: expireId, notice_id: noticeId };
       return {
         from: state,
@@ -428,7 +447,15 @@ export async function workspaceTimer(deps: WorkspaceDeps, actor: Actor, input: T
   }
   if (input.timer === 'notice') {
     if (state.status !== 'creating' && state.status !== 'ready') return 'stale';
+    const noticeMs = workspaceRules(deps.catalog.workspaces).noticeMs;
+    const expiresAt = Date.parse(state.expires_at ?? '');
+    // notifications: the earlier reminder (24 h) only tells; the notice itself is recorded, then told.
+    if (!timerDue(new Date(expiresAt - noticeMs).toISOString(), deps.clock.now())) {
+      await workspaceExpiring(deps, actor, state, earlyNotice.label);
+      return 'reminded';
+    }
     await recordNotice(workspaces, actor, state);
+    await workspaceExpiring(deps, actor, state, deps.catalog.workspaces.expiring_notice);
     return 'noticed';
   }
   if (input.timer === 'expire') {
