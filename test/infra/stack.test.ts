@@ -132,11 +132,34 @@ describe('ProvisionerStack identity', () => {
       .sort();
   }
 
+  /** The roles allowed `action` on the secret whose logical id starts with `secret`. */
+  function rolesAllowedOn(action: string, secret: string): string[] {
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) =>
+        policy.Properties.PolicyDocument.Statement.some((s: { Action: string | string[]; Resource: unknown }) => [s.Action].flat().includes(action) && JSON.stringify(s.Resource).includes(`"${secret}`)),
+      )
+      .flatMap((policy) => policy.Properties.Roles.map((r: { Ref: string }) => r.Ref))
+      .sort();
+  }
+
   it('lets only the signing functions (TEST signs a cluster JWT for its tests; the device login a user JWT) and the rotation read the key secret', () => {
-    const readers = rolesAllowed('secretsmanager:GetSecretValue');
+    const readers = rolesAllowedOn('secretsmanager:GetSecretValue', 'IdentitySigningKeys');
     expect(readers).toHaveLength(5);
     expect(readers.join(' ')).toMatch(/^Apiaccess\w*Role\w* ApiloginRole\w* ApilogindevicetokenRole\w* Apitestrunner\w*Role\w* Identityrotatekeys\w*Role\w*$/);
     expect(rolesAllowed('secretsmanager:PutSecretValue').join(' ')).toMatch(/^Identityrotatekeys\w*Role\w*$/);
+  });
+
+  // notifications
+  it('makes a generated webhook secret that only the notify function reads, and hands it its ARN', () => {
+    const secrets = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('NotificationsWebhookSecret'));
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]?.[1].Properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true });
+    expect(rolesAllowedOn('secretsmanager:GetSecretValue', 'NotificationsWebhookSecret').join(' ')).toMatch(/^Schedulesnotify\w*Role\w*$/);
+    expect(rolesAllowed('secretsmanager:GetSecretValue').filter((role) => !rolesAllowedOn('secretsmanager:GetSecretValue', 'IdentitySigningKeys').includes(role))).toEqual(
+      rolesAllowedOn('secretsmanager:GetSecretValue', 'NotificationsWebhookSecret'),
+    );
+    const notify = Object.values(template.findResources('AWS::Lambda::Function')).find((fn) => fn.Properties.Environment?.Variables?.PROVISIONER_WEBHOOK_SECRET_ARN);
+    expect(notify?.Properties.Environment.Variables.PROVISIONER_WEBHOOK_SECRET_ARN).toEqual({ Ref: secrets[0]?.[0] });
   });
 
   it('gives authenticated functions item access only, never Scan', () => {
@@ -197,7 +220,11 @@ describe('ProvisionerStack schedules and EC2', () => {
       expect(JSON.stringify(statement.Resource)).toMatch(/SchedulesSchedulerRole/);
       expect(statement.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
-    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual(['Apideploy', 'Apidestroy', 'Apirelease', 'Apischeduledestroy', 'Apitestrunner', 'Apiworkbenchcreate', 'Apiworkbenchget', 'Apiworkbenchstart', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate', 'Schedulesjanitor']);
+    expect(passes.flatMap(({ roles }) => roles).map((r) => r.replace(/Role.*$/, '')).sort()).toEqual([
+      'Apideploy', 'Apidestroy', 'Apigetcluster', 'Apilistclusters', 'Apirelease', 'Apischeduledestroy', 'Apitestrunner', 'Apiworkbenchcreate', 'Apiworkbenchget', 'Apiworkbenchstart',
+      'Apiworkbenchstop', 'Apiworkspacecreate', 'Apiworkspaceget', 'Apiworkspaceupdate', 'Driftinstancestate', 'Runsruncompleted', 'Schedulescheckdeadline', 'Schedulesjanitor',
+      'Schedulesruntimeout', 'Schedulesworkspaceexpire',
+    ]);
   });
 
   it('launches EC2 instances only from deploy and the run starts, tagged, and terminates only tagged ones', () => {
@@ -222,9 +249,11 @@ describe('ProvisionerStack schedules and EC2', () => {
     expect(JSON.stringify(rules[0]?.Properties.Targets)).toMatch(/Driftinstancestate/);
     const invokers = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => JSON.stringify(p.Properties.FunctionName).includes('Driftinstancestate'));
     expect(invokers.map((p) => p.Properties.Principal)).toEqual(['events.amazonaws.com']);
-    for (const action of ['ec2:TerminateInstances', 'ec2:RunInstances', 'scheduler:DeleteSchedule']) {
+    for (const action of ['ec2:TerminateInstances', 'ec2:RunInstances']) {
       expect(statements(action).flatMap(({ roles }) => roles).filter((r) => r.startsWith('Driftinstancestate'))).toEqual([]);
     }
+    // notifications: its only schedules are notify calls (a cluster it degrades is told to the webhooks).
+    expect(operationAccess['instance-state'].schedules).toEqual({ creates: ['notify'] });
   });
 
   it('lets launches resolve only the AMI parameters the catalog names, cdk-nag clean', () => {
@@ -307,7 +336,7 @@ describe('ProvisionerStack access table', () => {
         }),
     );
   /** The run completion's access is granted by lib/runs.ts, the same as this entry would. */
-  const runCompletedAccess: OperationAccess = { table: ['GetItem', 'UpdateItem', 'PutItem'], schedules: { deletes: true }, runs: 'stop' };
+  const runCompletedAccess: OperationAccess = { table: ['GetItem', 'UpdateItem', 'PutItem'], schedules: { creates: ['notify'] }, runs: 'stop' };
   const accessOf = (name: string): OperationAccess =>
     (operationAccess as Record<string, OperationAccess | undefined>)[name] ?? (name === 'run-completed' ? runCompletedAccess : {});
   const createsOf = (access: OperationAccess): readonly ScheduleTarget[] => (access.schedules && 'creates' in access.schedules ? access.schedules.creates : []);
@@ -343,7 +372,7 @@ describe('ProvisionerStack access table', () => {
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       ...(access.table ?? []).map((action) => `dynamodb:${action}`),
-      ...(access.signs ? ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] : []),
+      ...(access.signs || access.webhookSecret ? ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] : []),
       ...schedules,
       ...(access.ec2 ? ec2[access.ec2] : []),
       ...(access.workspaces ? workspaces[access.workspaces] : []),
@@ -617,11 +646,11 @@ describe('ProvisionerStack workspaces', () => {
     expect(new Set(launchers)).toEqual(new Set(['Apiworkspacecreate']));
   });
 
-  it('lets the scheduler role invoke the workspace expiry function, which only deletes schedules', () => {
+  it('lets the scheduler role invoke the workspace expiry function, which deletes schedules and makes only notify calls', () => {
     const targets = JSON.stringify(statements('lambda:InvokeFunction').map(({ statement }) => statement.Resource));
     expect(targets).toMatch(/Schedulesworkspaceexpire/);
     expect(targets).not.toMatch(/Apiworkspace/);
-    expect(operationAccess['workspace-expire'].schedules).toEqual({ deletes: true });
+    expect(operationAccess['workspace-expire'].schedules).toEqual({ creates: ['notify'] });
   });
 });
 
