@@ -297,6 +297,32 @@ describe('failures', () => {
     }
   });
 
+  it('tells a workbench start that fails', async () => {
+    workbenchCompute.failStart = true;
+    try {
+      const refused = await api.call('POST', '/v1/workbenches', { token, body: { name: 'doomed', cpu: 1024, memory: 2048 } });
+      expect(refused.status).toBe(503);
+    } finally {
+      workbenchCompute.failStart = false;
+    }
+    await until(() => good.deliveries.some((d) => d.body.event === 'failed' && d.body.kind === 'workbench' && d.body.name === 'doomed'));
+    const told = good.deliveries.find((d) => d.body.kind === 'workbench' && d.body.name === 'doomed');
+    expect(verified(told!)).toBe(true);
+    expect(told!.body.text).toContain('no capacity');
+  });
+
+  it('tells a failed run, naming its failing step', async () => {
+    expect((await api.call('POST', '/v1/clusters/acme-dev/deploy', { token, body: {} })).status).toBe(202);
+    compute.set('acme-dev', 'running', ['http://127.0.0.1:9/acme-dev']);
+    expect((await api.call('GET', '/v1/clusters/acme-dev', { token })).body.status).toBe('running');
+    const started = await api.call('POST', '/v1/clusters/acme-dev/tests', { token, body: { version: 'main' } });
+    expect(started.status).toBe(202);
+    await until(() => good.of('failed', started.body.id).length === 1, 15_000);
+    const [told] = good.of('failed', started.body.id);
+    expect(verified(told!)).toBe(true);
+    expect(told!.body).toMatchObject({ kind: 'run', owner: 'github:alice', details: { status: 'failed', cluster: 'acme-dev', failed_step: 'known-failure' } });
+  });
+
   it('tells a destroy refused past its deadline once, not at every re-armed check', async () => {
     expect((await api.call('POST', '/v1/clusters/acme-stuck/deploy', { token, body: {} })).status).toBe(202);
     compute.set('acme-stuck', 'running');
