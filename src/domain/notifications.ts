@@ -57,6 +57,17 @@ export function webhooksFor(webhooks: readonly Webhook[], event: NotificationEve
   return webhooks.filter((webhook) => webhook.events.includes(event));
 }
 
+/** Longest `text` or `details` string kept: a schedule's input is limited (EventBridge Scheduler: 8 KB), and a backend's error can be long. */
+export const maxFieldLength = 1_000;
+
+const cut = (text: string) => (text.length > maxFieldLength ? `${text.slice(0, maxFieldLength - 1)}…` : text);
+
+/** The notification with its long strings cut, so that it always fits a schedule's input. */
+export function bounded(notification: Notification): Notification {
+  const details = notification.details && Object.fromEntries(Object.entries(notification.details).map(([key, value]) => [key, typeof value === 'string' ? cut(value) : value]));
+  return { ...notification, text: cut(notification.text), ...(details && { details }) };
+}
+
 /** The exact body bytes sent (and signed). */
 export function notificationBody(notification: Notification): string {
   const { text, event, kind, id, name, owner, at, details } = notification;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { parseCatalog } from '../../src/domain/catalog.js';
-import { notificationBody, reminderOffsets, remindersBefore, signBody, webhookUrlProblem } from '../../src/domain/notifications.js';
+import { bounded, maxFieldLength, notificationBody, reminderOffsets, remindersBefore, signBody, webhookUrlProblem } from '../../src/domain/notifications.js';
 import { testCatalog } from '../support/local-api.js';
 
 const withWebhooks = (webhooks: unknown) => JSON.stringify({ ...testCatalog, notifications: { webhooks } });
@@ -53,6 +53,14 @@ describe('a delivery', () => {
   it('has a Slack-compatible body (text first) with only the fields it has', () => {
     expect(JSON.parse(notificationBody(notification))).toEqual({ text: notification.text, event: 'failed', kind: 'cluster', id: 'demo', name: 'demo', details: { reason: 'capacity' } });
     expect(Object.keys(JSON.parse(notificationBody(notification)))[0]).toBe('text');
+  });
+
+  it('cuts a long text or reason, so that it fits a schedule\'s input', () => {
+    const long = 'x'.repeat(20_000);
+    const cut = bounded({ ...notification, text: long, details: { reason: long, nodes: 3 } });
+    expect(cut.text).toHaveLength(maxFieldLength);
+    expect(cut.details).toEqual({ reason: `${'x'.repeat(maxFieldLength - 1)}…`, nodes: 3 });
+    expect(bounded(notification)).toEqual(notification);
   });
 
   it('is signed with HMAC-SHA256 of the exact body bytes, as a Python receiver verifies it', () => {

@@ -3,6 +3,7 @@ import type { Actor } from '../../actor.js';
 import type { Catalog } from '../../domain/catalog.js';
 import type { Clock } from '../../domain/clock.js';
 import {
+  bounded,
   deliveryHeader,
   eventHeader,
   type Notification,
@@ -36,7 +37,7 @@ export async function notify(deps: NotifyDeps, actor: Actor, notification: Notif
   if (!wanted(deps.catalog, notification)) return;
   const delivery = randomUUID();
   try {
-    await deps.scheduler.schedule({ name: `notify-${delivery}`, at: deps.clock.now(), target: 'notify', payload: { delivery, notification } });
+    await deps.scheduler.schedule({ name: `notify-${delivery}`, at: deps.clock.now(), target: 'notify', payload: { delivery, notification: bounded(notification) } });
   } catch (error) {
     actor.log.warn('notification not scheduled', { event: notification.event, kind: notification.kind, id: notification.id, error: (error as Error).message });
   }
@@ -72,7 +73,7 @@ export async function scheduleReminders(deps: NotifyDeps, actor: Actor, plan: Re
   const reminders = remindersBefore(plan.at, plan.offsets, deps.clock.now());
   await Promise.all(
     reminders.map(async (reminder) => {
-      const notification = plan.notification(reminder.label);
+      const notification = bounded(plan.notification(reminder.label));
       if (!wanted(deps.catalog, notification)) return;
       const name = reminderName(notification, plan.value, reminder.label);
       const guard = { field: plan.field, value: plan.value, statuses: [...plan.statuses] };
