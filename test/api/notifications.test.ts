@@ -282,6 +282,27 @@ describe('failures', () => {
     expect(new Set(failing.of('failed', 'acme-dev').map((d) => d.headers['x-provisioner-delivery'])).size).toBe(1);
   });
 
+  it('never fails an operation: a scheduler refusing notify calls is logged, and the operation answers as always', async () => {
+    const scheduler = api.runtime.deps.scheduler;
+    const schedule = scheduler.schedule.bind(scheduler);
+    let refusedCalls = 0;
+    scheduler.schedule = async (call) => {
+      if (call.target !== 'notify') return schedule(call);
+      refusedCalls++;
+      throw new Error('Scheduler throttled');
+    };
+    try {
+      // acme-qa still runs from the reminders' test.
+      expect((await api.call('GET', '/v1/clusters/acme-qa', { token })).body.status).toBe('running');
+      const at = new Date(clock.now().getTime() + 3 * 24 * hour).toISOString();
+      const scheduled = await api.call('PUT', '/v1/clusters/acme-qa/destroy-schedule', { token, body: { at } });
+      expect([scheduled.status, scheduled.body.destroy_at]).toEqual([200, at]);
+      expect(refusedCalls).toBe(2);
+    } finally {
+      scheduler.schedule = schedule;
+    }
+  });
+
   it('tells a degraded cluster', async () => {
     compute.driftOnRead = true;
     try {
