@@ -30,6 +30,11 @@ export interface NotifyDeps {
   clock: Clock;
 }
 
+/** How long the table keeps a once-only mark (longer than any destroy stays stuck unnoticed) and an undelivered record (for an operator to look at). */
+const markDays = 30;
+const undeliveredDays = 90;
+const expiresAfter = (now: Date, days: number) => Math.floor(now.getTime() / 1000) + days * 86_400;
+
 const wanted = (catalog: Catalog, notification: Notification) => webhooksFor(catalog.notifications.webhooks, notification.event).length > 0;
 
 /** Asks for a delivery of `notification` now; nothing when no webhook wants its event. */
@@ -49,7 +54,8 @@ export async function notify(deps: NotifyDeps, actor: Actor, notification: Notif
  */
 export async function notifyOnce(deps: NotifyDeps & { store: Store }, actor: Actor, occurrence: string, notification: Notification): Promise<void> {
   if (!wanted(deps.catalog, notification)) return;
-  const first = await deps.store.createIfAbsent({ ...notificationKeys.once(occurrence), at: deps.clock.now().toISOString() }).catch(() => true);
+  const now = deps.clock.now();
+  const first = await deps.store.createIfAbsent({ ...notificationKeys.once(occurrence), at: now.toISOString(), ttl: expiresAfter(now, markDays) }).catch(() => true);
   if (first) await notify(deps, actor, notification);
 }
 
@@ -152,7 +158,7 @@ async function deliverTo(deps: DeliverDeps, actor: Actor, webhook: Webhook, body
   const details = { event: input.notification.event, kind: input.notification.kind, id: input.notification.id, host, last_status: last, delivery: input.delivery };
   actor.log.warn('notification undelivered', details);
   await deps.store
-    .createIfAbsent({ ...notificationKeys.undeliveredItem(at, input.delivery, host), action: 'notification-undelivered', at, ...details })
+    .createIfAbsent({ ...notificationKeys.undeliveredItem(at, input.delivery, host), action: 'notification-undelivered', at, ...details, ttl: expiresAfter(deps.clock.now(), undeliveredDays) })
     .catch((error: unknown) => actor.log.error('undelivered notification not recorded', { host, error: (error as Error).message }));
   return false;
 }
