@@ -131,7 +131,7 @@ export function workbenchFailed(deps: NotifyDeps, actor: Actor, state: Workbench
     ...(state.name && { name: state.name }),
     ...(state.owner && { owner: state.owner }),
     at: deps.clock.now().toISOString(),
-    text: `Workbench ${state.name ?? state.id} failed to start: ${reason}`,
+    text: `Workbench ${state.name ?? state.id} failed: ${reason}`,
     details: { reason },
   });
 }
