@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { StoreScheduler } from '../../src/adapters/local/store-scheduler.js';
 import { scheduledDispatch } from '../../local/server.js';
+import { systemCaller } from '../../src/domain/levels.js';
+import { requestLog } from '../../src/log.js';
+import { deliverNotification } from '../../src/operations/notifications/notify.js';
 import type { StoredItem } from '../../src/ports.js';
 import type { ScheduleTarget } from '../../src/scheduling/targets.js';
 import { listKeys, notificationKeys } from '../../src/store/keys.js';
@@ -24,6 +27,7 @@ const minute = 60_000;
 const hour = 60 * minute;
 let api: TestApi;
 let token = '';
+let goneUrl = '';
 
 interface Delivery {
   headers: IncomingHttpHeaders;
@@ -66,6 +70,7 @@ class Receiver {
 }
 
 const good = new Receiver(204);
+const gone = new Receiver(410);
 const failing = new Receiver(500);
 const hanging = new Receiver('hang');
 
@@ -108,6 +113,7 @@ beforeAll(async () => {
   await github.start();
   github.users.set('gh-alice', { login: 'alice', orgs: { acme: 'active' } });
   const [goodUrl, failingUrl, hangingUrl] = [await good.start(), await failing.start(), await hanging.start()];
+  goneUrl = await gone.start();
   api = await startTestApi({
     clock,
     deps: { compute, workspaceBackend, workbenchCompute },
@@ -135,7 +141,7 @@ beforeAll(async () => {
 beforeEach(logIn);
 afterAll(async () => {
   await api.close();
-  await Promise.all([github.stop(), good.stop(), failing.stop(), hanging.stop()]);
+  await Promise.all([github.stop(), good.stop(), failing.stop(), hanging.stop(), gone.stop()]);
 });
 
 describe('workspace reminders (the notice timer, 24 h and expiring_notice before the expiry)', () => {
@@ -362,5 +368,24 @@ describe('failures', () => {
     } finally {
       compute.failDestroy = false;
     }
+  });
+});
+
+describe('the notify target', () => {
+  const actor = { caller: systemCaller('scheduler'), requestId: 'notify-test', log: requestLog('notify-test', 'test') };
+  const notification = { event: 'failed' as const, kind: 'cluster' as const, id: 'demo', text: 'Cluster demo failed' };
+
+  it('does not retry a receiver that refuses the request itself (a 4xx other than 408 and 429)', async () => {
+    const deps = { ...api.runtime.deps, catalog: { ...api.runtime.deps.catalog, notifications: { webhooks: [{ url: goneUrl, events: ['failed' as const] }] } } };
+    expect(await deliverNotification(deps, actor, { delivery: 'd-410', notification })).toEqual({ delivered: 0, undelivered: 1 });
+    expect(gone.attempts).toBe(1);
+  });
+
+  it('does nothing for a reminder whose item is gone, or records another id', async () => {
+    const reminder = { delivery: 'r-1', notification: { ...notification, event: 'expiring' as const, id: 'no-such-cluster' }, guard: { field: 'schedule_id', value: 'abc', statuses: ['running'] } };
+    expect(await deliverNotification(api.runtime.deps, actor, reminder)).toBe('stale');
+    const demo = { ...reminder, notification: { ...reminder.notification, id: 'demo' } };
+    expect(await deliverNotification(api.runtime.deps, actor, demo)).toBe('stale');
+    expect(good.deliveries.filter((d) => d.headers['x-provisioner-delivery'] === 'r-1')).toEqual([]);
   });
 });
