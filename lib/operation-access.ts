@@ -123,4 +123,9 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'login-device-token': { table: authenticated, signs: true },
   console: {},
   'console-file': {},
+  // tokens: a token and its owner's pointer are written together; revoking adds to the revocation list.
+  'token-create': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  'token-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
+  'token-revoke': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  logout: { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
 };

@@ -20,7 +20,9 @@ export function openApiDocument(): JsonObject {
     ];
     const responses: JsonObject = {};
     for (const [status, schema] of Object.entries(spec.responses)) {
-      responses[status] = { description: 'Success', headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' } }, content: { 'application/json': { schema: toSchema(schema(), 'output') } } };
+      const headers = { 'x-request-id': { $ref: '#/components/headers/RequestId' } };
+      // 204 No Content has no body to describe.
+      responses[status] = status === '204' ? { description: 'Success', headers } : { description: 'Success', headers, content: { 'application/json': { schema: toSchema(schema(), 'output') } } };
     }
     // Each error status the route may answer, with exactly the codes it may carry there (docs/api.md has the same list).
     const codes = routeErrors(operation);
