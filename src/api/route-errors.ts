@@ -68,7 +68,7 @@ export function routeErrors(operation: Operation): ErrorCode[] {
   if (!spec.public) add('invalid_token', 'rate_limited', 'service_unavailable', 'dependency_unavailable');
   if (spec.auth !== 'anonymous') add('authentication_required', 'forbidden');
   // tokens: a scoped session is refused a route outside its scopes, and another cluster than its own.
-  if (scopeChecked(operation)) add('insufficient_scope');
+  if (scopeChecked(operation, spec)) add('insufficient_scope');
   return errorCodes.filter((code) => codes.has(code));
 }
 

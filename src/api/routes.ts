@@ -536,9 +536,8 @@ export function routeKey(spec: RouteSpec): string {
 export const scopeFreeOperations: readonly Operation[] = ['whoami', 'logout'];
 
 /** Whether a scoped session may be refused the route: it names a scope, or it needs a login and is not scope-free. */
-export function scopeChecked(operation: Operation): boolean {
-  const spec: RouteSpec = routes[operation];
-  return spec.scope !== undefined || (spec.auth !== 'anonymous' && !scopeFreeOperations.includes(operation));
+export function scopeChecked(operation: string, spec: RouteSpec): boolean {
+  return spec.scope !== undefined || (spec.auth !== 'anonymous' && !(scopeFreeOperations as readonly string[]).includes(operation));
 }
 
 /** The operation that answers requests no route matches (404 or 405), in AWS and locally. */

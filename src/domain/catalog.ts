@@ -8,6 +8,8 @@ import { workspacesSection } from './catalog/workspaces.js';
 import { workbenchesSection } from './catalog/workbenches.js';
 // runs
 import { runsSection } from './catalog/runs.js';
+// tokens
+import { tokensSection } from './catalog/tokens.js';
 import { parseDuration } from './duration.js';
 import type { levels } from './levels.js';
 
@@ -26,6 +28,8 @@ export const catalogSchema = once(() =>
     ...workbenchesSection(),
     // runs
     ...runsSection(),
+    // tokens
+    ...tokensSection(),
   }),
 );
 
