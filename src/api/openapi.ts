@@ -45,6 +45,8 @@ export function openApiDocument(): JsonObject {
       }),
       // Anonymous routes say so (`security: []`), the others need a user JWT.
       ...(spec.auth === 'anonymous' ? { security: [] } : { security: [{ bearer: [] }], 'x-minimum-level': spec.auth }),
+      // tokens: the scope a session from an API token needs (docs/tokens.md).
+      ...(spec.scope && { 'x-api-token-scope': spec.scope }),
       responses,
     };
     (paths[spec.path] ??= {})[spec.method.toLowerCase()] = entry;
