@@ -149,6 +149,11 @@ describe('creating, listing and revoking API tokens', () => {
 
     expect((await api.call('DELETE', `/v1/tokens/${made[0]?.id}`, { token: many })).status).toBe(204);
     await createToken(many, { scopes: ['clusters:read'], expires_in: '1h' });
+    expect((await api.call('POST', '/v1/tokens', { token: many, body: { name: 'full', scopes: ['clusters:read'], expires_in: '1h' } })).status).toBe(409);
+
+    // Expired tokens hold no slot: the next create frees theirs.
+    clock.advance(3_600_000);
+    await createToken(many, { scopes: ['clusters:read'], expires_in: '1h' });
   });
 });
 
@@ -283,6 +288,10 @@ describe('revocation and logout', () => {
 
     expect(await exchange(made.token)).toMatchObject({ status: 401, body: { error: { code: 'invalid_api_token' } } });
     expect(await api.call('GET', '/v1/clusters', { token: session })).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
+    // The list keeps the revocation as long as a JWT made before it can live, and no longer.
+    const listed = await api.runtime.deps.store.get(revocationKeys.token(made.id));
+    expect(listed?.ttl).toBeGreaterThanOrEqual(Number(decodeJwt(session).exp));
+    expect(listed?.ttl).toBeLessThanOrEqual(Math.floor(clock.now().getTime() / 1000) + 8 * 3600 + 120);
   });
 
   it('refuses a JWT whose token another container revoked once the list is older than a minute, not before', async () => {
