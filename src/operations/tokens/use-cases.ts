@@ -9,7 +9,7 @@ import {
   newApiTokenSecret,
   requireClusterScope,
 } from '../../domain/api-tokens.js';
-import { clusterNamed, canSee } from '../../domain/clusters.js';
+import { canSee } from '../../domain/clusters.js';
 import { parseDuration } from '../../domain/duration.js';
 import type { Catalog } from '../../domain/catalog.js';
 import { ProvisionerError } from '../../domain/errors.js';
@@ -73,15 +73,12 @@ export async function createToken(deps: TokenDeps, actor: Actor, input: CreateTo
   const lifetimeMs = parseDuration(input.expires_in) ?? 0;
   const maxMs = parseDuration(deps.catalog.tokens.max_ttl) ?? 0;
   if (lifetimeMs > maxMs) throw invalidRequest('expires_in', `expires_in may be at most ${deps.catalog.tokens.max_ttl} (the catalog's tokens.max_ttl).`);
-  for (const name of input.clusters ?? []) {
-    let known: boolean;
-    try {
-      known = canSee(caller, clusterNamed(deps.catalog, name), deps.catalog);
-    } catch {
-      known = false;
-    }
-    if (!known) throw invalidRequest('clusters', `No cluster named ${name}; GET /v1/clusters lists them.`);
-  }
+  // A private cluster the caller may not see is as unknown as one that does not exist.
+  const unknown = input.clusters?.find((name) => {
+    const cluster = deps.catalog.clusters.find((entry) => entry.name === name);
+    return !cluster || !canSee(caller, cluster, deps.catalog);
+  });
+  if (unknown !== undefined) throw invalidRequest('clusters', `No cluster named ${unknown}; GET /v1/clusters lists them.`);
   const clusters = input.clusters ?? caller.clusters;
   const expiresAt = new Date(now.getTime() + lifetimeMs);
   if (caller.scopes) await requireWithinOwnToken(deps, caller, input.scopes, clusters, expiresAt);
@@ -102,9 +99,13 @@ export async function createToken(deps: TokenDeps, actor: Actor, input: CreateTo
     expires_at: expiresAt.toISOString(),
   };
   const ttl = epochSeconds(expiresAt.getTime() + listedAfterExpiryMs);
-  // The pointer first: a token item is never findable by a secret that was not stored.
-  await deps.store.createIfAbsent({ ...apiTokenKeys.secret(record.secret_hash), token_id: id, ttl });
-  await deps.store.createIfAbsent({ ...apiTokenKeys.token(id), ...record, gsi1pk: apiTokenKeys.owner(caller.sub), gsi1sk: apiTokenKeys.order(record.created_at, id), ttl });
+  // The pointer first: if the token's write then fails, the pointer leads nowhere (the secret was never
+  // shown) and the slot is freed by the next create at the limit.
+  const written =
+    (await deps.store.createIfAbsent({ ...apiTokenKeys.secret(record.secret_hash), token_id: id, ttl })) &&
+    (await deps.store.createIfAbsent({ ...apiTokenKeys.token(id), ...record, gsi1pk: apiTokenKeys.owner(caller.sub), gsi1sk: apiTokenKeys.order(record.created_at, id), ttl }));
+  // Only a collision of 64 random bits (the id) or 256 (the secret) lands here.
+  if (!written) throw new ProvisionerError('service_unavailable', 'The token could not be stored; retry.', undefined, { 'retry-after': '1' });
   actor.log.info('api token created', { token_id: id, owner: caller.sub, scopes: input.scopes, expires_at: record.expires_at });
   return { record, secret };
 }
