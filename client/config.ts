@@ -18,6 +18,8 @@ export interface ClientConfig {
   token?: string;
   /** A GitHub token to log in with when no valid user JWT is cached. */
   githubToken?: string;
+  /** A Provisioner API token (`prv_…`, PROVISIONER_API_TOKEN) to log in with when no valid user JWT is cached; before a GitHub token. */
+  apiToken?: string;
   /** The audience of the GitHub Actions OIDC token the client requests. */
   audience: string;
   /** GitHub's web URL, for the device flow (GitHub Enterprise: https://HOST). */
@@ -66,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, home = homedir(
     timeoutMs: (whole(setting('PROVISIONER_TIMEOUT', 'defaults', 'timeout'), 1, 600, ' (seconds)') ?? 30) * 1000,
     token: text(setting('PROVISIONER_TOKEN', 'credentials', 'token')),
     githubToken: text(setting('PROVISIONER_GITHUB_TOKEN', 'credentials', 'github_token')),
+    apiToken: text(setting('PROVISIONER_API_TOKEN', 'credentials', 'api_token')),
     audience: text(setting('PROVISIONER_OIDC_AUDIENCE', 'defaults', 'audience')) ?? 'provisioner',
     githubUrl: httpUrl(setting('PROVISIONER_GITHUB_URL', 'defaults', 'github_url')) ?? 'https://github.com',
     clientId: text(setting('PROVISIONER_CLIENT_ID', 'defaults', 'client_id')),

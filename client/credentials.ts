@@ -18,8 +18,8 @@ const renewBeforeMs = 5 * 60_000;
 
 /**
  * The user JWT: the configured one (PROVISIONER_TOKEN), else the cached one while it has more than
- * five minutes left and the API has not refused it, else a fresh login with the configured GitHub
- * token or, inside GitHub Actions with `id-token: write`, an OIDC token. The cache is a 0600 file
+ * five minutes left and the API has not refused it, else a fresh login with the configured API token
+ * (PROVISIONER_API_TOKEN), the configured GitHub token or, inside GitHub Actions with `id-token: write`, an OIDC token. The cache is a 0600 file
  * per API URL.
  */
 export class Credentials {
@@ -49,6 +49,7 @@ export class Credentials {
     if (this.config.token) return this.config.token;
     const cached = this.current ?? this.readCache();
     if (cached && Date.parse(cached.expires_at) - this.now() > renewBeforeMs) return (this.current = cached).token;
+    if (this.config.apiToken) return (await this.loginWithApiToken(this.config.apiToken)).token;
     if (this.config.githubToken) return (await this.loginWithGitHubToken(this.config.githubToken)).token;
     if (this.inGitHubActions()) return (await this.loginWithGitHubActions()).token;
     return undefined;
@@ -56,6 +57,11 @@ export class Credentials {
 
   async loginWithGitHubToken(githubToken: string): Promise<LoginResult> {
     return this.save(await this.call('login', { body: { github_token: githubToken } }));
+  }
+
+  /** Exchanges a Provisioner API token (`prv_…`) for a user JWT carrying its scopes; renewed the same way when close to expiry. */
+  async loginWithApiToken(apiToken: string): Promise<LoginResult> {
+    return this.save(await this.call('login', { body: { api_token: apiToken } }));
   }
 
   inGitHubActions(): boolean {
@@ -118,6 +124,26 @@ export class Credentials {
   logout(): void {
     this.current = undefined;
     rmSync(this.cacheFile, { force: true });
+  }
+
+  /**
+   * Ends the session at the API too (`POST /v1/logout` revokes the user JWT, everywhere within a
+   * minute), then forgets it. Only a JWT already held is ended: logging in just to log out is not.
+   * One the API refuses already (401) is over anyway.
+   */
+  async logoutEverywhere(): Promise<{ revoked: boolean }> {
+    const held = this.config.token ?? this.current ?? this.readCache();
+    const live = held !== undefined && (typeof held === 'string' || Date.parse(held.expires_at) > this.now());
+    try {
+      if (!live) return { revoked: false };
+      await this.call('logout');
+      return { revoked: true };
+    } catch (error) {
+      if (error instanceof ProvisionerApiError && error.status === 401) return { revoked: false };
+      throw error;
+    } finally {
+      this.logout();
+    }
   }
 
   private forgetRefused(refused: string): void {

@@ -25,6 +25,8 @@ import { workspacesService } from './workspaces.js';
 import { workbenchesService } from './workbenches.js';
 // runs
 import { runsService } from './runs.js';
+// tokens
+import { tokensService } from './tokens.js';
 
 export type { Call, CallArgs } from './call.js';
 export { ConfigError, type ClientConfig, loadConfig } from './config.js';
@@ -35,6 +37,8 @@ export { createClusterVerifier, KeysUnavailable, TokenRejected } from '../src/to
 export type { CreateWorkspaceOptions, Workspace, WorkspaceEvent, WorkspaceStatus } from './workspaces.js';
 // workbenches
 export type { NewWorkbench, Workbench, WorkbenchStatus, WorkbenchWaitOptions } from './workbenches.js';
+// tokens
+export type { ApiToken, CreatedApiToken, NewApiToken } from './tokens.js';
 // runs
 export { finalRunStatuses, runEnded, type Run, type RunFilter, type RunKind, type RunStatus, type RunWaitOptions } from './runs.js';
 
@@ -61,7 +65,12 @@ export function createClient(options: ClientOptions = {}) {
       login: (githubToken: string) => auth.loginWithGitHubToken(githubToken),
       loginWithGitHubActions: () => auth.loginWithGitHubActions(),
       loginWithDeviceFlow: (prompt: (verificationUri: string, userCode: string) => void) => auth.loginWithDeviceFlow(prompt),
+      /** Exchanges an API token (`prv_…`) for a user JWT limited to its scopes. */
+      loginWithApiToken: (apiToken: string) => auth.loginWithApiToken(apiToken),
+      /** Forgets the cached user JWT (no request). */
       logout: () => auth.logout(),
+      /** Revokes the user JWT at the API (POST /v1/logout), then forgets it. */
+      logoutEverywhere: () => auth.logoutEverywhere(),
       whoami: () => call('whoami'),
       /** The user JWT the client sends (renewed when close to expiry), or undefined when anonymous. */
       token: () => auth.userToken(),
@@ -73,6 +82,8 @@ export function createClient(options: ClientOptions = {}) {
     workbenches: workbenchesService(session),
     // runs
     runs: runsService(session),
+    // tokens
+    tokens: tokensService(session),
   };
 }
 

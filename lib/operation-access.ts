@@ -58,8 +58,8 @@ export interface OperationAccess {
   webhookSecret?: true;
 }
 
-/** Authenticated routes read the published JWKS (GetItem) and count rate limits (UpdateItem). */
-const authenticated: TableAction[] = ['GetItem', 'UpdateItem'];
+/** Authenticated routes read the published JWKS (GetItem), count rate limits (UpdateItem) and read the revocation list once a minute (Query). */
+const authenticated: TableAction[] = ['GetItem', 'UpdateItem', 'Query'];
 /** Cluster state transitions and audit events. */
 const clusterState: TableAction[] = ['GetItem', 'UpdateItem', 'PutItem', 'Query'];
 // workspaces
@@ -75,7 +75,8 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   [fallbackOperation]: {},
   health: {},
   openapi: {},
-  login: { table: authenticated, signs: true },
+  // tokens: a GitHub login records the person's level and orgs (PutItem); an API-token exchange reads them and notes the token's last use.
+  login: { table: [...authenticated, 'PutItem'], signs: true },
   whoami: { table: authenticated },
   access: { table: authenticated, signs: true },
   jwks: { table: ['GetItem'] },
@@ -119,14 +120,19 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'test-runner': { table: clusterState, signs: true, schedules: { creates: ['run-timeout', 'notify'] }, ec2: 'manage', runs: 'start' },
   release: { table: clusterState, schedules: { creates: ['run-timeout', 'notify'] }, ec2: 'manage', runs: 'start' },
   'get-run': { table: authenticated, runs: 'read' },
-  'list-runs': { table: [...authenticated, 'Query'], runs: 'read' },
+  'list-runs': { table: authenticated, runs: 'read' },
   'cancel-run': { table: clusterState, schedules: { deletes: true }, runs: 'stop' },
   'run-timeout': { table: clusterState, schedules: { creates: ['notify'] }, runs: 'stop' },
   // console: the device login counts rate limits (and its second step signs the user JWT); the files touch nothing.
   'login-device': { table: authenticated },
-  'login-device-token': { table: authenticated, signs: true },
+  'login-device-token': { table: [...authenticated, 'PutItem'], signs: true },
   console: {},
   'console-file': {},
   // notifications: reads a reminder's item (is it still due?), records an undelivered notification.
   notify: { table: ['GetItem', 'PutItem'], webhookSecret: true },
+  // tokens: a token and its owner's pointer are written together; revoking adds to the revocation list.
+  'token-create': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  'token-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
+  'token-revoke': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  logout: { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
 };

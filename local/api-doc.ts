@@ -114,6 +114,7 @@ export function renderApiDoc(): string {
     '- **Errors** always read `{"error": {"code": "...", "message": "...", "details": {...}}}`: a stable `code` (table below),',
     '  a message saying what was wrong and what to do, optional `details` (`invalid_request` lists each bad field in',
     '  `details.issues`). Never a stack trace; an unexpected failure is 500 `internal_error` naming only the request id.',
+    '- **API tokens** (`POST /v1/tokens`, exchanged at `POST /v1/login {"api_token"}`) give sessions limited to their scopes and clusters: a route outside them is 403 `insufficient_scope`; each route below names its scope. See docs/tokens.md.',
     '- **Request ids**: every response carries `x-request-id`; logs are keyed by it.',
     '- **Pagination**: lists answer `{"items": [...], "next_token": "..."}`. Pass `?limit=` (1-100, default 25) and, for the',
     '  next page, `?next_token=` from the previous answer; no `next_token` means the last page. A cursor of another list is',
@@ -172,6 +173,8 @@ function routeSection(operation: Operation, spec: RouteSpec): string[] {
     `${spec.summary}.`,
     '',
     `- Minimum level: ${levelOf(spec)}${spec.public ? ' (no authentication, no rate limit)' : ''}`,
+    // tokens: what a session from an API token needs (docs/tokens.md)
+    ...(spec.scope ? [`- API-token scope: \`${spec.scope}\``] : []),
     ...fields('Path', spec.params?.()),
     ...fields('Query', spec.query?.()),
     ...fields('Body', spec.body?.()),

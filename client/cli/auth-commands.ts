@@ -28,10 +28,10 @@ export const authCommands: Record<string, Command> = {
   },
   logout: {
     usage: 'logout',
-    summary: 'Forget the cached user token',
+    summary: 'End the session: the API refuses its user token from now on, and the cached one is forgotten',
     async run({ client, out }) {
-      client.auth.logout();
-      out.result({ logged_out: true }, 'Logged out.');
+      const { revoked } = await client.auth.logoutEverywhere();
+      out.result({ logged_out: true, revoked }, revoked ? 'Logged out; the API refuses that session from now on.' : 'Logged out.');
     },
   },
   whoami: {

@@ -12,6 +12,8 @@ import { workbenchCommands } from './workbench-commands.js';
 import { runCommands } from './run-commands.js';
 // doctor
 import { doctorCommands } from './doctor-commands.js';
+// tokens
+import { tokenCommands } from './token-commands.js';
 
 /** One command module per resource; later resources (runs, workbenches, workspaces) add theirs here. */
 const commands: Record<string, Command> = {
@@ -25,6 +27,8 @@ const commands: Record<string, Command> = {
   ...runCommands,
   // doctor
   ...doctorCommands,
+  // tokens
+  ...tokenCommands,
 };
 
 function help(): string {
@@ -35,7 +39,7 @@ function help(): string {
     ...Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
     'Exit codes: 0 success, 1 the operation failed, 2 usage, 3 not authenticated or not allowed, 4 timed out, 5 service unavailable.',
-    'Configuration: ~/.config/provisioner.toml (PROVISIONER_CONFIG); PROVISIONER_URL, PROVISIONER_TOKEN, PROVISIONER_GITHUB_TOKEN override it.',
+    'Configuration: ~/.config/provisioner.toml (PROVISIONER_CONFIG); PROVISIONER_URL, PROVISIONER_TOKEN, PROVISIONER_API_TOKEN, PROVISIONER_GITHUB_TOKEN override it.',
   ].join('\n');
 }
 

@@ -27,4 +27,7 @@ export const errorDetails: Partial<Record<ErrorCode, JsonSchema>> = {
   version_mismatch: { type: 'object', properties: { running_version: text } },
   nodes_mismatch: { type: 'object', properties: { running_nodes: count } },
   rate_limited: { type: 'object', properties: { limit: count, retry_after: count } },
+  // tokens
+  insufficient_scope: { type: 'object', description: 'The scope the route needs, or the cluster outside the token\'s clusters.', properties: { scope: text, cluster: text, operation: text } },
+  token_limit_reached: { type: 'object', required: ['limit'], properties: { limit: count } },
 };

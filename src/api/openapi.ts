@@ -20,7 +20,9 @@ export function openApiDocument(): JsonObject {
     ];
     const responses: JsonObject = {};
     for (const [status, schema] of Object.entries(spec.responses)) {
-      responses[status] = { description: 'Success', headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' } }, content: { 'application/json': { schema: toSchema(schema(), 'output') } } };
+      const headers = { 'x-request-id': { $ref: '#/components/headers/RequestId' } };
+      // 204 No Content has no body to describe.
+      responses[status] = status === '204' ? { description: 'Success', headers } : { description: 'Success', headers, content: { 'application/json': { schema: toSchema(schema(), 'output') } } };
     }
     // Each error status the route may answer, with exactly the codes it may carry there (docs/api.md has the same list).
     const codes = routeErrors(operation);
@@ -43,6 +45,8 @@ export function openApiDocument(): JsonObject {
       }),
       // Anonymous routes say so (`security: []`), the others need a user JWT.
       ...(spec.auth === 'anonymous' ? { security: [] } : { security: [{ bearer: [] }], 'x-minimum-level': spec.auth }),
+      // tokens: the scope a session from an API token needs (docs/tokens.md).
+      ...(spec.scope && { 'x-api-token-scope': spec.scope }),
       responses,
     };
     (paths[spec.path] ??= {})[spec.method.toLowerCase()] = entry;

@@ -1,5 +1,5 @@
 import { type ErrorCode, errorCodes } from '../domain/errors.js';
-import { type Operation, type RouteSpec, routes } from './routes.js';
+import { type Operation, type RouteSpec, routes, scopeChecked } from './routes.js';
 
 /**
  * The error codes each operation's own rules may answer. Those its shape implies (a body, a query,
@@ -9,7 +9,7 @@ import { type Operation, type RouteSpec, routes } from './routes.js';
 const operationErrors = {
   health: [],
   openapi: [],
-  login: ['invalid_github_token', 'invalid_oidc_token', 'repository_not_allowed', 'github_unavailable', 'dependency_unavailable'],
+  login: ['invalid_github_token', 'invalid_oidc_token', 'invalid_api_token', 'repository_not_allowed', 'github_unavailable', 'dependency_unavailable'],
   whoami: [],
   access: ['cluster_not_found'],
   jwks: ['service_unavailable', 'dependency_unavailable'],
@@ -45,6 +45,11 @@ const operationErrors = {
   'login-device-token': ['authorization_pending', 'slow_down', 'device_code_expired', 'device_flow_denied', 'invalid_device_code', 'device_flow_not_configured', 'invalid_github_token', 'github_unavailable', 'dependency_unavailable'],
   console: [],
   'console-file': ['not_found'],
+  // tokens
+  'token-create': ['invalid_request', 'person_required', 'token_limit_reached'],
+  'token-list': [],
+  'token-revoke': ['token_not_found'],
+  logout: [],
 } as const satisfies Record<Operation, readonly ErrorCode[]>;
 
 /**
@@ -62,6 +67,8 @@ export function routeErrors(operation: Operation): ErrorCode[] {
   if (spec.query && 'next_token' in spec.query().shape) add('invalid_next_token');
   if (!spec.public) add('invalid_token', 'rate_limited', 'service_unavailable', 'dependency_unavailable');
   if (spec.auth !== 'anonymous') add('authentication_required', 'forbidden');
+  // tokens: a scoped session is refused a route outside its scopes, and another cluster than its own.
+  if (scopeChecked(operation, spec)) add('insufficient_scope');
   return errorCodes.filter((code) => codes.has(code));
 }
 
@@ -109,4 +116,10 @@ export const errorMeanings = {
   cluster_not_running: 'A test or release run needs the cluster running.',
   run_finished: 'The run has ended; there is nothing to cancel.',
   runs_not_configured: 'The catalog declares no plan for this run.',
+  // tokens
+  invalid_api_token: 'The API token is unknown, revoked or expired; create another (POST /v1/tokens).',
+  insufficient_scope: 'The session comes from an API token whose scopes (or clusters) do not cover this; `details.scope` or `details.cluster` names what is missing.',
+  person_required: 'Only people (GitHub logins) own API tokens; a GitHub Actions workflow uses its OIDC token instead.',
+  token_not_found: 'No such API token, or one of another owner.',
+  token_limit_reached: 'The owner holds the most live API tokens allowed; revoke one first.',
 } as const satisfies Record<ErrorCode, string>;

@@ -1,5 +1,6 @@
 import type * as z from '../zod.js';
 import type { Level } from '../domain/levels.js';
+import type { ApiTokenScope } from '../domain/api-tokens.js';
 import {
   cluster,
   clusterEvent,
@@ -27,6 +28,8 @@ import { createWorkspaceBody, extendWorkspaceBody, workspace, workspaceEvent, wo
 import { workbench, workbenchBody, workbenchListQuery, workbenchParams, workbenchShareParams } from './schemas.js';
 // console
 import { consoleFile, consoleFileParams, deviceCode, deviceTokenBody } from './schemas.js';
+// tokens
+import { apiToken, apiTokenCreateBody, apiTokenCreated, apiTokenListQuery, apiTokenParams, noContent } from './schemas.js';
 
 /**
  * THE route table. CDK builds one Lambda and one HTTP API route per entry, the local server routes
@@ -38,6 +41,11 @@ export interface RouteSpec {
   path: string;
   /** The lowest level that may call it; finer policy (per cluster, per owner) lives in the domain. */
   auth: Level;
+  /**
+   * The API-token scope a scoped session needs to call it (issue 23). A route without one is closed to
+   * scoped sessions (403 `insufficient_scope`), except those in `scopeFreeOperations`.
+   */
+  scope?: ApiTokenScope;
   summary: string;
   tag: string;
   /** Schemas are built on first use (`once` in schemas.ts): a function builds only its own route's. */
@@ -90,7 +98,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/login',
     auth: 'anonymous',
-    summary: 'Exchange a GitHub user token or a GitHub Actions OIDC token for a user JWT',
+    summary: 'Exchange a GitHub user token, a GitHub Actions OIDC token or an API token (prv_...) for a user JWT',
     tag: 'identity',
     body: loginBody,
     responses: { 200: loginResponse },
@@ -108,6 +116,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/clusters/{cluster}/access',
     auth: 'anonymous',
+    scope: 'clusters:access',
     summary: 'A short-lived cluster JWT that the cluster verifies offline against the JWKS',
     tag: 'identity',
     params: clusterParams,
@@ -136,6 +145,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/clusters',
     auth: 'anonymous',
+    scope: 'clusters:read',
     rateLimit: 'parallel',
     summary: 'The clusters of the catalog the caller may see, with their status',
     tag: 'clusters',
@@ -146,6 +156,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/clusters/{cluster}',
     auth: 'anonymous',
+    scope: 'clusters:read',
     rateLimit: 'parallel',
     summary: 'A cluster and its progress (asks the backend while deploying or destroying)',
     tag: 'clusters',
@@ -156,6 +167,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/clusters/{cluster}/deploy',
     auth: 'github_member',
+    scope: 'clusters:deploy',
     summary: 'Deploy a cluster: 200 if running, 202 while deploying (poll GET for progress)',
     tag: 'clusters',
     params: clusterParams,
@@ -166,6 +178,7 @@ export const routes = {
     method: 'PUT',
     path: '/v1/clusters/{cluster}/destroy-schedule',
     auth: 'github_member',
+    scope: 'clusters:deploy',
     summary: 'Schedule (or move) the destroy of a cluster; locked 5 minutes before it fires',
     tag: 'clusters',
     params: clusterParams,
@@ -176,6 +189,7 @@ export const routes = {
     method: 'DELETE',
     path: '/v1/clusters/{cluster}/destroy-schedule',
     auth: 'github_member',
+    scope: 'clusters:deploy',
     summary: 'Cancel the scheduled destroy, under the same 5-minute lock',
     tag: 'clusters',
     params: clusterParams,
@@ -185,6 +199,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/clusters/{cluster}/destroy',
     auth: 'github_member',
+    scope: 'clusters:deploy',
     summary: 'Destroy a cluster: 200 if absent, 202 while destroying',
     tag: 'clusters',
     params: clusterParams,
@@ -194,6 +209,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/clusters/{cluster}/events',
     auth: 'anonymous',
+    scope: 'clusters:read',
     rateLimit: 'parallel',
     summary: 'The audit trail of a cluster, newest first',
     tag: 'clusters',
@@ -206,6 +222,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/workspaces',
     auth: 'org_member',
+    scope: 'workspaces',
     summary: 'Create a workspace: 202 while creating (poll GET until ready); deleted at its expiry',
     tag: 'workspaces',
     body: createWorkspaceBody,
@@ -215,6 +232,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces',
     auth: 'org_member',
+    scope: 'workspaces',
     rateLimit: 'parallel',
     summary: 'Your workspaces (an administrator\'s: everyone\'s), newest first within an owner',
     tag: 'workspaces',
@@ -225,6 +243,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces/{id}',
     auth: 'org_member',
+    scope: 'workspaces',
     rateLimit: 'parallel',
     summary: 'A workspace, its endpoints and expiry (asks the backend while creating or deleting)',
     tag: 'workspaces',
@@ -235,6 +254,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces/{id}/expired',
     auth: 'org_member',
+    scope: 'workspaces',
     rateLimit: 'parallel',
     summary: 'Whether a workspace is past its expiry',
     tag: 'workspaces',
@@ -245,6 +265,7 @@ export const routes = {
     method: 'PATCH',
     path: '/v1/workspaces/{id}',
     auth: 'org_member',
+    scope: 'workspaces',
     summary: 'Move a workspace\'s expiry (at most max_expiry after its creation)',
     tag: 'workspaces',
     params: workspaceParams,
@@ -255,6 +276,7 @@ export const routes = {
     method: 'DELETE',
     path: '/v1/workspaces/{id}',
     auth: 'org_member',
+    scope: 'workspaces',
     summary: 'Delete a workspace now: 202 while deleting',
     tag: 'workspaces',
     params: workspaceParams,
@@ -264,6 +286,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workspaces/{id}/events',
     auth: 'org_member',
+    scope: 'workspaces',
     rateLimit: 'parallel',
     summary: 'The audit trail of a workspace, newest first (workspace.expiring among them)',
     tag: 'workspaces',
@@ -276,6 +299,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workbenches',
     auth: 'github_member',
+    scope: 'workbenches',
     rateLimit: 'parallel',
     summary: 'The caller\'s workbenches, oldest first (administrators: ?owner=<login>)',
     tag: 'workbenches',
@@ -286,6 +310,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/workbenches',
     auth: 'github_member',
+    scope: 'workbenches',
     summary: 'Create and start a workbench on the cheapest capacity that fits (202; poll GET until running)',
     tag: 'workbenches',
     body: workbenchBody,
@@ -295,6 +320,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/workbenches/{id}',
     auth: 'github_member',
+    scope: 'workbenches',
     rateLimit: 'parallel',
     summary: 'A workbench and its progress (asks the backend while its task is alive)',
     tag: 'workbenches',
@@ -305,6 +331,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/workbenches/{id}/start',
     auth: 'github_member',
+    scope: 'workbenches',
     summary: 'Start a workbench: 200 when running already, 202 while starting; re-arms its auto-stop',
     tag: 'workbenches',
     params: workbenchParams,
@@ -314,6 +341,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/workbenches/{id}/stop',
     auth: 'github_member',
+    scope: 'workbenches',
     summary: 'Stop a workbench (its data stays): 200 when stopped already, 202 while stopping',
     tag: 'workbenches',
     params: workbenchParams,
@@ -323,6 +351,7 @@ export const routes = {
     method: 'PUT',
     path: '/v1/workbenches/{id}/shares/{login}',
     auth: 'github_member',
+    scope: 'workbenches',
     summary: 'Let another login see, start and stop a workbench (owner only)',
     tag: 'workbenches',
     params: workbenchShareParams,
@@ -332,6 +361,7 @@ export const routes = {
     method: 'DELETE',
     path: '/v1/workbenches/{id}/shares/{login}',
     auth: 'github_member',
+    scope: 'workbenches',
     summary: 'Revoke a share, at once (owner only)',
     tag: 'workbenches',
     params: workbenchShareParams,
@@ -341,6 +371,7 @@ export const routes = {
     method: 'DELETE',
     path: '/v1/workbenches/{id}',
     auth: 'github_member',
+    scope: 'workbenches',
     summary: 'Delete a workbench, its task, its data and its dedicated instance (owner only)',
     tag: 'workbenches',
     params: workbenchParams,
@@ -351,6 +382,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/clusters/{cluster}/tests',
     auth: 'administrator',
+    scope: 'runs:start',
     summary: 'TEST: run the catalog\'s test plan at a git ref against a running cluster, on a throw-away machine',
     tag: 'runs',
     params: clusterParams,
@@ -361,6 +393,7 @@ export const routes = {
     method: 'POST',
     path: '/v1/clusters/{cluster}/releases',
     auth: 'administrator',
+    scope: 'runs:start',
     summary: 'RELEASE: run the catalog\'s release plan (build and push the cluster images) at a git ref',
     tag: 'runs',
     params: clusterParams,
@@ -371,6 +404,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/runs/{id}',
     auth: 'administrator',
+    scope: 'runs:read',
     rateLimit: 'parallel',
     summary: 'A run, its steps and a presigned link to its log (valid 15 minutes)',
     tag: 'runs',
@@ -381,6 +415,7 @@ export const routes = {
     method: 'GET',
     path: '/v1/runs',
     auth: 'administrator',
+    scope: 'runs:read',
     rateLimit: 'parallel',
     summary: 'Runs, newest first; cluster, kind and status filter each page',
     tag: 'runs',
@@ -391,10 +426,51 @@ export const routes = {
     method: 'POST',
     path: '/v1/runs/{id}/cancel',
     auth: 'administrator',
+    scope: 'runs:start',
     summary: 'Cancel a run that has not ended (409 once it has): its machine is terminated',
     tag: 'runs',
     params: runParams,
     responses: { 200: run },
+  }),
+  // tokens
+  'token-create': route({
+    method: 'POST',
+    path: '/v1/tokens',
+    auth: 'github_member',
+    scope: 'tokens',
+    summary: 'Create a scoped, expiring API token (201); its secret is shown once, in this answer only',
+    tag: 'tokens',
+    body: apiTokenCreateBody,
+    responses: { 201: apiTokenCreated },
+  }),
+  'token-list': route({
+    method: 'GET',
+    path: '/v1/tokens',
+    auth: 'github_member',
+    scope: 'tokens',
+    rateLimit: 'parallel',
+    summary: 'Your API tokens, newest first, never their secrets (administrators: ?owner=<login>)',
+    tag: 'tokens',
+    query: apiTokenListQuery,
+    responses: { 200: page(apiToken) },
+  }),
+  'token-revoke': route({
+    method: 'DELETE',
+    path: '/v1/tokens/{token_id}',
+    auth: 'github_member',
+    scope: 'tokens',
+    summary: 'Revoke an API token: it no longer exchanges, and the sessions made from it end within a minute',
+    tag: 'tokens',
+    params: apiTokenParams,
+    responses: { 204: noContent },
+  }),
+  logout: route({
+    method: 'POST',
+    path: '/v1/logout',
+    auth: 'github_member',
+    summary: 'End the presented user JWT: refused everywhere within a minute, until it would have expired',
+    tag: 'identity',
+    responses: { 204: noContent },
   }),
   // console: the device login a browser needs (it cannot call GitHub's token endpoint), and the page itself
   'login-device': route({
@@ -451,6 +527,17 @@ export const routeEntries = Object.entries(routes) as [Operation, RouteSpec][];
 /** `GET /v1/clusters/{cluster}`: the route key API Gateway uses, and the local server too. */
 export function routeKey(spec: RouteSpec): string {
   return `${spec.method} ${spec.path}`;
+}
+
+/**
+ * The authenticated routes without a `scope` that a scoped (API-token) session may still call: who it
+ * is and ending it. Every other route without a scope (administration) is closed to API tokens.
+ */
+export const scopeFreeOperations: readonly Operation[] = ['whoami', 'logout'];
+
+/** Whether a scoped session may be refused the route: it names a scope, or it needs a login and is not scope-free. */
+export function scopeChecked(operation: string, spec: RouteSpec): boolean {
+  return spec.scope !== undefined || (spec.auth !== 'anonymous' && !(scopeFreeOperations as readonly string[]).includes(operation));
 }
 
 /** The operation that answers requests no route matches (404 or 405), in AWS and locally. */

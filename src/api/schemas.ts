@@ -11,6 +11,8 @@ import { valueKeyPattern, valueKeyRule, versionPattern, versionRule, workspaceVa
 import { expiryAt, expiryRule, workspaceIdPattern, workspaceStatuses } from '../domain/workspaces.js';
 // workbenches
 import { workbenchStatuses } from '../domain/workbenches.js';
+// tokens
+import { apiTokenIdPattern, apiTokenPattern, apiTokenScopes } from '../domain/api-tokens.js';
 
 /**
  * The API's schemas. Field names are snake_case, as in API.md.
@@ -30,7 +32,14 @@ export const errorBody = once(() => z.object({
 
 export const level = once(() => z.enum(levels));
 
-export const identity = once(() => z.object({ login: z.nullable(z.string()), level: level(), orgs: z.array(z.string()) }));
+export const identity = once(() => z.object({
+  login: z.nullable(z.string()),
+  level: level(),
+  orgs: z.array(z.string()),
+  // tokens: present only for a session from an API token (POST /v1/login {"api_token"})
+  scopes: z.optional(z.array(apiTokenScope())),
+  clusters: z.optional(z.array(z.string())),
+}));
 
 export const health = once(() => z.object({ status: z.literal('ok'), version: z.string(), time: z.iso.datetime() }));
 
@@ -54,12 +63,12 @@ export const clusterParams = once(() => z.object({ cluster: clusterName() }));
 /** Tokens are printable ASCII: a control character or a space is bad input, not a GitHub failure to retry. */
 const secretToken = once(() => z.string().check(z.minLength(1), z.maxLength(8192), z.regex(/^[\x21-\x7e]+$/, 'must be printable characters only (no spaces or control characters)')));
 
-/** Exactly one of the two credentials; neither is ever echoed in an error. */
+/** Exactly one of the credentials; none is ever echoed in an error. */
 export const loginBody = once(() => z
-  .object({ github_token: z.optional(secretToken()), oidc_token: z.optional(secretToken()) })
+  .object({ github_token: z.optional(secretToken()), oidc_token: z.optional(secretToken()), api_token: z.optional(secretToken()) })
   .check(
-    z.refine((body) => (body.github_token === undefined) !== (body.oidc_token === undefined), {
-      message: 'send exactly one of github_token (a GitHub user token) or oidc_token (a GitHub Actions OIDC token)',
+    z.refine((body) => [body.github_token, body.oidc_token, body.api_token].filter((token) => token !== undefined).length === 1, {
+      message: 'send exactly one of github_token (a GitHub user token), oidc_token (a GitHub Actions OIDC token) or api_token (a Provisioner API token, prv_...)',
     }),
   ));
 
@@ -258,3 +267,43 @@ export const run = once(() => z.object({
   log_url: z.nullable(z.string()),
   updated_at: z.nullable(z.string()),
 }));
+// tokens
+export const apiTokenScope = once(() => z.enum(apiTokenScopes));
+export const apiTokenId = once(() => z.string().check(z.regex(apiTokenIdPattern, 'must be a token id (tok- and 16 hex digits)')));
+export const apiTokenParams = once(() => z.object({ token_id: apiTokenId() }));
+const uniqueList = <T>(list: T[]) => new Set(list).size === list.length;
+export const apiTokenCreateBody = once(() => z.strictObject({
+  name: z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[\x20-\x7e]+$/, 'must be 1-64 printable characters')),
+  scopes: z.array(apiTokenScope()).check(z.minLength(1), z.refine(uniqueList, { message: 'must not repeat a scope' })),
+  expires_in: durationText(),
+  clusters: z.optional(z.array(clusterName()).check(z.minLength(1), z.maxLength(100), z.refine(uniqueList, { message: 'must not repeat a cluster' }))),
+}));
+/** A token as listed: never its secret or its hash. */
+export const apiToken = once(() => z.object({
+  id: apiTokenId(),
+  name: z.string(),
+  scopes: z.array(apiTokenScope()),
+  clusters: z.optional(z.array(z.string())),
+  /** The owner's subject, `github:<login>`. */
+  owner: z.string(),
+  created_at: z.string(),
+  expires_at: z.string(),
+  last_used_at: z.optional(z.string()),
+  /** The source IP of the last exchange. */
+  last_used_from: z.optional(z.string()),
+  revoked_at: z.optional(z.string()),
+}));
+/** The answer to a create: the one time the secret is shown. */
+export const apiTokenCreated = once(() => z.object({
+  id: apiTokenId(),
+  name: z.string(),
+  token: z.string().check(z.regex(apiTokenPattern)),
+  scopes: z.array(apiTokenScope()),
+  clusters: z.optional(z.array(z.string())),
+  owner: z.string(),
+  created_at: z.string(),
+  expires_at: z.string(),
+}));
+/** Own tokens by default; administrators may list another owner's. */
+export const apiTokenListQuery = once(() => z.object({ ...pageQuery().shape, owner: z.optional(githubLogin()) }));
+export const noContent = once(() => z.undefined());

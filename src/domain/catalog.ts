@@ -10,6 +10,8 @@ import { workbenchesSection } from './catalog/workbenches.js';
 import { runsSection } from './catalog/runs.js';
 // notifications
 import { notificationsSection } from './catalog/notifications.js';
+// tokens
+import { tokensSection } from './catalog/tokens.js';
 import { parseDuration } from './duration.js';
 import type { levels } from './levels.js';
 
@@ -30,6 +32,8 @@ export const catalogSchema = once(() =>
     ...runsSection(),
     // notifications
     ...notificationsSection(),
+    // tokens
+    ...tokensSection(),
   }),
 );
 

@@ -2,6 +2,7 @@ import type { Catalog, ClusterEntry } from './catalog.js';
 import { durationRule, parseDuration } from './duration.js';
 import { ProvisionerError } from './errors.js';
 import type { Caller } from './levels.js';
+import { requireClusterScope } from './api-tokens.js';
 
 /**
  * The cluster state machine of the seed's DEPLOY, SCHEDULE_DESTROY and DESTROY, as pure decisions.
@@ -66,6 +67,8 @@ export function clusterNamed(catalog: Catalog, name: string): ClusterEntry {
 export function visibleCluster(catalog: Catalog, name: string, caller: Caller): ClusterEntry {
   const cluster = clusterNamed(catalog, name);
   if (!canSee(caller, cluster, catalog)) throw clusterNotFound(name);
+  // tokens: a session from an API token narrowed to clusters sees the others, but acts on none (403).
+  requireClusterScope(caller, cluster.name);
   return cluster;
 }
 

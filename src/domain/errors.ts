@@ -50,6 +50,12 @@ export const errorStatus = {
   device_flow_denied: 403,
   invalid_device_code: 400,
   device_flow_not_configured: 501,
+  // tokens
+  invalid_api_token: 401,
+  insufficient_scope: 403,
+  person_required: 403,
+  token_not_found: 404,
+  token_limit_reached: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -1,3 +1,5 @@
+import type { ApiTokenScope } from './api-tokens.js';
+
 /** Privilege levels, lowest first: the order is the policy. */
 export const levels = ['anonymous', 'github_member', 'org_member', 'administrator'] as const;
 export type Level = (typeof levels)[number];
@@ -13,6 +15,12 @@ export interface Caller {
   login: string | null;
   level: Level;
   orgs: string[];
+  /** A session exchanged from an API token: the scopes it is limited to. Absent: every right of its level. */
+  scopes?: ApiTokenScope[];
+  /** With `scopes`: the only clusters it may act on, when its token names some. */
+  clusters?: string[];
+  /** The user JWT presented (its `jti`, `exp` in epoch seconds) and the API token it came from: what logout and revocation refuse. */
+  session?: { jti: string; exp: number; tokenId?: string };
 }
 
 export const anonymousCaller: Caller = { sub: 'anonymous', login: null, level: 'anonymous', orgs: [] };

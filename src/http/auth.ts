@@ -3,6 +3,7 @@ import { anonymousCaller, type Caller } from '../domain/levels.js';
 import { rateWindow } from '../domain/rate-limit.js';
 import { rateKey } from '../store/keys.js';
 import type { AuthDeps } from '../deps.js';
+import { revocationListOf } from '../tokens/revocations.js';
 import { TokenRejected } from '../tokens/tokens.js';
 import { VerifiedUserTokens } from '../tokens/verified-tokens.js';
 import type { Log } from '../log.js';
@@ -22,11 +23,15 @@ export async function authenticate(event: HttpEvent, deps: AuthDeps, log: Log): 
   const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header);
   if (!match?.[1]) throw invalidToken('the Authorization header must be "Bearer <token>"');
   try {
-    return await userTokens.verify(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now: deps.clock.now(), maxLifetimeSeconds: deps.tokenSettings.userTokenTtlSeconds });
+    const now = deps.clock.now();
+    const caller = await userTokens.verify(match[1], (fresh) => deps.publicKeys.jwks(fresh), { issuer: deps.tokenSettings.issuer, now, maxLifetimeSeconds: deps.tokenSettings.userTokenTtlSeconds });
+    // tokens: logged out, or made from a revoked API token (the list is read at most once a minute).
+    if (await revocationListOf(deps.store).refuses(caller, now, log)) throw new TokenRejected('token refused: revoked', 'ERR_REVOKED');
+    return caller;
   } catch (error) {
     if (error instanceof TokenRejected) {
       log.info('token refused', { reason: error.reason });
-      throw invalidToken('it is expired, malformed, or not one this API issued');
+      throw invalidToken(error.reason === 'ERR_REVOKED' ? 'it was logged out or its API token revoked' : 'it is expired, malformed, or not one this API issued');
     }
     throw error;
   }

@@ -1,6 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { RouteSpec } from '../api/routes.js';
+import { type RouteSpec, scopeChecked } from '../api/routes.js';
 import type { AuthDeps } from '../deps.js';
+import { requireScope } from '../domain/api-tokens.js';
 import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller } from '../domain/levels.js';
 import { requireLevel } from '../domain/policy.js';
@@ -59,4 +60,9 @@ export function rateLimit(spec: RouteSpec): HttpMiddleware {
       await counting.get(request.event);
     },
   };
+}
+
+/** tokens: a session from an API token calls only the routes its scopes cover (403 `insufficient_scope`). */
+export function tokenScope(operation: string, spec: RouteSpec): HttpMiddleware {
+  return { before: (request) => (scopeChecked(operation, spec) ? requireScope(stateOf(request).caller, spec.scope, operation) : undefined) };
 }

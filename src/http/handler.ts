@@ -1,14 +1,14 @@
 import middy from '@middy/core';
 import { type Operation, type RouteSpec, type Routes, routes } from '../api/routes.js';
 import type { AuthDeps, Providers } from '../deps.js';
-import { authentication, minimumLevel, rateLimit } from './guards.js';
+import { authentication, minimumLevel, rateLimit, tokenScope } from './guards.js';
 import { errorResponses, json, jsonBody, requestScope, resolveDependencies, stateOf, validateInput } from './middleware.js';
 import type { HttpEvent, HttpHandler, HttpResult, InputOf, OperationFn } from './types.js';
 
 /**
  * Builds the Lambda handler of one route. The middy chain is what runs, in order: request id and
  * logs, error mapping, JSON body, validation, dependencies, then — unless the route is public —
- * authentication, the route's minimum level and the rate limit; then the operation. The same
+ * authentication, the route's minimum level, an API token's scope and the rate limit; then the operation. The same
  * handler serves Lambda and the local server.
  */
 export function http<O extends Operation, D>(name: O, operation: OperationFn<Routes[O], D>, providers: ProvidersFor<Routes[O], D>): HttpHandler {
@@ -20,7 +20,7 @@ type ProvidersFor<R extends RouteSpec, D> = Providers<D> & (R extends { public: 
 
 /** The same for any route spec: `http()` passes the route table's; tests pass their own. */
 export function routeHandler<R extends RouteSpec, D>(name: string, spec: R, operation: OperationFn<R, D>, providers: ProvidersFor<R, D>): HttpHandler {
-  const accessChecks = spec.public ? [] : [authentication(), minimumLevel(spec), rateLimit(spec)];
+  const accessChecks = spec.public ? [] : [authentication(), minimumLevel(spec), tokenScope(name, spec), rateLimit(spec)];
   return middy<HttpEvent, HttpResult>()
     .use(requestScope(name))
     .use(errorResponses())

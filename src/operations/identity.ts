@@ -8,6 +8,7 @@ import type { Caller } from '../domain/levels.js';
 import type { Log } from '../log.js';
 import { signingAlgorithm } from '../tokens/keys.js';
 import { signClusterToken, signUserToken } from '../tokens/tokens.js';
+import { type ApiTokenRecord, exchangeToken, recordLogin } from './tokens/use-cases.js';
 
 /** Tokens are credentials: no cache may keep a response that carries one. */
 const noStore = { 'cache-control': 'no-store' };
@@ -15,7 +16,12 @@ const noStore = { 'cache-control': 'no-store' };
 export type LoginDeps = AuthDeps & Pick<Deps, 'githubUsers' | 'actionsTokens' | 'keyRing'>;
 
 /** LOGIN: a GitHub user token or an Actions OIDC token in, a signed user JWT with a level out. */
-export const login: OperationFn<Routes['login'], LoginDeps> = async ({ body }, { deps, log }) => {
+export const login: OperationFn<Routes['login'], LoginDeps> = async ({ body }, { deps, log, sourceIp }) => {
+  // tokens: an API token's session carries its scopes, and lives no longer than the token.
+  if (body.api_token !== undefined) {
+    const { caller, token } = await exchangeToken(deps, body.api_token, sourceIp, log);
+    return ok(await issueUserToken(deps, caller, log, 'api_token', token), noStore);
+  }
   const caller = body.github_token ? await callerOfGitHubToken(deps, body.github_token) : callerFromActions(await deps.actionsTokens.verify(body.oidc_token ?? ''), deps.catalog);
   return ok(await issueUserToken(deps, caller, log, body.github_token ? 'github' : 'actions'), noStore);
 };
@@ -24,18 +30,28 @@ export const login: OperationFn<Routes['login'], LoginDeps> = async ({ body }, {
 async function callerOfGitHubToken(deps: AuthDeps & Pick<Deps, 'githubUsers'>, githubToken: string): Promise<Caller> {
   const { catalog } = deps;
   const account = await deps.githubUsers.lookup(githubToken, catalogOrgs(catalog), catalog.admin_team ? { org: catalog.organization, team: catalog.admin_team } : undefined);
+  // tokens: what this login showed caps the person's API-token sessions until the next one.
+  await recordLogin(deps, account);
   return callerFromGitHub(account, catalog);
 }
 
 /** The one place a user JWT is issued: every login route answers this body. */
-async function issueUserToken(deps: AuthDeps & Pick<Deps, 'keyRing'>, caller: Caller, log: Log, method: 'github' | 'actions' | 'device') {
-  const issued = await signUserToken(await deps.keyRing.signingKey(), caller, {
-    issuer: deps.tokenSettings.issuer,
-    ttlSeconds: deps.tokenSettings.userTokenTtlSeconds,
-    now: deps.clock.now(),
-  });
-  log.info('login', { sub: caller.sub, user_level: caller.level, method });
-  return { token: issued.token, token_type: 'Bearer' as const, expires_at: issued.expiresAt.toISOString(), user: { login: caller.login, level: caller.level, orgs: caller.orgs } };
+async function issueUserToken(deps: AuthDeps & Pick<Deps, 'keyRing'>, caller: Caller, log: Log, method: 'github' | 'actions' | 'device' | 'api_token', apiToken?: ApiTokenRecord) {
+  const now = deps.clock.now();
+  const tokenLeftSeconds = apiToken ? Math.floor((Date.parse(apiToken.expires_at) - now.getTime()) / 1000) : Infinity;
+  const issued = await signUserToken(
+    await deps.keyRing.signingKey(),
+    caller,
+    { issuer: deps.tokenSettings.issuer, ttlSeconds: Math.max(1, Math.min(deps.tokenSettings.userTokenTtlSeconds, tokenLeftSeconds)), now },
+    apiToken,
+  );
+  log.info('login', { sub: caller.sub, user_level: caller.level, method, ...(apiToken && { token_id: apiToken.id }) });
+  return { token: issued.token, token_type: 'Bearer' as const, expires_at: issued.expiresAt.toISOString(), user: identityOf(caller) };
+}
+
+/** Who a session is, as login and whoami answer it: an API token's session also names its scopes and clusters. */
+function identityOf(caller: Caller) {
+  return { login: caller.login, level: caller.level, orgs: caller.orgs, ...(caller.scopes && { scopes: caller.scopes }), ...(caller.clusters && { clusters: caller.clusters }) };
 }
 
 /** DEVICE LOGIN, step 1: GitHub's device code for the configured OAuth app, for a browser to show. */
@@ -58,8 +74,7 @@ export const loginDeviceToken: OperationFn<Routes['login-device-token'], DeviceT
   return ok(await issueUserToken(deps, await callerOfGitHubToken(deps, githubToken), log, 'device'), noStore);
 };
 
-export const whoami: OperationFn<Routes['whoami'], unknown> = async (_input, { caller }) =>
-  ok({ login: caller.login, level: caller.level, orgs: caller.orgs });
+export const whoami: OperationFn<Routes['whoami'], unknown> = async (_input, { caller }) => ok(identityOf(caller));
 
 /** ACCESS: a cluster JWT (`aud` = the cluster) for anyone who may see the cluster (its org's members and administrators when private). */
 export const access: OperationFn<Routes['access'], AuthDeps & Pick<Deps, 'keyRing'>> = async ({ params }, { deps, caller }) => {

@@ -93,3 +93,26 @@ export const notificationKeys = {
   undeliveredItem: (at: string, delivery: string, host: string): Key => ({ pk: 'notifications#undelivered', sk: `${at}#${delivery}#${host}` }),
   once: (occurrence: string): Key => ({ pk: `notified#${occurrence}`, sk: 'once' }),
 };
+// tokens
+/** API tokens: one item per token, the pointer its secret's hash finds it by, an owner's list and slots. */
+export const apiTokenKeys = {
+  token: (id: string): Key => ({ pk: `apitoken#${id}`, sk: 'token' }),
+  /** Exchange looks a secret up by its SHA-256 only; the item names the token's id. */
+  secret: (hash: string): Key => ({ pk: `apitoken-secret#${hash}`, sk: 'token' }),
+  /** An owner's tokens (`gsi1pk`), newest first by `gsi1sk` = `<created_at>#<id>`. */
+  owner: (sub: string) => `apitoken-owner#${sub}`,
+  order: (createdAt: string, id: string) => `${createdAt}#${id}`,
+  /** The owner's live tokens, counted against the per-owner limit. */
+  slots: (sub: string): Key => ({ pk: `apitoken-slots#${sub}`, sk: 'slots' }),
+};
+/**
+ * The revocation list: revoked API-token ids and logged-out JWT ids, in one partition read with one
+ * Query; each item's `ttl` ends it once no JWT it refuses can still be valid.
+ */
+export const revocationKeys = {
+  partition: 'revoked',
+  token: (id: string): Key => ({ pk: 'revoked', sk: `token#${id}` }),
+  session: (jti: string): Key => ({ pk: 'revoked', sk: `jti#${jti}` }),
+};
+/** What a person's last interactive login showed (level, organizations): API-token exchanges are capped by it. */
+export const userKey = (sub: string): Key => ({ pk: `user#${sub}`, sk: 'profile' });

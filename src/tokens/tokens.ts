@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
 import { randomUUID, sign as cryptoSign } from 'node:crypto';
+import { apiTokenScopes } from '../domain/api-tokens.js';
 import { levels, type Caller, type Level } from '../domain/levels.js';
 import { once } from '../once.js';
 import * as z from '../zod.js';
@@ -46,9 +47,13 @@ function base64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-/** A user JWT (`typ: user+jwt`, `aud: provisioner`) naming the caller and their level. */
-export function signUserToken(key: SigningKey, caller: Caller, options: SignOptions): Promise<IssuedToken> {
-  return sign(key, userTokenType, userAudience, caller.sub, { login: caller.login, level: caller.level, orgs: caller.orgs }, options);
+/**
+ * A user JWT (`typ: user+jwt`, `aud: provisioner`) naming the caller and their level; from an API
+ * token also its `scope` (space separated, as OAuth writes it), `clusters` and the token's id `tid`.
+ */
+export function signUserToken(key: SigningKey, caller: Caller, options: SignOptions, apiToken?: { id: string; scopes: readonly string[]; clusters?: readonly string[] }): Promise<IssuedToken> {
+  const scoped = apiToken && { scope: apiToken.scopes.join(' '), tid: apiToken.id, ...(apiToken.clusters && { clusters: apiToken.clusters }) };
+  return sign(key, userTokenType, userAudience, caller.sub, { login: caller.login, level: caller.level, orgs: caller.orgs, ...scoped }, options);
 }
 
 /** A cluster JWT (`typ: cluster+jwt`, `aud` = the cluster) carrying the caller's level. */
@@ -62,6 +67,10 @@ const userClaims = once(() =>
     login: z.nullable(z.string()),
     level: z.enum(levels),
     orgs: z.array(z.string()),
+    scope: z.optional(z.string()),
+    clusters: z.optional(z.array(z.string())),
+    tid: z.optional(z.string()),
+    jti: z.string(),
   }),
 );
 
@@ -136,7 +145,20 @@ export async function verifyUserToken(token: string, jwks: JwksSource, options: 
   if (options.maxLifetimeSeconds !== undefined && payload.exp - payload.iat > options.maxLifetimeSeconds + clockToleranceSeconds) {
     throw new TokenRejected('token refused: lives longer than this API issues', 'ERR_LIFETIME');
   }
-  return { caller: claims.data, exp: payload.exp };
+  const { sub, login, level, orgs, scope, clusters, tid, jti } = claims.data;
+  const scopes = scope === undefined ? undefined : scope.split(' ');
+  // An unknown scope means another issuer's idea of scopes: the token is not one this API made.
+  if (scopes?.some((s) => !(apiTokenScopes as readonly string[]).includes(s))) throw new TokenRejected('token refused: unknown scope', 'ERR_SCOPE');
+  const caller: Caller = {
+    sub,
+    login,
+    level,
+    orgs,
+    ...(scopes && { scopes: scopes as Caller['scopes'] }),
+    ...(scopes && clusters && { clusters }),
+    session: { jti, exp: payload.exp, ...(tid !== undefined && { tokenId: tid }) },
+  };
+  return { caller, exp: payload.exp };
 }
 
 export interface ClusterClaims {

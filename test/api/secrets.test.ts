@@ -65,6 +65,18 @@ describe('secrets stay out of logs and the data dir', () => {
     expect(actions.status).toBe(200);
     secrets.push(admin, actionsToken, actions.body.token);
 
+    // tokens: an API token's secret, and the JWT it exchanges for, are credentials too; so is a refused one.
+    const created = await api.call('POST', '/v1/tokens', admin, { name: 'secret-scan', scopes: ['clusters:read'], expires_in: '1d' });
+    expect(created.status).toBe(201);
+    const exchanged = await api.call('POST', '/v1/login', undefined, { api_token: created.body.token });
+    expect(exchanged.status).toBe(200);
+    expect((await api.call('GET', '/v1/clusters', exchanged.body.token)).status).toBe(200);
+    const refusedApiToken = `prv_${randomBytes(32).toString('base64url')}`;
+    expect((await api.call('POST', '/v1/login', undefined, { api_token: refusedApiToken })).status).toBe(401);
+    expect((await api.call('DELETE', `/v1/tokens/${created.body.id}`, admin)).status).toBe(204);
+    expect((await api.call('POST', '/v1/login', undefined, { api_token: created.body.token })).status).toBe(401);
+    secrets.push(created.body.token, exchanged.body.token, refusedApiToken);
+
     // Refused credentials are logged as refused, never quoted.
     expect((await api.call('POST', '/v1/login', undefined, { github_token: refusedGithubToken })).status).toBe(401);
     const [header, payload] = admin.split('.');
@@ -117,7 +129,7 @@ describe('secrets stay out of logs and the data dir', () => {
     const found: string[] = [];
     for (const { name, text } of sources) {
       for (const secret of [...secrets, ...privateParts]) if (text.includes(secret)) found.push(`${name}: ${secret.slice(0, 12)}...`);
-      for (const pattern of [/eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*/, /PRIVATE KEY/, /"d"\s*:\s*"/, /gh[opsu]_[A-Za-z0-9]{20,}/]) {
+      for (const pattern of [/eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*/, /PRIVATE KEY/, /"d"\s*:\s*"/, /gh[opsu]_[A-Za-z0-9]{20,}/, /prv_[A-Za-z0-9_-]{43}/]) {
         const match = pattern.exec(text);
         if (match) found.push(`${name}: ${match[0].slice(0, 40)}`);
       }

@@ -166,6 +166,11 @@ describe('call, against the local API', () => {
     'get-run': [{ params: { get id() { return lastRun.id; } } }],
     'list-runs': [{ query: { kind: 'release' } }],
     'cancel-run': [{ params: { get id() { return lastRun.id; } } }],
+    // tokens: revoke the token the create sample made; logout ends this client's JWT (the login samples after it make another)
+    'token-create': [{ body: { name: 'sample', scopes: ['clusters:read'], expires_in: '1d' } }],
+    'token-list': [{ query: { limit: 5 } }],
+    'token-revoke': [{ params: { get token_id() { return lastToken.id; } } }],
+    logout: [],
     // console: the fake GitHub approves the device code at once
     'login-device': [],
     'login-device-token': [{ body: { device_code: 'device-1' } }],
@@ -176,6 +181,8 @@ describe('call, against the local API', () => {
   beforeAll(async () => {
     sampleWorkbench = (await client.call('workbench-create', { body: { name: 'sample', cpu: 256, memory: 512 } })).id;
   });
+  /** The token the token-create sample made, for the revoke sample. */
+  const lastToken = { id: '' };
   /** The run the release sample started, for the samples that name a run. */
   const lastRun = { id: '' };
   /** TEST on acme-dev once it runs (local processes): the one route whose sample needs a cluster up. */
@@ -195,6 +202,7 @@ describe('call, against the local API', () => {
       const answer = operation === 'test-runner' ? await testOnRunningCluster() : await callWithSample(operation);
       if (operation === 'workspace-create') workspaceId = (answer as { id: string }).id;
       if (operation === 'release') lastRun.id = (answer as unknown as { id: string }).id;
+      if (operation === 'token-create') lastToken.id = (answer as { id: string }).id;
 
       // Assert
       const matches = Object.values(spec.responses).some((schema) => z.safeParse(schema(), answer).success);

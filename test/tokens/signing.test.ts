@@ -65,7 +65,7 @@ describe('ES256 tokens signed with node:crypto', () => {
     const { stored, set } = await keys();
     const jwks = async () => publicJwks(set);
     const user = await signedTheOldWay(stored, 'user+jwt', 'provisioner', { login: caller.login, level: caller.level, orgs: caller.orgs });
-    await expect(verifyUserToken(user, jwks, { issuer, now })).resolves.toEqual({ caller, exp: Math.floor(now.getTime() / 1000) + 3600 });
+    await expect(verifyUserToken(user, jwks, { issuer, now })).resolves.toMatchObject({ caller: { ...caller, session: { jti: expect.any(String), exp: Math.floor(now.getTime() / 1000) + 3600 } }, exp: Math.floor(now.getTime() / 1000) + 3600 });
     const cluster = await signedTheOldWay(stored, 'cluster+jwt', 'demo', { level: caller.level });
     await expect(createClusterVerifier({ issuer, cluster: 'demo', jwks: publicJwks(set) })(cluster, now)).resolves.toMatchObject({ cluster: 'demo', sub: caller.sub });
     // And the new way with the very same stored key verifies beside them.

@@ -40,6 +40,10 @@ ROUTES: Dict[str, Tuple[str, str]] = {
     "get-run": ("GET", "/v1/runs/{id}"),
     "list-runs": ("GET", "/v1/runs"),
     "cancel-run": ("POST", "/v1/runs/{id}/cancel"),
+    "token-create": ("POST", "/v1/tokens"),
+    "token-list": ("GET", "/v1/tokens"),
+    "token-revoke": ("DELETE", "/v1/tokens/{token_id}"),
+    "logout": ("POST", "/v1/logout"),
 }
 
 # Public routes need no user JWT, and login must not ask for one: getting it may mean logging in.

@@ -14,10 +14,16 @@ RunStatus = Literal["queued", "running", "passed", "failed", "timed_out", "cance
 RunKind = Literal["test", "release"]
 Level = Literal["anonymous", "github_member", "org_member", "administrator"]
 
-class Identity(TypedDict):
+class _Identity(TypedDict):
     login: Optional[str]
     level: Level
     orgs: List[str]
+
+
+class Identity(_Identity, total=False):
+    # A session from an API token (PROVISIONER_API_TOKEN): what it is limited to.
+    scopes: List[str]
+    clusters: List[str]
 
 
 class LoginResult(TypedDict):

@@ -1,5 +1,6 @@
 import type { Routes } from '../../api/routes.js';
 import type { AuthDeps } from '../../deps.js';
+import { inClusterScope } from '../../domain/api-tokens.js';
 import { canSee, clusterNamed, destroyTime, type ClusterStatus, visibleCluster } from '../../domain/clusters.js';
 import { isResourceName } from '../../domain/names.js';
 import { ProvisionerError } from '../../domain/errors.js';
@@ -17,7 +18,7 @@ const actorOf = (context: OperationContext<unknown>): Actor => ({ caller: contex
 export const listClusters: OperationFn<Routes['list-clusters'], Deps> = async ({ query }, context) => {
   const { deps, caller } = context;
   const after = query.next_token === undefined ? undefined : decodeName(query.next_token);
-  const visible = deps.catalog.clusters.filter((c) => canSee(caller, c, deps.catalog)).sort((a, b) => a.name.localeCompare(b.name));
+  const visible = deps.catalog.clusters.filter((c) => canSee(caller, c, deps.catalog) && inClusterScope(caller, c.name)).sort((a, b) => a.name.localeCompare(b.name));
   const rest = after === undefined ? visible : visible.filter((c) => c.name > after);
   const pageOf = rest.slice(0, query.limit);
   const items = await Promise.all(pageOf.map(async (c) => clusterView(c, await readCluster(deps, actorOf(context), c))));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../actor.js';
 import { planFor } from '../../domain/catalog/runs.js';
+import { inClusterScope, requireClusterScope } from '../../domain/api-tokens.js';
 import { clusterNamed } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
 import { systemCaller } from '../../domain/levels.js';
@@ -94,6 +95,7 @@ export const logUrlSeconds = 15 * 60;
 export async function startRun(deps: StartRunDeps, actor: Actor, kind: RunKind, clusterName: string, ref: string): Promise<RunState> {
   authorizeRuns(actor.caller);
   const cluster = clusterNamed(deps.catalog, clusterName);
+  requireClusterScope(actor.caller, cluster.name);
   const resolved = planFor(deps.catalog.runs, kind, cluster.name);
   const clusterState = kind === 'test' ? await readCluster(deps, actor, cluster) : undefined;
   decideStart(kind, ref, cluster.name, clusterState?.status ?? 'absent');
@@ -218,6 +220,7 @@ export async function readRun(deps: RunReadDeps, actor: Actor, id: string): Prom
   authorizeRuns(actor.caller);
   const state = await runsOf(deps).load(id);
   if (state.version === 0) throw runNotFound(id);
+  requireClusterScope(actor.caller, state.cluster);
   return state;
 }
 
@@ -232,7 +235,7 @@ export async function listRuns(
   authorizeRuns(actor.caller);
   const page = await runsOf(deps).list(runListKeys.all, limit, nextToken);
   const items = page.items.filter(
-    (run) => (!filter.cluster || run.cluster === filter.cluster) && (!filter.kind || run.kind === filter.kind) && (!filter.status || run.status === filter.status),
+    (run) => inClusterScope(actor.caller, run.cluster) && (!filter.cluster || run.cluster === filter.cluster) && (!filter.kind || run.kind === filter.kind) && (!filter.status || run.status === filter.status),
   );
   return { items, ...(page.nextToken && { nextToken: page.nextToken }) };
 }

@@ -1,0 +1,8 @@
+import { http } from '../../src/http/handler.js';
+import { revokeRoute } from '../../src/operations/tokens/routes.js';
+import { authProviders } from '../../src/runtime/aws/auth.js';
+
+/** What this function builds on first use (a test checks the stack's environment satisfies each). */
+export const providers = authProviders;
+
+export const handler = http('token-revoke', revokeRoute, providers);
