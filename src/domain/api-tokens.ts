@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { ProvisionerError } from './errors.js';
 import type { Caller } from './levels.js';
 
@@ -20,20 +19,6 @@ export const apiTokenIdPattern = /^tok-[0-9a-f]{16}$/;
 
 /** A person holds at most this many tokens that are neither revoked nor expired. */
 export const maxLiveTokensPerOwner = 50;
-
-/** A new secret: shown once, stored only as its hash. */
-export function newApiTokenSecret(): string {
-  return `${apiTokenPrefix}${randomBytes(32).toString('base64url')}`;
-}
-
-export function newApiTokenId(): string {
-  return `tok-${randomBytes(8).toString('hex')}`;
-}
-
-/** The only form a secret is kept in: unsalted is fine for 256 random bits (no dictionary to try). */
-export function apiTokenHash(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url');
-}
 
 /**
  * A route's scope against the caller's: sessions from an API token hold only their scopes, and a

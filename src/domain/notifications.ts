@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 
 /**
  * Notifications: what a webhook is told, as pure rules. `expiring` comes before a workspace's expiry,
@@ -72,11 +71,6 @@ export function bounded(notification: Notification): Notification {
 export function notificationBody(notification: Notification): string {
   const { text, event, kind, id, name, owner, at, details } = notification;
   return JSON.stringify({ text, event, kind, id, ...(name !== undefined && { name }), ...(owner !== undefined && { owner }), ...(at !== undefined && { at }), ...(details && { details }) });
-}
-
-/** `sha256=<hex HMAC-SHA256 of the body>` with the webhook secret. */
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
 
 /** How long before its time each reminder comes, per thing that vanishes (a workspace's last one is its `expiring_notice`). */

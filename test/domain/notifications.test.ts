@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { parseCatalog } from '../../src/domain/catalog.js';
-import { bounded, maxFieldLength, notificationBody, reminderOffsets, remindersBefore, signBody, webhookUrlProblem } from '../../src/domain/notifications.js';
+import { bounded, maxFieldLength, notificationBody, reminderOffsets, remindersBefore, webhookUrlProblem } from '../../src/domain/notifications.js';
+import { signBody } from '../../src/operations/notifications/notify.js';
 import { testCatalog } from '../support/local-api.js';
 
 const withWebhooks = (webhooks: unknown) => JSON.stringify({ ...testCatalog, notifications: { webhooks } });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Actor } from '../../actor.js';
 import type { Catalog } from '../../domain/catalog.js';
 import type { Clock } from '../../domain/clock.js';
@@ -10,7 +10,6 @@ import {
   notificationBody,
   remindersBefore,
   signatureHeader,
-  signBody,
   type Webhook,
   webhooksFor,
 } from '../../domain/notifications.js';
@@ -165,3 +164,8 @@ async function deliverTo(deps: DeliverDeps, actor: Actor, webhook: Webhook, body
 
 /** Three attempts, 1 s then 4 s apart, each cut at 5 s: at most 25 s, inside the notify function's timeout. */
 export const webhookTiming = { retryDelaysMs: [1_000, 4_000], attemptTimeoutMs: 5_000 } as const;
+
+/** `sha256=<hex HMAC-SHA256 of the body>` with the webhook secret. */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}

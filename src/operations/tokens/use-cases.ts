@@ -1,12 +1,10 @@
 import type { Actor } from '../../actor.js';
+import { apiTokenHash, newApiTokenId, newApiTokenSecret } from '../../tokens/api-token-secrets.js';
 import type { AuthDeps } from '../../deps.js';
 import {
   type ApiTokenScope,
-  apiTokenHash,
   apiTokenPattern,
   maxLiveTokensPerOwner,
-  newApiTokenId,
-  newApiTokenSecret,
   requireClusterScope,
 } from '../../domain/api-tokens.js';
 import { canSee } from '../../domain/clusters.js';
