@@ -135,4 +135,8 @@ export const operationAccess: Record<FunctionName, OperationAccess> = {
   'token-list': { table: ['GetItem', 'UpdateItem', 'Query'] },
   'token-revoke': { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
   logout: { table: ['GetItem', 'UpdateItem', 'PutItem', 'Query'] },
+  // admin: the overview reads the status index (Query, counts included); force-absent deletes the cluster's schedules.
+  'admin-overview': { table: authenticated },
+  'admin-release-slot': { table: clusterState },
+  'admin-force-absent': { table: clusterState, schedules: { deletes: true } },
 };

@@ -41,6 +41,8 @@ export interface QueryOptions {
   prefix?: string;
   /** With `prefix`: only sort keys from the prefix up to this one, inclusive. */
   through?: string;
+  /** Instead of `prefix`: only sort keys from `from` and/or up to `to`, inclusive. */
+  range?: { from?: string; to?: string };
   limit: number;
   nextToken?: string;
   newestFirst?: boolean;
@@ -64,6 +66,8 @@ export interface Store {
   /** Deletes the item if it still has the expected version; false when it lost the race. */
   remove(key: Key, expected?: Expected): Promise<boolean>;
   query(options: QueryOptions): Promise<Page<StoredItem>>;
+  /** How many items a query would return (DynamoDB's `Select: COUNT`, every page; reads no attributes back). */
+  count(options: Omit<QueryOptions, 'limit' | 'nextToken' | 'newestFirst'>): Promise<number>;
   /** Atomically adds `by` to the item's `count` (creating it with `ttl`); returns the new count. */
   increment(key: Key, by: number, ttl: number): Promise<number>;
   /** Overwrites the item: only for derived data with a single writer (e.g. the published JWKS). */

@@ -30,4 +30,6 @@ export const errorDetails: Partial<Record<ErrorCode, JsonSchema>> = {
   // tokens
   insufficient_scope: { type: 'object', description: 'The scope the route needs, or the cluster outside the token\'s clusters.', properties: { scope: text, cluster: text, operation: text } },
   token_limit_reached: { type: 'object', required: ['limit'], properties: { limit: count } },
+  // admin
+  cluster_not_stuck: { type: 'object', required: ['status'], properties: { cluster: text, status: text } },
 };

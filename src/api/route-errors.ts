@@ -50,6 +50,10 @@ const operationErrors = {
   'token-list': [],
   'token-revoke': ['token_not_found'],
   logout: [],
+  // admin
+  'admin-overview': [],
+  'admin-release-slot': ['cluster_not_found', 'cluster_not_stuck'],
+  'admin-force-absent': ['cluster_not_found', 'cluster_not_stuck'],
 } as const satisfies Record<Operation, readonly ErrorCode[]>;
 
 /**
@@ -122,4 +126,6 @@ export const errorMeanings = {
   person_required: 'Only people (GitHub logins) own API tokens; a GitHub Actions workflow uses its OIDC token instead.',
   token_not_found: 'No such API token, or one of another owner.',
   token_limit_reached: 'The owner holds the most live API tokens allowed; revoke one first.',
+  // admin
+  cluster_not_stuck: 'Release-slot and force-absent are only for a destroying or failed cluster; `details.status` names its status.',
 } as const satisfies Record<ErrorCode, string>;

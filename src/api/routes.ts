@@ -30,6 +30,8 @@ import { workbench, workbenchBody, workbenchListQuery, workbenchParams, workbenc
 import { consoleFile, consoleFileParams, deviceCode, deviceTokenBody } from './schemas.js';
 // tokens
 import { apiToken, apiTokenCreateBody, apiTokenCreated, apiTokenListQuery, apiTokenParams, noContent } from './schemas.js';
+// admin
+import { adminOverview, adminReasonBody } from './schemas.js';
 
 /**
  * THE route table. CDK builds one Lambda and one HTTP API route per entry, the local server routes
@@ -471,6 +473,36 @@ export const routes = {
     summary: 'End the presented user JWT: refused everywhere within a minute, until it would have expired',
     tag: 'identity',
     responses: { 204: noContent },
+  }),
+  // admin: an operator's view and the two ways out of a destroy the backend refuses forever (no scope: API tokens never reach them)
+  'admin-overview': route({
+    method: 'GET',
+    path: '/v1/admin/overview',
+    auth: 'administrator',
+    summary: 'Counts by status per area, stuck items, deployment slots, what is due within the hour, failed runs of the last 24 h',
+    tag: 'admin',
+    responses: { 200: adminOverview },
+    rateLimit: 'parallel',
+  }),
+  'admin-release-slot': route({
+    method: 'POST',
+    path: '/v1/admin/clusters/{cluster}/release-slot',
+    auth: 'administrator',
+    summary: "Give a destroying or failed cluster's deployment slot back to its deployer (recorded with the reason)",
+    tag: 'admin',
+    params: clusterParams,
+    body: adminReasonBody,
+    responses: { 200: cluster },
+  }),
+  'admin-force-absent': route({
+    method: 'POST',
+    path: '/v1/admin/clusters/{cluster}/force-absent',
+    auth: 'administrator',
+    summary: 'Record a destroying or failed cluster absent (schedules deleted, slot freed; the janitor sweeps what remains)',
+    tag: 'admin',
+    params: clusterParams,
+    body: adminReasonBody,
+    responses: { 200: cluster },
   }),
   // console: the device login a browser needs (it cannot call GitHub's token endpoint), and the page itself
   'login-device': route({

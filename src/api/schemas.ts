@@ -307,3 +307,33 @@ export const apiTokenCreated = once(() => z.object({
 /** Own tokens by default; administrators may list another owner's. */
 export const apiTokenListQuery = once(() => z.object({ ...pageQuery().shape, owner: z.optional(githubLogin()) }));
 export const noContent = once(() => z.undefined());
+// admin
+const countsByStatus = <S extends readonly [string, ...string[]]>(statuses: S) => z.object(Object.fromEntries(statuses.map((status) => [status, z.number().check(z.int(), z.gte(0))])) as Record<S[number], z.ZodMiniNumber<number>>);
+/** An operator's view: counts by status per area, what is stuck, slots, what is due within the hour, the last day's failed runs. */
+export const adminOverview = once(() => z.object({
+  generated_at: z.string(),
+  areas: z.object({
+    clusters: countsByStatus(clusterStatuses),
+    workspaces: countsByStatus(workspaceStatuses),
+    workbenches: countsByStatus(workbenchStatuses),
+    runs: countsByStatus(runStatuses),
+  }),
+  /** In a transitional state (deploying, destroying, creating, deleting, starting, stopping, queued) longer than an operation may take. */
+  stuck: z.array(z.object({
+    kind: z.enum(['cluster', 'workspace', 'workbench', 'run']),
+    id: z.string(),
+    status: z.string(),
+    /** When it entered that status. */
+    since: z.string(),
+    deadline: z.optional(z.string()),
+    owner: z.optional(z.string()),
+    reason: z.optional(z.string()),
+  })),
+  /** Per deployer, the clusters holding one of their `max_deployments` slots. */
+  slots: z.array(z.object({ deployer: z.string(), clusters: z.array(z.string()) })),
+  due: z.array(z.object({ kind: z.enum(['cluster', 'workspace', 'workbench', 'run']), id: z.string(), action: z.enum(['destroy', 'expire', 'auto-stop', 'timeout']), at: z.string() })),
+  failed_runs: z.array(z.object({ id: z.string(), status: z.enum(['failed', 'timed_out']), ended_at: z.string(), cluster: z.optional(z.string()), reason: z.optional(z.string()) })),
+}));
+/** Why an administrator steps in: recorded on the cluster's trail. */
+export const adminReasonBody = once(() => z.strictObject({ reason: z.string().check(z.trim(), z.minLength(1, 'say why (it is recorded on the trail)'), z.maxLength(500)) }));
+

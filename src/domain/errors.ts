@@ -56,6 +56,8 @@ export const errorStatus = {
   person_required: 403,
   token_not_found: 404,
   token_limit_reached: 409,
+  // admin
+  cluster_not_stuck: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

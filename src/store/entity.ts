@@ -3,7 +3,7 @@ import { ProvisionerError } from '../domain/errors.js';
 import type { Page, Store, StoredItem } from '../ports.js';
 import { once } from '../once.js';
 import * as z from '../zod.js';
-import { type EntityKind, entityKeys } from './keys.js';
+import { type EntityKind, entityKeys, statusIndexKey } from './keys.js';
 
 /**
  * Versioned entities: the state machine of every area (clusters today; runs, workbenches and
@@ -125,7 +125,9 @@ export class Entities<S extends Versioned> {
       await this.store.createIfAbsent({ ...entityKeys.archive(this.type.kind, id, chunk[0]?.version ?? 0), events: chunk });
       events = events.slice(archiveChunk);
     }
-    const attributes = { ...change.set, events, updated_at: time };
+    // The status index (gsi2) says since when the entity has its status: set only when the status changes.
+    const entered = current.version === 0 || to !== current.status;
+    const attributes = { ...change.set, events, updated_at: time, ...(entered && { gsi2pk: statusIndexKey(this.type.kind, to), gsi2sk: `${time}#${id}` }) };
     const key = entityKeys.head(this.type.kind, id);
     if (current.version === 0) {
       const item = { ...key, ...attributes };

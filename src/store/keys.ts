@@ -21,6 +21,9 @@ export const entityKeys = {
   archivesBefore: (kind: EntityKind, id: string, version: number) => ({ partition: `${kind}#${id}`, prefix: archivePrefix, through: archiveSort(Math.max(0, version - 1)) }),
 };
 
+/** The status index (`gsi2`): one kind's entities in one status, ordered by when they entered it. */
+export const statusIndexKey = (kind: EntityKind, status: string) => `${kind}#${status}`;
+
 /** Secondary-index lists (`gsi1pk`): the local scheduler's queue, the local backend's deployments. */
 export const listKeys = {
   schedules: 'schedules',

@@ -171,6 +171,10 @@ describe('call, against the local API', () => {
     'token-list': [{ query: { limit: 5 } }],
     'token-revoke': [{ params: { get token_id() { return lastToken.id; } } }],
     logout: [],
+    // admin: the samples' clusters are absent by now, which both admin actions answer as they are
+    'admin-overview': [],
+    'admin-release-slot': [{ params: { cluster: 'demo' }, body: { reason: 'sample' } }],
+    'admin-force-absent': [{ params: { cluster: 'demo' }, body: { reason: 'sample' } }],
     // console: the fake GitHub approves the device code at once
     'login-device': [],
     'login-device-token': [{ body: { device_code: 'device-1' } }],

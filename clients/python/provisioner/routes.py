@@ -44,6 +44,9 @@ ROUTES: Dict[str, Tuple[str, str]] = {
     "token-list": ("GET", "/v1/tokens"),
     "token-revoke": ("DELETE", "/v1/tokens/{token_id}"),
     "logout": ("POST", "/v1/logout"),
+    "admin-overview": ("GET", "/v1/admin/overview"),
+    "admin-release-slot": ("POST", "/v1/admin/clusters/{cluster}/release-slot"),
+    "admin-force-absent": ("POST", "/v1/admin/clusters/{cluster}/force-absent"),
 }
 
 # Public routes need no user JWT, and login must not ask for one: getting it may mean logging in.

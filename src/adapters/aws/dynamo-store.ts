@@ -111,29 +111,73 @@ export class DynamoStore implements Store {
   }
 
   async query(options: QueryOptions): Promise<Page<StoredItem>> {
-    const index = options.index ? tableSchema.indexes.find((i) => i.name === options.index) : undefined;
-    const pkName = index?.partitionKey ?? partitionKey;
-    const skName = index?.sortKey ?? sortKey;
-    const prefix = options.prefix !== undefined && options.prefix !== '';
-    const range = prefix && options.through !== undefined;
-    const sortCondition = range ? ' AND #sk BETWEEN :prefix AND :through' : prefix ? ' AND begins_with(#sk, :prefix)' : '';
+    const { index, condition, names, values, sort } = this.keyCondition(options);
     const { Items = [], LastEvaluatedKey } = await this.send(() =>
       this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: index?.name,
-          KeyConditionExpression: `#pk = :pk${sortCondition}`,
-          ExpressionAttributeNames: { '#pk': pkName, ...(prefix && { '#sk': skName }) },
-          ExpressionAttributeValues: { ':pk': options.partition, ...(prefix && { ':prefix': options.prefix }), ...(range && { ':through': options.through }) },
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
           Limit: options.limit,
           ScanIndexForward: !options.newestFirst,
-          ExclusiveStartKey: options.nextToken === undefined ? undefined : decodeCursor(options.nextToken, { [pkName]: options.partition }, prefix ? { name: skName, prefix: options.prefix ?? '' } : undefined),
+          ExclusiveStartKey: options.nextToken === undefined ? undefined : decodeCursor(options.nextToken, { [index?.partitionKey ?? partitionKey]: options.partition }, sort),
         }),
       ),
     );
     // Expired items are dropped from the page; the page may then be short, never wrong.
     const items = (Items as StoredItem[]).filter((item) => this.live(item) !== undefined);
     return { items, ...(LastEvaluatedKey && { nextToken: encodeCursor(LastEvaluatedKey) }) };
+  }
+
+  async count(options: Omit<QueryOptions, 'limit' | 'nextToken' | 'newestFirst'>): Promise<number> {
+    const { index, condition, names, values } = this.keyCondition(options);
+    let total = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const answer = await this.send(() =>
+        this.doc.send(
+          new QueryCommand({ TableName: this.tableName, IndexName: index?.name, KeyConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values, Select: 'COUNT', ExclusiveStartKey: start }),
+        ),
+      );
+      total += answer.Count ?? 0;
+      start = answer.LastEvaluatedKey;
+    } while (start);
+    return total;
+  }
+
+  /** The key condition of a query: the partition, then a sort-key prefix, a prefix range, or a range. */
+  private keyCondition(options: Omit<QueryOptions, 'limit' | 'nextToken' | 'newestFirst'>) {
+    const index = options.index ? tableSchema.indexes.find((i) => i.name === options.index) : undefined;
+    const skName = index?.sortKey ?? sortKey;
+    const prefix = options.prefix !== undefined && options.prefix !== '';
+    const through = prefix && options.through !== undefined;
+    const { from, to } = prefix ? {} : (options.range ?? {});
+    const sortCondition = through
+      ? ' AND #sk BETWEEN :prefix AND :through'
+      : prefix
+        ? ' AND begins_with(#sk, :prefix)'
+        : from !== undefined && to !== undefined
+          ? ' AND #sk BETWEEN :from AND :to'
+          : from !== undefined
+            ? ' AND #sk >= :from'
+            : to !== undefined
+              ? ' AND #sk <= :to'
+              : '';
+    return {
+      index,
+      condition: `#pk = :pk${sortCondition}`,
+      names: { '#pk': index?.partitionKey ?? partitionKey, ...(sortCondition && { '#sk': skName }) },
+      values: {
+        ':pk': options.partition,
+        ...(prefix && { ':prefix': options.prefix }),
+        ...(through && { ':through': options.through }),
+        ...(from !== undefined && { ':from': from }),
+        ...(to !== undefined && { ':to': to }),
+      },
+      sort: prefix ? { name: skName, prefix: options.prefix ?? '' } : undefined,
+    };
   }
 
   async increment(key: Key, by: number, ttl: number): Promise<number> {

@@ -607,3 +607,73 @@ export async function sweepClusters(deps: ClusterDeps, actor: Actor): Promise<{ 
   }
   return { examined: deps.catalog.clusters.length, swept };
 }
+
+// admin
+/**
+ * FORCE-ABSENT (administrators): for a destroy the backend refuses forever, records the cluster
+ * `absent` with the administrator and their reason, deletes its schedules and frees its slot. Only a
+ * destroying or failed cluster (an absent one answers as it is, so a retry is harmless): anything
+ * else is the normal DESTROY's job. What the backend still
+ * holds is the janitor's: nothing active owns that deployment any more.
+ */
+export async function forceAbsent(deps: ClusterDeps, actor: Actor, name: string, reason: string): Promise<ClusterState> {
+  const cluster = clusterNamed(deps.catalog, name);
+  const clusters = clustersOf(deps);
+  return clusters.update<ClusterState>(cluster.name, async (state) => {
+    // A retry after it was done (or a cluster already gone) answers what is.
+    if (state.status === 'absent') return { done: state };
+    if (state.status !== 'destroying' && state.status !== 'failed') throw notStuck(name, state.status, 'force-absent');
+    const set: ClusterChange = {
+      status: 'absent',
+      deployment_id: undefined,
+      nodes: undefined,
+      cluster_version: undefined,
+      deployed_by: undefined,
+      deployed_at: undefined,
+      deadline: undefined,
+      destroy_at: undefined,
+      schedule_id: undefined,
+      endpoints: undefined,
+      check_id: undefined,
+      repair_id: undefined,
+      reason: undefined,
+    };
+    const details = { reason, administrator: actor.caller.sub, ...(state.deployment_id && { deployment_id: state.deployment_id }), ...(state.reason && { was: state.reason }) };
+    return {
+      from: state,
+      change: change(actor, 'force-absent', set, details),
+      after: async (absent) => {
+        actor.log.warn('cluster forced absent', { cluster: name, administrator: actor.caller.sub, deployment_id: state.deployment_id });
+        await Promise.all([removeSchedules(deps, name, state), releaseSlot(deps, state), forgetDestroy(deps, actor, name, state.schedule_id)]);
+        return logged(actor, absent, state, 'force-absent');
+      },
+    };
+  });
+}
+
+/**
+ * RELEASE-SLOT (administrators): gives the deployer's slot of a destroying or failed cluster back
+ * (recorded on the cluster's trail with the reason), so a destroy the backend refuses stops blocking
+ * its deployer; the cluster keeps its state and the destroy keeps being retried.
+ */
+export async function releaseClusterSlot(deps: ClusterDeps, actor: Actor, name: string, reason: string): Promise<ClusterState> {
+  const cluster = clusterNamed(deps.catalog, name);
+  const clusters = clustersOf(deps);
+  return clusters.update<ClusterState>(cluster.name, async (state) => {
+    if (state.status === 'absent' || (state.status === 'failed' && !state.deployed_by)) return { done: state };
+    if ((state.status !== 'destroying' && state.status !== 'failed') || !state.deployed_by) throw notStuck(name, state.status, 'release-slot');
+    return {
+      from: state,
+      change: change(actor, 'slot-released', {}, { reason, administrator: actor.caller.sub, deployer: state.deployed_by }),
+      after: async (written) => {
+        await releaseSlot(deps, state);
+        return logged(actor, written, state, 'slot-released');
+      },
+    };
+  });
+}
+
+function notStuck(name: string, status: string, action: string): ProvisionerError {
+  return new ProvisionerError('cluster_not_stuck', `Cluster ${name} is ${status}: ${action} is only for a destroying or failed cluster (use DESTROY otherwise).`, { cluster: name, status });
+}
+
