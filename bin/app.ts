@@ -31,6 +31,7 @@ new ProvisionerStack(app, 'Provisioner', {
     apiThrottleRate: numberContext('apiThrottleRate'),
     apiThrottleBurst: numberContext('apiThrottleBurst', true),
     alarmTopicArn: context('alarmTopicArn'),
+    alarmEmail: context('alarmEmail'),
     // runs: `-c runSubnets=subnet-a,subnet-b -c runSecurityGroup=sg-... -c spotServiceLinkedRole=false`
     runSubnets: context('runSubnets')?.split(',').filter(Boolean),
     runSecurityGroup: context('runSecurityGroup'),

@@ -1,11 +1,9 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { LambdaFunction, type LambdaFunctionProps } from 'aws-cdk-lib/aws-events-targets';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -14,14 +12,9 @@ export const deliveryRetries = { attempts: 5, maxAge: Duration.hours(1) };
 /** How often Lambda retries an asynchronous invocation whose function failed (its default, said out loud). */
 const asyncRetries = 2;
 
-export interface DeadLettersProps {
-  /** An SNS topic the alarm notifies (e.g. an operator's email subscription); without it the alarm only shows in CloudWatch. */
-  alarmTopicArn?: string;
-}
-
 /**
  * Where every timed or event-driven call that failed for good ends up: one encrypted, TLS-only SQS
- * queue, kept 14 days, with an alarm as soon as a message waits. Schedules (the standing ones and
+ * queue, kept 14 days, with an alarm as soon as a message waits (notifying the stack's alarm topic, lib/alarms.ts). Schedules (the standing ones and
  * those the functions make), rule targets and the asynchronous invocations of their functions all
  * point here, so a timed destroy that never ran is seen rather than lost.
  */
@@ -29,7 +22,7 @@ export class DeadLetters extends Construct {
   readonly queue: Queue;
   readonly alarm: Alarm;
 
-  constructor(scope: Construct, id: string, props: DeadLettersProps = {}) {
+  constructor(scope: Construct, id: string) {
     super(scope, id);
     this.queue = new Queue(this, 'Queue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     Validations.of(this.queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the schedules, rules and asynchronous invocations; nothing consumes it but an operator.' });
@@ -41,7 +34,6 @@ export class DeadLetters extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    if (props.alarmTopicArn) this.alarm.addAlarmAction(new SnsAction(Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)));
   }
 
   /** An EventBridge rule target invoking `fn`, retried (by default as schedules are) and then dead-lettered here. */

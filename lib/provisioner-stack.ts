@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Catalog, parseCatalog } from '../src/domain/catalog.js';
 import { Api } from './api.js';
+import { Alarms } from './alarms.js';
 import { DeadLetters } from './dead-letters.js';
 import { Drift } from './drift.js';
 import { grantAccess } from './grants.js';
@@ -40,8 +41,10 @@ export interface ProvisionerSettings {
   apiThrottleRate?: number;
   /** The API stage's burst across all callers (default 200). */
   apiThrottleBurst?: number;
-  /** An SNS topic the dead-letter alarm notifies (default: none; the alarm shows in CloudWatch only). */
+  /** An existing SNS topic for the stack's alarms (default: the stack creates one). */
   alarmTopicArn?: string;
+  /** An e-mail address subscribed to the created alarm topic (default: none). */
+  alarmEmail?: string;
   // runs
   /** Subnets run instances start in (the default VPC when none); a TEST run must reach its cluster's endpoint from there. */
   runSubnets?: string[];
@@ -81,7 +84,8 @@ export class ProvisionerStack extends Stack {
     const catalog = parseCatalog(readFileSync(catalogPath, 'utf8'), catalogPath);
 
     this.state = new State(this, 'State');
-    const deadLetters = new DeadLetters(this, 'DeadLetters', { alarmTopicArn: settings.alarmTopicArn });
+    const deadLetters = new DeadLetters(this, 'DeadLetters');
+    new Alarms(this, 'Alarms', { alarmTopicArn: settings.alarmTopicArn, alarmEmail: settings.alarmEmail, alarms: [deadLetters.alarm] });
     this.identity = new Identity(this, 'Identity', { table: this.state.table, catalogPath, deadLetters });
     const environment: Record<string, string> = {};
     if (settings.githubApiUrl) environment.PROVISIONER_GITHUB_API_URL = settings.githubApiUrl;

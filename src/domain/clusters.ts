@@ -26,6 +26,8 @@ export interface ClusterState {
   /** Deploying: must be running by then. Destroying: must be gone by then. */
   deadline?: string;
   destroy_at?: string;
+  /** When the current destroy began (for its duration metric). */
+  destroying_since?: string;
   /** The current destroy schedule; a schedule that fires with another id was replaced and does nothing. */
   schedule_id?: string;
   /** The one-time check at the deadline. */

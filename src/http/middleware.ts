@@ -6,6 +6,7 @@ import { dependencies, type Providers } from '../deps.js';
 import { ProvisionerError } from '../domain/errors.js';
 import { anonymousCaller, type Caller } from '../domain/levels.js';
 import { type Log, requestLog } from '../log.js';
+import { requestMetrics } from '../metrics.js';
 import type { HttpEvent, HttpResult } from './types.js';
 
 /** What the middlewares learn about a request, kept beside it for the handler. */
@@ -18,6 +19,8 @@ export interface RequestState {
   input?: { params: unknown; query: unknown; body: unknown };
   /** The operation's dependencies, resolved once per warm container. */
   deps?: unknown;
+  /** The error code answered, for the metrics. */
+  errorCode?: string;
 }
 
 type HttpRequest = Request<HttpEvent, HttpResult>;
@@ -38,7 +41,9 @@ export function requestScope(operation: string): HttpMiddleware {
     const response = request.response;
     if (!response) return;
     response.headers = { ...response.headers, 'x-request-id': state.requestId };
-    state.log.debug('request done', { status: response.statusCode, ms: Math.round(performance.now() - state.startedAt) });
+    const ms = performance.now() - state.startedAt;
+    state.log.debug('request done', { status: response.statusCode, ms: Math.round(ms) });
+    requestMetrics(operation, response.statusCode ?? 200, ms, state.errorCode);
   };
   return {
     before: (request) => {
@@ -63,10 +68,12 @@ export function errorResponses(): HttpMiddleware {
         if (error.status >= 500) state.log.warn('dependency failure', { code: error.code, error_message: error.message });
         // Every 503 tells the caller when to retry, whichever dependency raised it.
         const headers = error.status === 503 && !error.headers?.['retry-after'] ? { ...error.headers, 'retry-after': '5' } : error.headers;
+        state.errorCode = error.code;
         request.response = json(error.status, { error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) } }, headers);
         return;
       }
       state.log.error('unexpected error', { error });
+      state.errorCode = 'internal_error';
       request.response = json(500, {
         error: {
           code: 'internal_error',

@@ -528,15 +528,37 @@ describe('ProvisionerStack operations', () => {
     }
   });
 
-  it('throttles the API stage by default, and as the settings say; the alarm notifies the topic the settings name', () => {
+  it('throttles the API stage by default, and as the settings say', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 } });
-    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties.AlarmActions)).toEqual([undefined]);
-    // Skipping bundling: only the stage and the alarm matter here.
+    // Skipping bundling: only the stage matters here.
+    const stack = new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Throttled', { settings: { apiThrottleRate: 7, apiThrottleBurst: 9 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } });
+  });
+
+  it('alarms on the 5xx rate, stuck items, throttles and the dead-letter queue, all notifying one encrypted topic with no subscription unless asked', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+    const topics = Object.keys(template.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(1);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    expect(alarms.map((alarm) => alarm.AlarmActions)).toEqual(alarms.map(() => [{ Ref: topics[0] }]));
+    const byMetric = (name: string) => alarms.find((alarm) => alarm.MetricName === name || JSON.stringify(alarm.Metrics ?? []).includes(`"MetricName":"${name}"`));
+    expect(byMetric('ServerErrors')).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(JSON.stringify(byMetric('ServerErrors')?.Metrics)).toContain('IF(requests >= 20, 100 * errors / requests, 0)');
+    expect(byMetric('StuckItems')).toMatchObject({ Namespace: 'Provisioner', Threshold: 0, Statistic: 'Maximum', ComparisonOperator: 'GreaterThanThreshold' });
+    expect(byMetric('Throttles')).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 0 });
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toMatchObject({ Threshold: 1 });
+  });
+
+  it('subscribes the e-mail address the settings name, or uses the topic they name instead of its own', () => {
+    const mailed = Template.fromStack(new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Mailed', { settings: { alarmEmail: 'ops@example.com' } }));
+    mailed.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const topic = 'arn:aws:sns:us-east-1:123456789012:provisioner-operators';
-    const stack = new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Throttled', { settings: { apiThrottleRate: 7, apiThrottleBurst: 9, alarmTopicArn: topic } });
-    const settled = Template.fromStack(stack);
-    settled.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } });
-    settled.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', AlarmActions: [topic] });
+    const named = Template.fromStack(new ProvisionerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Named', { settings: { alarmTopicArn: topic } }));
+    named.resourceCountIs('AWS::SNS::Topic', 0);
+    const actions = Object.values(named.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties.AlarmActions);
+    expect(actions.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(actions.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([topic])]));
   });
 });
 

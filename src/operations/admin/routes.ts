@@ -9,14 +9,13 @@ import { overview, type OverviewDeps } from './overview.js';
 /** The administrators' routes (the route table lets only administrators in). */
 export const adminOverviewRoute: OperationFn<Routes['admin-overview'], OverviewDeps> = async (_input, { deps }) => ok(await overview(deps), { 'cache-control': 'no-store' });
 
-type Deps = AuthDeps & ClusterDeps;
 
-export const adminReleaseSlotRoute: OperationFn<Routes['admin-release-slot'], Deps> = async ({ params, body }, { deps, caller, requestId, log }) => {
+export const adminReleaseSlotRoute: OperationFn<Routes['admin-release-slot'], AuthDeps> = async ({ params, body }, { deps, caller, requestId, log }) => {
   const state = await releaseClusterSlot(deps, { caller, requestId, log }, params.cluster, body.reason);
   return ok(clusterView(clusterNamed(deps.catalog, params.cluster), state));
 };
 
-export const adminForceAbsentRoute: OperationFn<Routes['admin-force-absent'], Deps> = async ({ params, body }, { deps, caller, requestId, log }) => {
+export const adminForceAbsentRoute: OperationFn<Routes['admin-force-absent'], AuthDeps & Pick<ClusterDeps, 'scheduler'>> = async ({ params, body }, { deps, caller, requestId, log }) => {
   const state = await forceAbsent(deps, { caller, requestId, log }, params.cluster, body.reason);
   return ok(clusterView(clusterNamed(deps.catalog, params.cluster), state));
 };

@@ -5,6 +5,8 @@ import { sweepWorkspaces, type WorkspaceDeps } from '../workspaces/use-cases.js'
 import { sweepWorkbenches, type WorkbenchDeps } from '../workbenches/use-cases.js';
 import { convergeRuns } from '../runs/scheduled.js';
 import { type RunDeps, sweepRuns } from '../runs/use-cases.js';
+import { stuckItems } from '../admin/overview.js';
+import { stuckItemsMetric } from '../../metrics.js';
 
 /** The `destroy` target: a destroy schedule fired. */
 export const runScheduledDestroy = (input: TargetInput<'destroy'>, deps: ClusterDeps, actor: Actor) => scheduledDestroy(deps, actor, input.cluster, input.schedule_id);
@@ -22,5 +24,8 @@ export const runSweep = async (_input: TargetInput<'janitor'>, deps: ClusterDeps
   // and machines whose run ended are stopped (a cleanup a fault interrupted)
   const convergedRuns = await convergeRuns(deps, actor);
   const runs = await sweepRuns(deps, actor);
-  return { examined, swept: swept.map((s) => s.deploymentId), workspaces, workbenches, convergedRuns, runs };
+  // What is still stuck after the pass: the StuckItems alarm fires while it is above 0.
+  const stuck = (await stuckItems(deps)).length;
+  stuckItemsMetric(stuck);
+  return { examined, stuck, swept: swept.map((s) => s.deploymentId), workspaces, workbenches, convergedRuns, runs };
 };

@@ -17,6 +17,7 @@ import {
   manageableCluster,
 } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
+import { operationDuration } from '../../metrics.js';
 import { systemCaller } from '../../domain/levels.js';
 import type { ClusterCompute, MachineOwners, Scheduler, Store, SweptDeployment } from '../../ports.js';
 import { type Change, Entities, type EntityType, type Step } from '../../store/entity.js';
@@ -56,6 +57,7 @@ const clusterEntity: EntityType<ClusterState> = {
       deployed_at: z.optional(z.string()),
       deadline: z.optional(z.string()),
       destroy_at: z.optional(z.string()),
+      destroying_since: z.optional(z.string()),
       schedule_id: z.optional(z.string()),
       check_id: z.optional(z.string()),
       repair_id: z.optional(z.string()),
@@ -154,7 +156,7 @@ async function releaseUnheld(deps: ClusterDeps, clusters: Clusters, sub: string,
 }
 
 /** A deployment that ended gives its deployer's slot back. */
-async function releaseSlot(deps: ClusterDeps, state: ClusterState): Promise<void> {
+async function releaseSlot(deps: Pick<ClusterDeps, 'store'>, state: ClusterState): Promise<void> {
   if (state.deployed_by) await deps.store.release(deploymentSlotsKey(state.deployed_by), state.name);
 }
 
@@ -292,7 +294,7 @@ async function destroy(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       if (state.status === 'destroying') return { done: await driveDestroy(deps, clusters, actor, cluster, state) };
       const checkId = shortId();
       const deadline = new Date(deps.clock.now().getTime() + deps.clusterRules.operationTimeoutMs);
-      const set: ClusterChange = { status: 'destroying', deadline: deadline.toISOString(), check_id: checkId, repair_id: undefined, reason: undefined };
+      const set: ClusterChange = { status: 'destroying', destroying_since: deps.clock.now().toISOString(), deadline: deadline.toISOString(), check_id: checkId, repair_id: undefined, reason: undefined };
       const checkName = scheduleName('check', cluster.name, checkId);
       await deps.scheduler.schedule({ name: checkName, at: deadline, target: 'check-deadline', payload: { cluster: cluster.name, check_id: checkId } });
       return {
@@ -410,6 +412,8 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
     const written = await clusters.commit(cluster.name, state, change(actor, action, set, details));
     if (!written) return clusters.load(cluster.name);
     logged(actor, written, state, action);
+    if (written.status === 'running' && !state.repair_id) operationDuration('deploy', state.deployed_at, deps.clock.now(), 'running');
+    if (written.status === 'absent') operationDuration('destroy', state.destroying_since, deps.clock.now(), 'absent');
     // Gone: only now are the schedules removed and the slot given back.
     await Promise.all([
       state.check_id ? deps.scheduler.cancel(scheduleName('check', cluster.name, state.check_id)) : undefined,
@@ -445,6 +449,7 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
       deployed_at: undefined,
       deadline: undefined,
       destroy_at: undefined,
+      destroying_since: undefined,
       schedule_id: undefined,
       endpoints: undefined,
       check_id: undefined,
@@ -549,13 +554,14 @@ async function fail(deps: ClusterDeps, clusters: Clusters, actor: Actor, cluster
   const failed = await clusters.commit(cluster.name, state, change(actor, 'failed', set, { reason }));
   if (!failed) return clusters.load(cluster.name);
   logged(actor, failed, state, 'failed');
+  operationDuration('deploy', state.deployed_at, deps.clock.now(), 'failed');
   await clusterFailed(deps, actor, failed, reason);
   await Promise.all([removeSchedules(deps, cluster.name, state), releaseSlot(deps, state), forgetDestroy(deps, actor, cluster.name, state.schedule_id)]);
   if (state.deployment_id) await deps.compute.destroy({ cluster, deploymentId: state.deployment_id });
   return failed;
 }
 
-async function removeSchedules(deps: ClusterDeps, name: string, state: ClusterState): Promise<void> {
+async function removeSchedules(deps: Pick<ClusterDeps, 'scheduler'>, name: string, state: ClusterState): Promise<void> {
   await Promise.all([
     state.schedule_id ? deps.scheduler.cancel(scheduleName('destroy', name, state.schedule_id)) : undefined,
     state.check_id ? deps.scheduler.cancel(scheduleName('check', name, state.check_id)) : undefined,
@@ -616,7 +622,7 @@ export async function sweepClusters(deps: ClusterDeps, actor: Actor): Promise<{ 
  * else is the normal DESTROY's job. What the backend still
  * holds is the janitor's: nothing active owns that deployment any more.
  */
-export async function forceAbsent(deps: ClusterDeps, actor: Actor, name: string, reason: string): Promise<ClusterState> {
+export async function forceAbsent(deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog' | 'scheduler'>, actor: Actor, name: string, reason: string): Promise<ClusterState> {
   const cluster = clusterNamed(deps.catalog, name);
   const clusters = clustersOf(deps);
   return clusters.update<ClusterState>(cluster.name, async (state) => {
@@ -632,6 +638,7 @@ export async function forceAbsent(deps: ClusterDeps, actor: Actor, name: string,
       deployed_at: undefined,
       deadline: undefined,
       destroy_at: undefined,
+      destroying_since: undefined,
       schedule_id: undefined,
       endpoints: undefined,
       check_id: undefined,
@@ -656,7 +663,7 @@ export async function forceAbsent(deps: ClusterDeps, actor: Actor, name: string,
  * (recorded on the cluster's trail with the reason), so a destroy the backend refuses stops blocking
  * its deployer; the cluster keeps its state and the destroy keeps being retried.
  */
-export async function releaseClusterSlot(deps: ClusterDeps, actor: Actor, name: string, reason: string): Promise<ClusterState> {
+export async function releaseClusterSlot(deps: Pick<ClusterDeps, 'store' | 'clock' | 'catalog'>, actor: Actor, name: string, reason: string): Promise<ClusterState> {
   const cluster = clusterNamed(deps.catalog, name);
   const clusters = clustersOf(deps);
   return clusters.update<ClusterState>(cluster.name, async (state) => {

@@ -4,6 +4,7 @@ import { planFor } from '../../domain/catalog/runs.js';
 import { inClusterScope, requireClusterScope } from '../../domain/api-tokens.js';
 import { clusterNamed } from '../../domain/clusters.js';
 import { ProvisionerError } from '../../domain/errors.js';
+import { operationDuration } from '../../metrics.js';
 import { systemCaller } from '../../domain/levels.js';
 import {
   authorizeRuns,
@@ -179,6 +180,7 @@ async function end(deps: RunDeps, actor: Actor, id: string, status: 'failed' | '
       change: change(actor, status, { status, reason, finished_at: deps.clock.now().toISOString() }, { reason }),
       after: async (ended) => {
         actor.log.info('run ended', { run: id, status, reason });
+        operationDuration('run', ended.created_at, deps.clock.now(), status);
         if (status !== 'cancelled') await runFailed(deps, actor, ended);
         try {
           await cleanUp(deps, ended);
@@ -307,6 +309,7 @@ export async function completeRun(deps: RunDeps, id: string, writer: string, req
       change: change(actor, outcome.status, set, outcome.failed_step ? { failed_step: outcome.failed_step } : undefined),
       after: async (ended) => {
         actor.log.info('run ended', { run: id, status: ended.status, failed_step: ended.failed_step });
+        operationDuration('run', ended.created_at, deps.clock.now(), ended.status);
         if (ended.status === 'failed') await runFailed(deps, actor, ended);
         await cleanUp(deps, ended);
         return ended;

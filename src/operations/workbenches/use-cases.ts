@@ -3,6 +3,7 @@ import type { Actor } from '../../actor.js';
 import type { Catalog } from '../../domain/catalog.js';
 import type { Clock } from '../../domain/clock.js';
 import { ProvisionerError } from '../../domain/errors.js';
+import { operationDuration } from '../../metrics.js';
 import { systemCaller } from '../../domain/levels.js';
 import {
   absentWorkbench,
@@ -510,6 +511,7 @@ async function refresh(deps: WorkbenchDeps, workbenches: Workbenches, actor: Act
   const written = await workbenches.commit(state.id, state, change(actor, outcome.status, set, reason ? { reason } : undefined));
   if (!written) return workbenches.load(state.id);
   logged(actor, written, state, outcome.status);
+  if (state.start_by && (failed || outcome.status === 'running')) operationDuration('workbench-start', new Date(Date.parse(state.start_by) - startDeadlineMs).toISOString(), deps.clock.now(), outcome.status);
   if (failed && state.stop_id) await deps.scheduler.cancel(stopScheduleName(state.id, state.stop_id));
   if (failed) await Promise.all([workbenchFailed(deps, actor, written, reason ?? 'failed'), forgetAutoStop(deps, actor, state)]);
   if (late) await deps.workbenchCompute.stop(taskOf(state)).catch((error: unknown) => actor.log.warn('stopping a late run failed; the janitor retries', { workbench: state.id, error: (error as Error).message }));
