@@ -13,9 +13,10 @@
  *   3. µs per ES256 sign and verify of a cluster JWT
  *   4. mixed load (bench/load.ts): ACCESS, WHOAMI and GET with deploy/destroy cycles; p50/p99, errors
  *   5. idle cost (bench/load.ts): store requests per minute while clusters sit running (goal 0)
+ *   6. scale (bench/scale.ts): lists, the admin overview and the janitor at 10,000s of items against 100
  * BENCH_SECONDS (default 5) sets the length of each load test, BENCH_ROUNDS (default 15) the cold starts
  * per function, BENCH_IDLE_CLUSTERS (default 5) and BENCH_IDLE_SECONDS (default 30) the idle test.
- * `npm run bench -- load idle` runs only the sections named (cold, throughput, signing, load, idle).
+ * `npm run bench -- load idle` runs only the sections named (cold, throughput, signing, load, idle, scale).
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -40,6 +41,7 @@ import { importSigningKey, publicJwks, type StoredKey } from '../src/tokens/keys
 import { signClusterToken, signUserToken, verifyClusterToken } from '../src/tokens/tokens.js';
 import { VerifiedUserTokens } from '../src/tokens/verified-tokens.js';
 import { benchSetup, idleCost, mixedLoad } from './load.js';
+import { scale } from './scale.js';
 import { loadTest, median, startProcess } from './tools.js';
 
 /** The goals of issue 9. */
@@ -354,6 +356,7 @@ const sections: Record<string, () => Promise<void>> = {
   signing,
   load: () => mixedLoad(exampleCatalog(), Math.max(seconds * 2, 10)),
   idle: () => idleCost(exampleCatalog(), Number(process.env.BENCH_IDLE_CLUSTERS ?? 5), Number(process.env.BENCH_IDLE_SECONDS ?? 30)),
+  scale,
 };
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in sections));
