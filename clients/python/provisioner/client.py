@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from .call import Call
 from .cluster_tokens import ClusterTokenCache
 from .clusters import Clusters
 from .config import Config, load_config
 from .credentials import Credentials, Prompt
+from .errors import ApiError
 from .runs import Runs
 from .session import Session
 from .types import Identity, LoginResult
@@ -35,8 +36,20 @@ class Auth:
         """``prompt(verification_uri, user_code)`` tells the user where to enter the code."""
         return self._credentials.login_with_device_flow(prompt)
 
+    def login_with_api_token(self, api_token: str) -> LoginResult:
+        """Exchanges a Provisioner API token (``prv_...``) for a session limited to its scopes."""
+        return self._credentials.login_with_api_token(api_token)
+
     def logout(self) -> None:
-        self._credentials.logout()
+        """Ends the session at the API (``POST /v1/logout``: refused everywhere within a minute), then
+        forgets the cached login. The cache goes even when the API cannot be told."""
+        try:
+            if self._credentials.cached_token() is not None:
+                self._call("logout")
+        except ApiError:
+            pass
+        finally:
+            self._credentials.forget()
 
     def whoami(self) -> Identity:
         return self._call("whoami")
@@ -44,6 +57,36 @@ class Auth:
     def token(self) -> Optional[str]:
         """The user JWT the client sends (renewed when close to expiry), or None when anonymous."""
         return self._credentials.user_token()
+
+
+class Tokens:
+    """Scoped, expiring API tokens for automation (``POST/GET/DELETE /v1/tokens``)."""
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    def create(self, name: str, scopes: List[str], expires_in: str, clusters: Optional[List[str]] = None) -> Dict[str, Any]:
+        """A new token: the answer's ``token`` (``prv_...``) is shown this once."""
+        body: Dict[str, Any] = {"name": name, "scopes": scopes, "expires_in": expires_in}
+        if clusters is not None:
+            body["clusters"] = clusters
+        return self._call("token-create", body=body)
+
+    def list(self, owner: Optional[str] = None, limit: int = 25) -> Iterator[Dict[str, Any]]:
+        """Your tokens, newest first (administrators: ``owner=`` another login's), every page."""
+        query: Dict[str, Any] = {"limit": limit}
+        if owner is not None:
+            query["owner"] = owner
+        while True:
+            page = self._call("token-list", query=query)
+            yield from page["items"]
+            if not page.get("next_token"):
+                return
+            query["next_token"] = page["next_token"]
+
+    def revoke(self, token_id: str) -> None:
+        """Ends the token and every session made from it within a minute; revoking twice is fine."""
+        self._call("token-revoke", token_id=token_id)
 
 
 class Client:
@@ -61,6 +104,7 @@ class Client:
         self.runs = Runs(self.call, config.timeout)
         self.workbenches = Workbenches(self.call)
         self.workspaces = Workspaces(self.call)
+        self.tokens = Tokens(self.call)
 
     @classmethod
     def from_config(cls, env: Optional[Mapping[str, str]] = None, home: Optional[str] = None, **overrides: Any) -> "Client":

@@ -48,6 +48,8 @@ class Config:
     """The file read, if it exists."""
     token: Optional[str] = None
     """A user JWT to use as is (PROVISIONER_TOKEN), e.g. in CI."""
+    api_token: Optional[str] = None
+    """A Provisioner API token (``prv_...``, PROVISIONER_API_TOKEN) exchanged for a scoped user JWT when none is cached."""
     github_token: Optional[str] = None
     """A GitHub token to log in with when no valid user JWT is cached."""
     client_id: Optional[str] = None
@@ -81,6 +83,7 @@ def load_config(env: Optional[Mapping[str, str]] = None, home: Optional[str] = N
         retries=3 if retries is None else retries,
         timeout=float(30 if timeout is None else timeout),
         token=_text(setting("PROVISIONER_TOKEN", "credentials", "token")),
+        api_token=_text(setting("PROVISIONER_API_TOKEN", "credentials", "api_token")),
         github_token=_text(setting("PROVISIONER_GITHUB_TOKEN", "credentials", "github_token")),
         audience=_given(_text(setting("PROVISIONER_OIDC_AUDIENCE", "defaults", "audience")), "provisioner"),
         github_url=_given(_http_url(setting("PROVISIONER_GITHUB_URL", "defaults", "github_url")), "https://github.com"),

@@ -30,7 +30,7 @@ Prompt = Callable[[str, str], None]
 class Credentials:
     """Which user JWT to send: the configured one (PROVISIONER_TOKEN), else the cached one while it
     has more than five minutes left and the API has not refused it, else a fresh login with the
-    configured GitHub token or, inside GitHub Actions with ``id-token: write``, an OIDC token.
+    configured API token (PROVISIONER_API_TOKEN), the configured GitHub token or, inside GitHub Actions with ``id-token: write``, an OIDC token.
     """
 
     def __init__(
@@ -61,6 +61,8 @@ class Credentials:
         if cached and epoch(cached.get("expires_at")) - self._now() > RENEW_BEFORE:
             self._current = cached
             return cached["token"]
+        if self._config.api_token:
+            return self.login_with_api_token(self._config.api_token)["token"]
         if self._config.github_token:
             return self.login_with_github_token(self._config.github_token)["token"]
         if self.in_github_actions():
@@ -69,6 +71,11 @@ class Credentials:
 
     def login_with_github_token(self, github_token: str) -> LoginResult:
         return self._login({"github_token": github_token})
+
+    def login_with_api_token(self, api_token: str) -> LoginResult:
+        """Exchanges a Provisioner API token (``prv_...``) for a user JWT carrying its scopes (and
+        clusters); renewed the same way when close to expiry."""
+        return self._login({"api_token": api_token})
 
     def in_github_actions(self) -> bool:
         return bool(self._env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and self._env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
@@ -116,7 +123,13 @@ class Credentials:
                 raise ApiError(401, "device_flow_failed", f"GitHub ended the device flow: {answer.get('error') or 'no token'}.")
         raise ApiError(0, "timeout", "The device code expired before it was entered; run login again.")
 
-    def logout(self) -> None:
+    def cached_token(self) -> Optional[str]:
+        """The user JWT cached for this API, whatever its age; None when there is none."""
+        cached = self._current or self._read_cache()
+        return cached.get("token") if cached else None
+
+    def forget(self) -> None:
+        """Forgets the cached user JWT of this API (the server is not told: see ``logout``)."""
         self._current = None
         try:
             os.remove(self.cache_file)
@@ -135,7 +148,7 @@ class Credentials:
         # Only if still cached: a request running alongside may have replaced it already.
         cached = self._current or self._read_cache()
         if cached and cached.get("token") == refused:
-            self.logout()
+            self.forget()
 
     def _read_cache(self) -> Optional[Dict[str, str]]:
         cached = read_json(self.cache_file)
