@@ -186,7 +186,7 @@ describe('the web console in a browser, against npm start', () => {
     await clusterCard(page, 'demo').waitFor();
 
     expect(await clusterCard(page, 'acme-dev').count()).toBe(0);
-    expect(await page.getByRole('navigation').getByRole('link').allInnerTexts()).toEqual(['Clusters', 'Workbenches']);
+    expect(await page.getByRole('navigation').getByRole('link').allInnerTexts()).toEqual(['Clusters', 'Workbenches', 'API tokens']);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
     // Focus is visible: the focused control has an outline.
     await page.keyboard.press('Tab');
@@ -294,5 +294,49 @@ describe('the web console in a browser, against npm start', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'request id' });
     await alert.waitFor();
     expect(await alert.innerText()).toMatch(/\(invalid_request, HTTP 400, request id [0-9a-f-]{36}\)/);
+  });
+});
+
+describe('API tokens and the admin page', () => {
+  it('creates a token showing its secret once, which then exchanges; revokes it; the page passes axe', async () => {
+    const page = await newPage();
+    await pasteLogin(page, 'gh-olga');
+    await page.getByRole('link', { name: 'API tokens' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('<b>nightly</b>');
+    await page.getByRole('checkbox', { name: 'clusters:read' }).check();
+    await page.getByLabel('Expires in').fill('1d');
+    await page.getByRole('button', { name: 'Create token' }).click();
+
+    const shown = page.getByRole('region', { name: 'The new token' });
+    const secret = (await shown.locator('code').textContent()) ?? '';
+    expect(secret).toMatch(/^prv_[A-Za-z0-9_-]{43}$/);
+    expect(await shown.getByText('you will not see it again').count()).toBe(1);
+    expect((await api.call('POST', '/v1/login', undefined, { api_token: secret })).status).toBe(200);
+    const card = page.getByRole('article', { name: /nightly/ });
+    await card.waitFor();
+    // A name with markup is text, never HTML.
+    expect(await card.locator('h2 b').count()).toBe(0);
+    await expectAccessible(page, 'tokens page');
+
+    await shown.getByRole('button', { name: 'Done' }).click();
+    expect(await page.locator('code.secret').count()).toBe(0);
+    await card.getByRole('button', { name: 'Revoke' }).click();
+    await card.getByRole('button', { name: 'Yes, revoke' }).click();
+    await until('the revoked token no longer exchanges', async () => (await api.call('POST', '/v1/login', undefined, { api_token: secret })).status, (status) => status === 401);
+    await statusOf(page.getByRole('article', { name: /nightly/ }), 'revoked').waitFor();
+  });
+
+  it('shows the Admin tab only to administrators, with the overview', async () => {
+    const member = await newPage();
+    await pasteLogin(member, 'gh-olga');
+    expect(await member.getByRole('link', { name: 'Admin' }).count()).toBe(0);
+
+    const admin = await newPage();
+    await pasteLogin(admin, 'gh-alice');
+    await admin.getByRole('link', { name: 'Admin' }).click();
+    await admin.getByRole('heading', { level: 1, name: 'Admin' }).waitFor();
+    await admin.getByText('Nothing is stuck.').waitFor();
+    await admin.getByRole('heading', { name: 'clusters' }).waitFor();
+    await expectAccessible(admin, 'admin page');
   });
 });

@@ -5,6 +5,8 @@ import { clustersPage } from './pages/clusters.js';
 import { runsPage } from './pages/runs.js';
 import { workbenchesPage } from './pages/workbenches.js';
 import { workspacesPage } from './pages/workspaces.js';
+import { tokensPage } from './pages/tokens.js';
+import { adminPage } from './pages/admin.js';
 import type { DeviceCode, Identity, Level, LoginResult } from './types.js';
 
 /** The areas the console knows, each shown only if the API has its list route and the caller's level reaches it. */
@@ -13,6 +15,8 @@ const areas: { hash: string; label: string; list: string; page: (app: App) => Pa
   { hash: 'runs', label: 'Runs', list: '/v1/runs', page: runsPage },
   { hash: 'workbenches', label: 'Workbenches', list: '/v1/workbenches', page: workbenchesPage },
   { hash: 'workspaces', label: 'Workspaces', list: '/v1/workspaces', page: workspacesPage },
+  { hash: 'tokens', label: 'API tokens', list: '/v1/tokens', page: tokensPage },
+  { hash: 'admin', label: 'Admin', list: '/v1/admin/overview', page: adminPage },
 ];
 
 const main = document.getElementById('main') as HTMLElement;
@@ -77,8 +81,11 @@ async function showApp(): Promise<void> {
     return fail(error);
   }
   fill(who, h('span', {}, `${me.login ?? ''} · ${me.level.replace('_', ' ')}`), ' ', button('Log out', () => {
-    session.clear();
-    void start('Logged out.');
+    // The API ends the session everywhere (POST /v1/logout); the page forgets it either way.
+    void api('POST', '/v1/logout').catch(() => undefined).finally(() => {
+      session.clear();
+      void start('Logged out.');
+    });
   }));
   const app: App = {
     me,
