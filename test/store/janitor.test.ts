@@ -69,4 +69,33 @@ describe('the janitor', () => {
     expect(result.swept).toEqual([]);
     expect((await readCluster(deps, admin, catalog.clusters[0]!)).status).toBe('running');
   });
+
+  it('reads a large catalog\'s clusters several at a time: a store round trip each, but not one after another', async () => {
+    // Arrange: 200 clusters, a store whose reads take a while and are counted in flight.
+    const many = parseCatalog(JSON.stringify({ organization: 'acme', admins: ['alice'], clusters: Array.from({ length: 200 }, (_, i) => ({ name: `c${i}`, visibility: 'public', backend: { kind: 'local' } })) }), 'test');
+    let inFlight = 0;
+    let most = 0;
+    let gets = 0;
+    const slowStore = Object.assign(Object.create(store) as DynamoStore, {
+      get: async (key: Parameters<DynamoStore['get']>[0]) => {
+        gets++;
+        most = Math.max(most, ++inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return await store.get(key);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+
+    // Act
+    const result = await sweepClusters({ store: slowStore, clock, catalog: many, scheduler, compute: new FakeCompute(), clusterRules: defaultRules }, { ...admin, caller: systemCaller('scheduler') });
+
+    // Assert: every cluster read once, up to 16 at a time.
+    expect(result.examined).toBe(200);
+    expect(gets).toBe(200);
+    expect(most).toBe(16);
+  });
 });
+

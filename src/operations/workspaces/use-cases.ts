@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { forEachLimited, janitorConcurrency } from '../../concurrency.js';
 import type { Actor } from '../../actor.js';
 import type { Catalog } from '../../domain/catalog.js';
 import { type Clock, timerDue } from '../../domain/clock.js';
@@ -485,14 +486,14 @@ export async function sweepWorkspaces(deps: WorkspaceDeps, actor: Actor): Promis
   let nextToken: string | undefined;
   do {
     const page = await listWorkspaces(deps, { ...actor, caller: systemCaller('system') }, 100, nextToken);
-    for (const listed of page.items) {
+    await forEachLimited(page.items, janitorConcurrency, async (listed) => {
       examined++;
       const after = await converge(deps, workspaces, actor, listed).catch((error: unknown) => {
         actor.log.warn('workspace not converged; the next sweep tries again', { workspace: listed.id, error: (error as Error).message });
         return listed;
       });
       if (after.status !== listed.status) changed.push(listed.id);
-    }
+    });
     nextToken = page.nextToken;
   } while (nextToken);
   return { examined, changed };
