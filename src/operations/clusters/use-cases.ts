@@ -80,6 +80,24 @@ function change(actor: Actor, action: string, set: ClusterChange, details?: Reco
   return { set, action, author: { sub: actor.caller.sub, requestId: actor.requestId }, ...(details && { details }) };
 }
 
+/** What a cluster keeps of its deployment once it is absent: nothing. */
+const absentChange = (): ClusterChange => ({
+  status: 'absent',
+  deployment_id: undefined,
+  nodes: undefined,
+  cluster_version: undefined,
+  deployed_by: undefined,
+  deployed_at: undefined,
+  deadline: undefined,
+  destroy_at: undefined,
+  destroying_since: undefined,
+  schedule_id: undefined,
+  endpoints: undefined,
+  check_id: undefined,
+  repair_id: undefined,
+  reason: undefined,
+});
+
 /** Logs a change once it is written: the one line per transition an operator reads. */
 function logged(actor: Actor, written: ClusterState, from: ClusterState, action: string): ClusterState {
   actor.log.info('cluster event', { cluster: written.name, action, from: from.status, to: written.status, actor: actor.caller.sub });
@@ -441,22 +459,7 @@ async function refresh(deps: ClusterDeps, clusters: Clusters, actor: Actor, clus
     return state;
   }
   if (status.state === 'gone') {
-    return settle('absent', {
-      status: 'absent',
-      deployment_id: undefined,
-      nodes: undefined,
-      cluster_version: undefined,
-      deployed_by: undefined,
-      deployed_at: undefined,
-      deadline: undefined,
-      destroy_at: undefined,
-      destroying_since: undefined,
-      schedule_id: undefined,
-      endpoints: undefined,
-      check_id: undefined,
-      repair_id: undefined,
-      reason: undefined,
-    });
+    return settle('absent', absentChange());
   }
   if (pastDeadline) return retryDestroy(deps, clusters, actor, cluster, state);
   return state;
@@ -631,26 +634,10 @@ export async function forceAbsent(deps: Pick<ClusterDeps, 'store' | 'clock' | 'c
     // A retry after it was done (or a cluster already gone) answers what is.
     if (state.status === 'absent') return { done: state };
     if (state.status !== 'destroying' && state.status !== 'failed') throw notStuck(name, state.status, 'force-absent');
-    const set: ClusterChange = {
-      status: 'absent',
-      deployment_id: undefined,
-      nodes: undefined,
-      cluster_version: undefined,
-      deployed_by: undefined,
-      deployed_at: undefined,
-      deadline: undefined,
-      destroy_at: undefined,
-      destroying_since: undefined,
-      schedule_id: undefined,
-      endpoints: undefined,
-      check_id: undefined,
-      repair_id: undefined,
-      reason: undefined,
-    };
     const details = { reason, administrator: actor.caller.sub, ...(state.deployment_id && { deployment_id: state.deployment_id }), ...(state.reason && { was: state.reason }) };
     return {
       from: state,
-      change: change(actor, 'force-absent', set, details),
+      change: change(actor, 'force-absent', absentChange(), details),
       after: async (absent) => {
         actor.log.warn('cluster forced absent', { cluster: name, administrator: actor.caller.sub, deployment_id: state.deployment_id });
         await Promise.all([removeSchedules(deps, name, state), releaseSlot(deps, state), forgetDestroy(deps, actor, name, state.schedule_id)]);
