@@ -14,6 +14,7 @@ import { runCommands } from './run-commands.js';
 import { doctorCommands } from './doctor-commands.js';
 // tokens
 import { tokenCommands } from './token-commands.js';
+import { adminCommands } from './admin-commands.js';
 
 /** One command module per resource; later resources (runs, workbenches, workspaces) add theirs here. */
 const commands: Record<string, Command> = {
@@ -29,6 +30,7 @@ const commands: Record<string, Command> = {
   ...doctorCommands,
   // tokens
   ...tokenCommands,
+  ...adminCommands,
 };
 
 function help(): string {
