@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -27,10 +28,18 @@ RENEW_BEFORE = 5 * 60.0
 Prompt = Callable[[str, str], None]
 
 
+def api_token_hash(api_token: str) -> str:
+    return hashlib.sha256(api_token.encode("utf-8")).hexdigest()[:32]
+
+
 class Credentials:
     """Which user JWT to send: the configured one (PROVISIONER_TOKEN), else the cached one while it
     has more than five minutes left and the API has not refused it, else a fresh login with the
     configured API token (PROVISIONER_API_TOKEN), the configured GitHub token or, inside GitHub Actions with ``id-token: write``, an OIDC token.
+
+    A cached login is reused only by the credential it came from: a job given an API token on a
+    machine where a person logged in must not run with the person's full rights, nor the person
+    with the job's narrow ones. The cache names an API token by a hash, never the token itself.
     """
 
     def __init__(
@@ -58,7 +67,7 @@ class Credentials:
         if self._config.token:
             return self._config.token
         cached = self._current or self._read_cache()
-        if cached and epoch(cached.get("expires_at")) - self._now() > RENEW_BEFORE:
+        if cached and cached.get("api_token") == self._api_token_hash() and epoch(cached.get("expires_at")) - self._now() > RENEW_BEFORE:
             self._current = cached
             return cached["token"]
         if self._config.api_token:
@@ -75,7 +84,7 @@ class Credentials:
     def login_with_api_token(self, api_token: str) -> LoginResult:
         """Exchanges a Provisioner API token (``prv_...``) for a user JWT carrying its scopes (and
         clusters); renewed the same way when close to expiry."""
-        return self._login({"api_token": api_token})
+        return self._login({"api_token": api_token}, api_token_hash(api_token))
 
     def in_github_actions(self) -> bool:
         return bool(self._env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and self._env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
@@ -136,10 +145,12 @@ class Credentials:
         except FileNotFoundError:
             pass
 
-    def _login(self, body: Dict[str, str]) -> LoginResult:
+    def _login(self, body: Dict[str, str], from_api_token: Optional[str] = None) -> LoginResult:
         method, path = ROUTES["login"]
         result: LoginResult = self._session.request(method, path, body=body, auth=False)
         self._current = {"url": self._config.url, "token": result["token"], "expires_at": result["expires_at"]}
+        if from_api_token is not None:
+            self._current["api_token"] = from_api_token
         write_private_json(self.cache_file, self._current)
         return result
 
@@ -149,6 +160,10 @@ class Credentials:
         cached = self._current or self._read_cache()
         if cached and cached.get("token") == refused:
             self.forget()
+
+    def _api_token_hash(self) -> Optional[str]:
+        """Which API token the cached login must come from; None: from no API token."""
+        return api_token_hash(self._config.api_token) if self._config.api_token else None
 
     def _read_cache(self) -> Optional[Dict[str, str]]:
         cached = read_json(self.cache_file)

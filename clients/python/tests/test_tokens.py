@@ -42,3 +42,20 @@ def test_logout_ends_the_session_at_the_api_and_forgets_it(make_client: MakeClie
     with pytest.raises(ApiError) as refused:
         anonymous.auth.whoami()
     assert (refused.value.status, refused.value.code) == (401, "invalid_token")
+
+
+def test_a_job_given_an_api_token_never_runs_with_the_persons_cached_login(olga: Client, make_client: MakeClient) -> None:
+    # olga logged in on this machine (the cache holds her full session); a job there sets an API token.
+    assert olga.auth.whoami().get("scopes") is None
+    made = olga.tokens.create("narrow", ["clusters:read"], "1d")
+    try:
+        job = make_client(PROVISIONER_API_TOKEN=made["token"])
+        assert job.auth.whoami()["scopes"] == ["clusters:read"]
+        with pytest.raises(ApiError) as refused:
+            job.workspaces.create(name="job-ws")
+        assert (refused.value.status, refused.value.code) == (403, "insufficient_scope")
+
+        # And the person, back in that shell, gets her own session again, not the job's narrow one.
+        assert make_client(OLGA).auth.whoami().get("scopes") is None
+    finally:
+        olga.tokens.revoke(made["id"])
