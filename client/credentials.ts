@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Call, createCall } from './call.js';
@@ -11,7 +12,12 @@ interface CachedToken {
   url: string;
   token: string;
   expires_at: string;
+  /** Present when the login came from an API token: a hash naming it (never the token). */
+  api_token?: string;
 }
+
+/** How the cache names the API token a login came from (the Python client's `api_token_hash`). */
+const apiTokenHash = (apiToken: string) => createHash('sha256').update(apiToken).digest('hex').slice(0, 32);
 
 /** Renew a user JWT this long before it expires. */
 const renewBeforeMs = 5 * 60_000;
@@ -48,7 +54,10 @@ export class Credentials {
     if (refused !== undefined) this.forgetRefused(refused);
     if (this.config.token) return this.config.token;
     const cached = this.current ?? this.readCache();
-    if (cached && Date.parse(cached.expires_at) - this.now() > renewBeforeMs) return (this.current = cached).token;
+    // A cached login serves only the credential it came from: a job's API token never runs with a
+    // person's cached session on the same machine, nor the person with the job's narrow one.
+    const sameCredential = cached?.api_token === (this.config.apiToken === undefined ? undefined : apiTokenHash(this.config.apiToken));
+    if (cached && sameCredential && Date.parse(cached.expires_at) - this.now() > renewBeforeMs) return (this.current = cached).token;
     if (this.config.apiToken) return (await this.loginWithApiToken(this.config.apiToken)).token;
     if (this.config.githubToken) return (await this.loginWithGitHubToken(this.config.githubToken)).token;
     if (this.inGitHubActions()) return (await this.loginWithGitHubActions()).token;
@@ -61,7 +70,7 @@ export class Credentials {
 
   /** Exchanges a Provisioner API token (`prv_…`) for a user JWT carrying its scopes; renewed the same way when close to expiry. */
   async loginWithApiToken(apiToken: string): Promise<LoginResult> {
-    return this.save(await this.call('login', { body: { api_token: apiToken } }));
+    return this.save(await this.call('login', { body: { api_token: apiToken } }), apiTokenHash(apiToken));
   }
 
   inGitHubActions(): boolean {
@@ -152,8 +161,8 @@ export class Credentials {
     if ((this.current ?? this.readCache())?.token === refused) this.logout();
   }
 
-  private save(result: LoginResult): LoginResult {
-    this.current = { url: this.config.url, token: result.token, expires_at: result.expires_at };
+  private save(result: LoginResult, apiToken?: string): LoginResult {
+    this.current = { url: this.config.url, token: result.token, expires_at: result.expires_at, ...(apiToken !== undefined && { api_token: apiToken }) };
     writePrivateFile(this.cacheFile, JSON.stringify(this.current));
     return result;
   }

@@ -58,6 +58,21 @@ describe('the SDK with API tokens', () => {
     await expect(revoked.auth.whoami()).rejects.toMatchObject({ status: 401, code: 'invalid_api_token' });
   });
 
+  it("a cached login serves only the credential it came from: a job's API token never runs with the person's cached session, nor the person with the job's", async () => {
+    const shared = env({});
+    const cacheDir = shared.PROVISIONER_CACHE_DIR;
+    const person = createClient({ env: { ...shared, PROVISIONER_GITHUB_TOKEN: 'gh-olga' } });
+    const made = await person.tokens.create({ name: 'job', scopes: ['clusters:read'], expires_in: '1d' });
+    expect((await person.auth.whoami()).scopes).toBeUndefined(); // the person's full login is now cached
+
+    const job = createClient({ env: { ...shared, PROVISIONER_CACHE_DIR: cacheDir, PROVISIONER_API_TOKEN: made.token } });
+    expect((await job.auth.whoami()).scopes).toEqual(['clusters:read']);
+
+    const personAgain = createClient({ env: { ...shared, PROVISIONER_GITHUB_TOKEN: 'gh-olga' } });
+    expect((await personAgain.auth.whoami()).scopes).toBeUndefined();
+    await person.tokens.revoke(made.id);
+  });
+
   it('logoutEverywhere revokes the held JWT at the API and forgets it; with none held it sends nothing', async () => {
     const client = createClient({ env: env({ PROVISIONER_GITHUB_TOKEN: 'gh-olga' }) });
     const jwt = (await client.auth.token()) ?? '';
